@@ -1,0 +1,31 @@
+//! The `trawl` command line: parse flags, call the library, map errors to exit codes.
+//!
+//! Exit codes (ripgrep's convention): 0 ok, 1 finished but some items failed (or, for checks,
+//! problems were found), 2 fatal error. A broken pipe on stdout ends quietly with 0.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod cli;
+
+/// trawl: seed synthetic sites, crawl, classify, index, review and refer terrorist content
+/// in online counter-terrorism exercises. All traffic stays on loopback.
+#[derive(Parser)]
+#[command(name = "trawl", version, about, long_about = None, propagate_version = true)]
+struct Opts {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    // Each verb's flags and handler live in src/cli/<verb>.rs.
+}
+
+fn main() -> ExitCode {
+    cli::init_tracing();
+    let opts = Opts::parse();
+    let result = match opts.command {};
+    cli::finish(result)
+}
