@@ -557,41 +557,59 @@ async fn respond(shared: &Shared, host: Option<&str>, req: Request) -> Outcome {
         && resp.status() == StatusCode::OK
         && shared.rng.uniform(n, Draw::Truncate) < cfg.truncate_rate
     {
-        if let Some(cut) = truncate(resp, shared.rng.uniform(n, Draw::TruncateAt)).await {
-            return (cut, Some("truncate"));
-        }
-        return (
-            text(StatusCode::INTERNAL_SERVER_ERROR, "truncation failed\n"),
-            None,
-        );
+        return match truncate(resp, shared.rng.uniform(n, Draw::TruncateAt)).await {
+            Ok(cut) => (cut, Some("truncate")),
+            Err(whole) => (whole, None),
+        };
     }
     (resp, None)
 }
 
 /// Rebuilds a 200 response so it promises its full length but delivers only part of it.
-async fn truncate(resp: Response, u: f64) -> Option<Response> {
+/// `None` if the body is too short to cut (fewer than 2 bytes).
+async fn truncate(resp: Response, u: f64) -> Result<Response, Response> {
     let (mut parts, body) = resp.into_parts();
-    let bytes = axum::body::to_bytes(body, usize::MAX).await.ok()?;
+    let bytes = match axum::body::to_bytes(body, usize::MAX).await {
+        Ok(b) => b,
+        Err(e) => return Err(text(StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n"))),
+    };
     let len = bytes.len();
-    if len == 0 {
-        // Nothing to cut: promise one byte and send none.
-        parts
-            .headers
-            .insert(header::CONTENT_LENGTH, HeaderValue::from(1u64));
-        return Some(Response::from_parts(
-            parts,
-            Body::from_stream(Body::empty().into_data_stream()),
-        ));
+    if len < 2 {
+        return Err(Response::from_parts(parts, Body::from(bytes)));
     }
-    let keep = ((len as f64 * u) as usize).min(len - 1);
-    let partial: Bytes = bytes.slice(..keep);
+    let keep = ((len as f64 * u) as usize).clamp(1, len - 1);
     parts
         .headers
         .insert(header::CONTENT_LENGTH, HeaderValue::from(len as u64));
-    // A stream body has no exact size hint, so hyper trusts our Content-Length, stops when the
-    // stream ends early and closes the connection ("body write aborted").
-    let body = Body::from_stream(Body::from(partial).into_data_stream());
-    Some(Response::from_parts(parts, body))
+    Ok(Response::from_parts(
+        parts,
+        Body::new(ShortBody(Some(bytes.slice(..keep)))),
+    ))
+}
+
+/// A body that sends one chunk and says it is finished, without an exact size hint.
+///
+/// With no exact size hint hyper frames the message by our `Content-Length` header; when the
+/// last chunk arrives short of it, hyper writes it, marks the connection as not reusable,
+/// flushes and closes: the client gets the head and part of the body, then EOF. (A body that
+/// simply ends, or errors, makes hyper drop the connection before flushing; a `Full` body with
+/// a mismatching header trips a debug assertion in hyper.)
+struct ShortBody(Option<Bytes>);
+
+impl http_body::Body for ShortBody {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
+        std::task::Poll::Ready(self.0.take().map(|b| Ok(http_body::Frame::data(b))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.0.is_none()
+    }
 }
 
 /// The trap or a file. `Err` carries a final non-200 response (no truncation applies).
