@@ -55,10 +55,16 @@ pub struct Args {
     /// Print the final stats as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Print an nginx `http {}` body serving DIR on --addr (port 0 becomes 8080) and exit.
+    #[arg(long)]
+    pub print_nginx_config: bool,
 }
 
 /// Runs `trawl serve`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    if args.print_nginx_config {
+        return print_nginx_config(&args);
+    }
     let config = ServeConfig {
         root: args.dir.clone(),
         addr: args.addr,
@@ -142,4 +148,20 @@ fn print_summary(stats: &ServeStats, json: bool) -> anyhow::Result<()> {
         writeln!(out, "log records dropped (log full): {}", stats.log_dropped)?;
     }
     Ok(())
+}
+
+fn print_nginx_config(args: &Args) -> anyhow::Result<ExitCode> {
+    let root = std::fs::canonicalize(&args.dir)
+        .with_context(|| format!("{}: no such directory", args.dir.display()))?;
+    let path = root.join("manifest.json");
+    let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+    let manifest: trawl::model::Manifest =
+        serde_json::from_slice(&bytes).with_context(|| format!("parsing {}", path.display()))?;
+    let mut listen = args.addr;
+    if listen.port() == 0 {
+        listen.set_port(8080);
+    }
+    let conf = trawl::corpus::serve::nginx::nginx_config(&manifest, &root, listen);
+    std::io::stdout().lock().write_all(conf.as_bytes())?;
+    Ok(ExitCode::SUCCESS)
 }

@@ -24,6 +24,7 @@
 
 pub mod faults;
 pub mod files;
+pub mod nginx;
 pub mod provider;
 pub mod trap;
 
