@@ -21,11 +21,15 @@ struct Opts {
 #[derive(Subcommand)]
 enum Command {
     // Each verb's flags and handler live in src/cli/<verb>.rs.
+    /// Serve a seeded corpus on loopback (virtual hosts, faults, crawler trap, provider endpoint).
+    Serve(cli::serve::Args),
 }
 
 fn main() -> ExitCode {
     cli::init_tracing();
     let opts = Opts::parse();
-    let result = match opts.command {};
+    let result = match opts.command {
+        Command::Serve(a) => cli::serve::run(a),
+    };
     cli::finish(result)
 }
