@@ -90,7 +90,7 @@ pub struct HostQueue {
 #[derive(Debug, Default)]
 pub struct Frontier {
     seen: FpSet,
-    patterns: FpMap<u32>,
+    patterns: FpMap<(u32, u32)>,
     /// Host queues, indexed by host id.
     pub hosts: Vec<HostQueue>,
     host_ids: HashMap<Box<str>, usize>,
@@ -98,6 +98,7 @@ pub struct Frontier {
     max_depth: u32,
     max_per_pattern: u64,
     max_segments: usize,
+    pattern_span: u32,
 }
 
 /// Splits a normalised URL into (origin, host, path+query).
@@ -114,7 +115,15 @@ pub fn split_url(url: &str) -> Option<(&str, &str, &str)> {
 impl Frontier {
     /// An empty frontier with trap limits.
     pub fn new(max_depth: u32, max_per_pattern: u64, max_segments: usize) -> Frontier {
-        Frontier { max_depth, max_per_pattern, max_segments, ..Default::default() }
+        Frontier { max_depth, max_per_pattern, max_segments, pattern_span: u32::MAX, ..Default::default() }
+    }
+
+    /// Sets the pattern depth span: a page URL is refused when its depth exceeds the smallest
+    /// depth its pattern was first admitted at by more than `span` (an endless calendar or
+    /// pagination chain keeps producing the same pattern one level deeper each hop).
+    pub fn with_pattern_span(mut self, span: u32) -> Frontier {
+        self.pattern_span = span;
+        self
     }
 
     /// URLs waiting.
@@ -168,10 +177,14 @@ impl Frontier {
             return Err(Reject::Seen);
         }
         let pat = fingerprint(&pattern(url));
-        let count = self.patterns.entry(pat).or_insert(0);
+        let (count, min_depth) = self.patterns.entry(pat).or_insert((0, depth));
         if u64::from(*count) >= self.max_per_pattern {
             return Err(Reject::Pattern);
         }
+        if kind == EntryKind::Page && depth > min_depth.saturating_add(self.pattern_span) {
+            return Err(Reject::Pattern);
+        }
+        *min_depth = (*min_depth).min(depth);
         *count += 1;
         self.seen.insert(fp);
         let id = self.host_id(origin, host);
@@ -222,6 +235,12 @@ mod tests {
         assert!(f.push("http://a.test/cal/2031/02/", 1, EntryKind::Page, None).is_ok());
         assert_eq!(f.push("http://a.test/cal/2031/03/", 1, EntryKind::Page, None), Err(Reject::Pattern));
         assert_eq!(f.queued(), 3);
+        let mut g = Frontier::new(100, 100, 16).with_pattern_span(2);
+        for m in 1..=3 {
+            assert!(g.push(&format!("http://a.test/cal/{m}/"), m, EntryKind::Page, None).is_ok());
+        }
+        assert_eq!(g.push("http://a.test/cal/4/", 4, EntryKind::Page, None), Err(Reject::Pattern));
+        assert!(g.push("http://a.test/cal/5/", 2, EntryKind::Page, None).is_ok());
         let e = f.pop(0).unwrap();
         assert_eq!(f.url_of(0, &e), "http://a.test/");
         assert_eq!(split_url("http://a.test:8/x?y"), Some(("http://a.test:8", "a.test", "/x?y")));

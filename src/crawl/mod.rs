@@ -237,7 +237,8 @@ impl Crawler {
         let started = Instant::now();
         let cfg = &self.ctx.config;
         let mut st = CrawlStats::default();
-        let mut fr = Frontier::new(cfg.max_depth, cfg.max_per_pattern, cfg.max_path_segments);
+        let mut fr = Frontier::new(cfg.max_depth, cfg.max_per_pattern, cfg.max_path_segments)
+            .with_pattern_span(cfg.pattern_span);
         let mut hosts: Vec<HostState> = Vec::new();
         let base_delay = Duration::from_millis(cfg.delay_ms);
         let admit = |fr: &mut Frontier, st: &mut CrawlStats, u: &str, d: u32, k: EntryKind, v: Option<Validators>| {
