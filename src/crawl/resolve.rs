@@ -4,8 +4,8 @@
 //! of a resolved address unless the URL names a port (hyper-util 0.1.21, `set_port`), so
 //! `http://forum.test/` with `*.test=127.0.0.1:8080` connects to 127.0.0.1:8080 while the URL
 //! and `Host` header stay `forum.test`. Every address the resolver returns is loopback: rules
-//! naming other addresses are refused when parsed, and hosts without a rule are looked up in
-//! DNS but only loopback answers are used.
+//! naming other addresses are refused when parsed, and hosts without a rule resolve only if
+//! they are a literal loopback IP or `localhost` (no DNS query is ever sent).
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -113,8 +113,8 @@ impl ResolveRule {
     }
 }
 
-/// The resolver given to reqwest: rules first (exact before wildcard), else DNS filtered to
-/// loopback.
+/// The resolver given to reqwest: rules first (exact before wildcard), else literal loopback
+/// IPs and `localhost`; everything else is refused.
 #[derive(Debug, Clone)]
 pub struct LoopbackResolver {
     rules: Arc<Vec<ResolveRule>>,
@@ -143,12 +143,20 @@ impl Resolve for LoopbackResolver {
                 let addrs: Addrs = Box::new(std::iter::once(addr));
                 return Ok(addrs);
             }
-            let found: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
-                .await?
-                .filter(|a| is_loopback(a.ip()))
-                .collect();
+            // No DNS at all (a query could leave loopback): literal loopback IPs and
+            // `localhost` only.
+            let found: Vec<SocketAddr> = match host.trim_matches(|c| c == '[' || c == ']').parse::<IpAddr>() {
+                Ok(ip) if is_loopback(ip) => vec![SocketAddr::new(ip, 0)],
+                _ if host == "localhost" || host.ends_with(".localhost") => {
+                    vec![SocketAddr::from(([127, 0, 0, 1], 0))]
+                }
+                _ => Vec::new(),
+            };
             if found.is_empty() {
-                return Err(format!("{host}: no --resolve rule and DNS gave no loopback address; refusing to leave loopback").into());
+                return Err(format!(
+                    "{host}: no --resolve rule maps it to loopback; refusing to resolve (trawl never leaves loopback)"
+                )
+                .into());
             }
             let addrs: Addrs = Box::new(found.into_iter());
             Ok(addrs)
