@@ -2,3 +2,5 @@
 //! against real local servers on loopback.
 
 mod util;
+
+mod crawl;

@@ -379,6 +379,7 @@ fn write_posts(
         for u in pending.drain(..) {
             journal.commit(&u)?;
         }
+        journal.sync()?;
         Ok(())
     };
     loop {

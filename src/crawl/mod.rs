@@ -241,7 +241,12 @@ impl Crawler {
             .with_pattern_span(cfg.pattern_span);
         let mut hosts: Vec<HostState> = Vec::new();
         let base_delay = Duration::from_millis(cfg.delay_ms);
+        let scope = &self.ctx.scope;
         let admit = |fr: &mut Frontier, st: &mut CrawlStats, u: &str, d: u32, k: EntryKind, v: Option<Validators>| {
+            if !url::host_of(u).is_some_and(|h| scope.allows(h)) {
+                st.out_of_scope += 1;
+                return;
+            }
             match fr.push(u, d, k, v) {
                 Ok(_) | Err(Reject::Seen) => {}
                 Err(Reject::Depth) => st.depth_capped += 1,
@@ -497,7 +502,7 @@ impl Crawler {
         }
         st.requests = self.ctx.requests.load(Ordering::Relaxed);
         st.bytes = self.ctx.bytes.load(Ordering::Relaxed);
-        st.out_of_scope = self.ctx.out_of_scope.load(Ordering::Relaxed);
+        st.out_of_scope += self.ctx.out_of_scope.load(Ordering::Relaxed);
         st.elapsed_secs = started.elapsed().as_secs_f64();
         st.pages_per_sec = if st.elapsed_secs > 0.0 { st.pages as f64 / st.elapsed_secs } else { 0.0 };
         self.publish(&st, &fr, 0);
