@@ -46,14 +46,23 @@ struct Fixture {
 }
 
 fn write(root: &Path, host: &str, path: &str, bytes: &[u8]) {
-    let rel = if path.ends_with('/') { format!("{path}index.html") } else { path.to_string() };
-    let p = root.join("sites").join(host).join(rel.trim_start_matches('/'));
+    let rel = if path.ends_with('/') {
+        format!("{path}index.html")
+    } else {
+        path.to_string()
+    };
+    let p = root
+        .join("sites")
+        .join(host)
+        .join(rel.trim_start_matches('/'));
     std::fs::create_dir_all(p.parent().unwrap()).unwrap();
     std::fs::write(p, bytes).unwrap();
 }
 
 fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 impl Fixture {
@@ -69,14 +78,22 @@ impl Fixture {
         // Forum.
         let fh = "forum.test";
         let mut sitemap = vec!["/".to_string()];
-        let mut index = String::from("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Board</title></head><body><h1>Board</h1><ul>");
+        let mut index = String::from(
+            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Board</title></head><body><h1>Board</h1><ul>",
+        );
         let mut pid = 1000;
         for t in 1..=topics + 1 {
             let private = t == topics + 1;
             let prefix = if private { "/private" } else { "" };
-            index.push_str(&format!("<li><a href=\"{prefix}/topic/{t}/\">Topic {t}</a></li>"));
+            index.push_str(&format!(
+                "<li><a href=\"{prefix}/topic/{t}/\">Topic {t}</a></li>"
+            ));
             for pg in 1..=pages {
-                let path = if pg == 1 { format!("{prefix}/topic/{t}/") } else { format!("{prefix}/topic/{t}/page-{pg}.html") };
+                let path = if pg == 1 {
+                    format!("{prefix}/topic/{t}/")
+                } else {
+                    format!("{prefix}/topic/{t}/page-{pg}.html")
+                };
                 sitemap.push(path.clone());
                 let mut html = format!(
                     "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Topic {t}</title></head><body>\
@@ -86,9 +103,21 @@ impl Fixture {
                     pid += 1;
                     let author = format!("user{}", (pid * 7) % 13);
                     let (lang, text_html, text) = if k == 1 {
-                        ("ru", format!("<p>Привет &amp; пока, тема {t}</p><p>вторая строка<br>третья {pid}</p>"), format!("Привет & пока, тема {t}\n\nвторая строка\nтретья {pid}"))
+                        (
+                            "ru",
+                            format!(
+                                "<p>Привет &amp; пока, тема {t}</p><p>вторая строка<br>третья {pid}</p>"
+                            ),
+                            format!("Привет & пока, тема {t}\n\nвторая строка\nтретья {pid}"),
+                        )
                     } else {
-                        ("en", format!("<p>Post {pid} says <b>hello</b>   world &lt;3</p>\n<p>Second paragraph of {pid}.</p><script>var x = '{pid}';</script>"), format!("Post {pid} says hello world <3\n\nSecond paragraph of {pid}."))
+                        (
+                            "en",
+                            format!(
+                                "<p>Post {pid} says <b>hello</b>   world &lt;3</p>\n<p>Second paragraph of {pid}.</p><script>var x = '{pid}';</script>"
+                            ),
+                            format!("Post {pid} says hello world <3\n\nSecond paragraph of {pid}."),
+                        )
                     };
                     let minute = pid % 60;
                     html.push_str(&format!(
@@ -107,11 +136,18 @@ impl Fixture {
                         published: Some(format!("2024-05-03T17:{minute:02}:09Z")),
                         text,
                     };
-                    if private { disallowed.push(w) } else { allowed.push(w) }
+                    if private {
+                        disallowed.push(w)
+                    } else {
+                        allowed.push(w)
+                    }
                 }
                 html.push_str("</div>");
                 if pg < pages {
-                    html.push_str(&format!("<a rel=\"next\" href=\"{prefix}/topic/{t}/page-{}.html\">next</a>", pg + 1));
+                    html.push_str(&format!(
+                        "<a rel=\"next\" href=\"{prefix}/topic/{t}/page-{}.html\">next</a>",
+                        pg + 1
+                    ));
                 }
                 html.push_str("<a href=\"http://other.test/\">elsewhere</a><a href=\"http://outside.example/x\">out</a></body></html>");
                 write(root, fh, &path, html.as_bytes());
@@ -120,11 +156,18 @@ impl Fixture {
         index.push_str("<li><a href=\"/calendar/\">Calendar</a></li><li><a href=\"/missing.html\">gone</a></li></ul></body></html>");
         write(root, fh, "/", index.as_bytes());
         write(root, fh, "/robots.txt", robots);
-        write(root, fh, "/sitemap.xml", sitemap_xml(fh, &sitemap).as_bytes());
+        write(
+            root,
+            fh,
+            "/sitemap.xml",
+            sitemap_xml(fh, &sitemap).as_bytes(),
+        );
         hosts.push(host(fh, SiteKind::Forum, "utf-8"));
         // Social: statuses on a timeline (blocks repeat there) and on their own pages.
         let sh = "social.test";
-        let mut tl = String::from("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"></head><body>");
+        let mut tl = String::from(
+            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"></head><body>",
+        );
         for i in 1..=topics * 2 {
             let handle = format!("@u{}", i % 4);
             let path = format!("/{handle}/status/{i}.html");
@@ -151,14 +194,32 @@ impl Fixture {
         tl.push_str("</body></html>");
         write(root, sh, "/", tl.as_bytes());
         write(root, sh, "/robots.txt", b"User-agent: *\nDisallow:\n");
-        write(root, sh, "/sitemap.xml", sitemap_xml(sh, &["/".to_string()]).as_bytes());
+        write(
+            root,
+            sh,
+            "/sitemap.xml",
+            sitemap_xml(sh, &["/".to_string()]).as_bytes(),
+        );
         hosts.push(host(sh, SiteKind::Social, "utf-8"));
         // News in windows-1251 and GBK.
         for (nh, enc, label, body) in [
-            ("novosti.test", encoding_rs::WINDOWS_1251, "windows-1251", "Жители города обсуждают новости"),
-            ("xinwen.test", encoding_rs::GBK, "gbk", "这是一个新闻报道，居民讨论天气"),
+            (
+                "novosti.test",
+                encoding_rs::WINDOWS_1251,
+                "windows-1251",
+                "Жители города обсуждают новости",
+            ),
+            (
+                "xinwen.test",
+                encoding_rs::GBK,
+                "gbk",
+                "这是一个新闻报道，居民讨论天气",
+            ),
         ] {
-            let mut idx = format!("<!doctype html><html lang=\"{}\"><head><meta charset=\"{label}\"></head><body>", if label == "gbk" { "zh" } else { "ru" });
+            let mut idx = format!(
+                "<!doctype html><html lang=\"{}\"><head><meta charset=\"{label}\"></head><body>",
+                if label == "gbk" { "zh" } else { "ru" }
+            );
             for a in 1..=topics {
                 let path = format!("/news/{a}.html");
                 idx.push_str(&format!("<a href=\"{path}\">{a}</a> "));
@@ -186,7 +247,12 @@ impl Fixture {
             let (bytes, _, _) = enc.encode(&idx);
             write(root, nh, "/", &bytes);
             write(root, nh, "/robots.txt", b"User-agent: *\nCrawl-delay: 0\n");
-            write(root, nh, "/sitemap.xml", sitemap_xml(nh, &["/".to_string()]).as_bytes());
+            write(
+                root,
+                nh,
+                "/sitemap.xml",
+                sitemap_xml(nh, &["/".to_string()]).as_bytes(),
+            );
             hosts.push(host(nh, SiteKind::News, label));
         }
         // A served host that is linked but not in the crawl's scope when tests pass --scope.
@@ -202,9 +268,17 @@ impl Fixture {
             hosts,
             tree_sha256: String::new(),
         };
-        std::fs::write(root.join("manifest.json"), serde_json::to_vec_pretty(&manifest).unwrap()).unwrap();
+        std::fs::write(
+            root.join("manifest.json"),
+            serde_json::to_vec_pretty(&manifest).unwrap(),
+        )
+        .unwrap();
         allowed.sort();
-        Fixture { dir, allowed, disallowed }
+        Fixture {
+            dir,
+            allowed,
+            disallowed,
+        }
     }
 
     fn root(&self) -> &Path {
@@ -225,7 +299,9 @@ fn host(h: &str, kind: SiteKind, charset: &str) -> ManifestHost {
 }
 
 fn sitemap_xml(host: &str, paths: &[String]) -> String {
-    let mut s = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n");
+    let mut s = String::from(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n",
+    );
     for p in paths {
         s.push_str(&format!("<url><loc>http://{host}{p}</loc></url>\n"));
     }
@@ -237,22 +313,34 @@ fn read_posts(path: &Path) -> Vec<Post> {
     std::fs::read_to_string(path)
         .unwrap_or_default()
         .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{}: bad line {l:?}: {e}", path.display())))
+        .map(|l| {
+            serde_json::from_str(l)
+                .unwrap_or_else(|e| panic!("{}: bad line {l:?}: {e}", path.display()))
+        })
         .collect()
 }
 
 /// Compares extracted posts with the expected ones field by field; returns mismatch classes.
 fn compare(got: &[Post], want: &[Want]) -> Vec<String> {
-    let got: BTreeMap<(String, String), Want> = got.iter().map(|p| ((p.host.clone(), p.post_id.0.clone()), want_of(p))).collect();
+    let got: BTreeMap<(String, String), Want> = got
+        .iter()
+        .map(|p| ((p.host.clone(), p.post_id.0.clone()), want_of(p)))
+        .collect();
     let mut problems = Vec::new();
     for w in want {
         match got.get(&(w.host.clone(), w.post_id.clone())) {
             None => problems.push(format!("missing {}/{}", w.host, w.post_id)),
-            Some(g) if g != w => problems.push(format!("differs {}/{}:\n got {g:?}\nwant {w:?}", w.host, w.post_id)),
+            Some(g) if g != w => problems.push(format!(
+                "differs {}/{}:\n got {g:?}\nwant {w:?}",
+                w.host, w.post_id
+            )),
             Some(_) => {}
         }
     }
-    let wanted: HashSet<(String, String)> = want.iter().map(|w| (w.host.clone(), w.post_id.clone())).collect();
+    let wanted: HashSet<(String, String)> = want
+        .iter()
+        .map(|w| (w.host.clone(), w.post_id.clone()))
+        .collect();
     for k in got.keys() {
         if !wanted.contains(k) {
             problems.push(format!("extra {}/{}", k.0, k.1));
@@ -261,8 +349,14 @@ fn compare(got: &[Post], want: &[Want]) -> Vec<String> {
     problems
 }
 
-fn start_server(cfg: ServeConfig) -> (tokio::runtime::Runtime, trawl::corpus::serve::RunningServer) {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+fn start_server(
+    cfg: ServeConfig,
+) -> (tokio::runtime::Runtime, trawl::corpus::serve::RunningServer) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     let server = rt.block_on(Server::start(cfg)).expect("server starts");
     (rt, server)
 }
@@ -277,7 +371,16 @@ fn crawl_cmd(fx: &Fixture, port: u16, out: &Path) -> Command {
         .arg("--seeds-from")
         .arg(fx.root().join("manifest.json"))
         .args(["--resolve", &format!("*.test=127.0.0.1:{port}")])
-        .args(["--scope", "forum.test", "--scope", "social.test", "--scope", "novosti.test", "--scope", "xinwen.test"])
+        .args([
+            "--scope",
+            "forum.test",
+            "--scope",
+            "social.test",
+            "--scope",
+            "novosti.test",
+            "--scope",
+            "xinwen.test",
+        ])
         .arg("--out")
         .arg(out)
         .args(["--delay-ms", "0", "--backoff-ms", "20", "--json"]);
@@ -286,7 +389,10 @@ fn crawl_cmd(fx: &Fixture, port: u16, out: &Path) -> Command {
 
 fn assert_no_forbidden(stats: &ServeStats) {
     for r in &stats.log {
-        assert!(!r.path.starts_with("/private/"), "robots-disallowed URL requested: {r:?}");
+        assert!(
+            !r.path.starts_with("/private/"),
+            "robots-disallowed URL requested: {r:?}"
+        );
         assert_ne!(r.host, "other.test", "out-of-scope host requested: {r:?}");
     }
 }
@@ -302,26 +408,53 @@ fn crawl_under_faults_gets_every_allowed_post() {
     let port = server.local_addr().port();
     let dir = tempdir();
     let out = dir.path().join("posts.jsonl");
-    let res = crawl_cmd(&fx, port, &out).args(["--per-host", "2", "--pattern-span", "4"]).output().unwrap();
+    let res = crawl_cmd(&fx, port, &out)
+        .args(["--per-host", "2", "--pattern-span", "4"])
+        .output()
+        .unwrap();
     let stats = stop(rt, server);
     let stdout = String::from_utf8_lossy(&res.stdout);
-    let summary: serde_json::Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}\n{}", String::from_utf8_lossy(&res.stderr)));
+    let summary: serde_json::Value = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("{e}: {stdout}\n{}", String::from_utf8_lossy(&res.stderr)));
     let got = read_posts(&out);
     let problems = compare(&got, &fx.allowed);
-    assert!(problems.is_empty(), "{} problems:\n{}", problems.len(), problems.join("\n"));
-    assert!(stats.faults.get("error").copied().unwrap_or(0) > 0, "faults were injected: {:?}", stats.faults);
-    assert!(stats.faults.get("truncate").copied().unwrap_or(0) > 0, "truncations were injected: {:?}", stats.faults);
+    assert!(
+        problems.is_empty(),
+        "{} problems:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+    assert!(
+        stats.faults.get("error").copied().unwrap_or(0) > 0,
+        "faults were injected: {:?}",
+        stats.faults
+    );
+    assert!(
+        stats.faults.get("truncate").copied().unwrap_or(0) > 0,
+        "truncations were injected: {:?}",
+        stats.faults
+    );
     assert_no_forbidden(&stats);
     for (h, n) in &stats.max_in_flight {
         assert!(*n <= 2, "host {h} saw {n} concurrent requests");
     }
-    let trap = stats.log.iter().filter(|r| r.path.starts_with("/calendar/")).count();
+    let trap = stats
+        .log
+        .iter()
+        .filter(|r| r.path.starts_with("/calendar/"))
+        .count();
     assert!(trap > 0 && trap < 400, "trap requests {trap}");
     // Duplicated blocks (timeline + status page) are written once.
     let keys: HashSet<_> = got.iter().map(|p| (&p.host, &p.post_id)).collect();
     assert_eq!(keys.len(), got.len());
-    assert!(summary["crawl"]["robots_disallowed"].as_u64().unwrap() > 0, "{summary}");
-    assert!(summary["crawl"]["retries"].as_u64().unwrap() > 0, "{summary}");
+    assert!(
+        summary["crawl"]["robots_disallowed"].as_u64().unwrap() > 0,
+        "{summary}"
+    );
+    assert!(
+        summary["crawl"]["retries"].as_u64().unwrap() > 0,
+        "{summary}"
+    );
     assert!(!fx.disallowed.is_empty());
 }
 
@@ -335,18 +468,34 @@ fn rate_limit_retry_after_is_honoured() {
     let port = server.local_addr().port();
     let dir = tempdir();
     let out = dir.path().join("posts.jsonl");
-    let res = crawl_cmd(&fx, port, &out).args(["--per-host", "1"]).output().unwrap();
+    let res = crawl_cmd(&fx, port, &out)
+        .args(["--per-host", "1"])
+        .output()
+        .unwrap();
     let stats = stop(rt, server);
     let summary: serde_json::Value = serde_json::from_slice(&res.stdout).unwrap();
     let errors = summary["crawl"]["errors"].as_object().unwrap();
-    assert!(errors.keys().all(|k| k == "http_404"), "only the dead link fails: {summary}");
+    assert!(
+        errors.keys().all(|k| k == "http_404"),
+        "only the dead link fails: {summary}"
+    );
     let limited: Vec<_> = stats.log.iter().filter(|r| r.status == 429).collect();
     assert!(!limited.is_empty(), "the rate limit was hit");
     for r in &limited {
         // per-host 1: after a 429 (Retry-After: 1) the host is quiet for about a second.
-        let next = stats.log.iter().filter(|x| x.host == r.host && x.at_ms > r.at_ms).map(|x| x.at_ms).min();
+        let next = stats
+            .log
+            .iter()
+            .filter(|x| x.host == r.host && x.at_ms > r.at_ms)
+            .map(|x| x.at_ms)
+            .min();
         if let Some(n) = next {
-            assert!(n - r.at_ms >= 900, "{} requested {}ms after a 429", r.host, n - r.at_ms);
+            assert!(
+                n - r.at_ms >= 900,
+                "{} requested {}ms after a 429",
+                r.host,
+                n - r.at_ms
+            );
         }
     }
     assert!(compare(&read_posts(&out), &fx.allowed).is_empty());
@@ -362,10 +511,17 @@ fn sigkill_then_resume_loses_nothing_and_duplicates_nothing() {
     let dir = tempdir();
     let out = dir.path().join("posts.jsonl");
     let journal = dir.path().join("posts.journal.jsonl");
-    let mut child = crawl_cmd(&fx, port, &out).args(["--per-host", "1"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let mut child = crawl_cmd(&fx, port, &out)
+        .args(["--per-host", "1"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
     let t0 = Instant::now();
     // Kill once some pages are journaled and posts written (the crawl is mid-way).
-    while (read_posts_lenient(&out) < 12 || read_posts_lenient(&journal) < 8) && t0.elapsed() < Duration::from_secs(30) {
+    while (read_posts_lenient(&out) < 12 || read_posts_lenient(&journal) < 8)
+        && t0.elapsed() < Duration::from_secs(30)
+    {
         std::thread::sleep(Duration::from_millis(20));
     }
     child.kill().unwrap(); // SIGKILL
@@ -383,9 +539,16 @@ fn sigkill_then_resume_loses_nothing_and_duplicates_nothing() {
         read_posts_lenient(&out),
         t0.elapsed()
     );
-    let res = crawl_cmd(&fx, port, &out).args(["--per-host", "2", "--resume"]).output().unwrap();
+    let res = crawl_cmd(&fx, port, &out)
+        .args(["--per-host", "2", "--resume"])
+        .output()
+        .unwrap();
     let stats = stop(rt, server);
-    assert!(res.status.code().is_some(), "{}", String::from_utf8_lossy(&res.stderr));
+    assert!(
+        res.status.code().is_some(),
+        "{}",
+        String::from_utf8_lossy(&res.stderr)
+    );
     let got = read_posts(&out);
     let keys: HashSet<_> = got.iter().map(|p| (&p.host, &p.post_id)).collect();
     assert_eq!(keys.len(), got.len(), "duplicate posts after resume");
@@ -393,12 +556,17 @@ fn sigkill_then_resume_loses_nothing_and_duplicates_nothing() {
     assert!(problems.is_empty(), "{}", problems.join("\n"));
     for r in &stats.log[first_log_len..] {
         let url = format!("http://{}{}", r.host, r.path);
-        assert!(!journaled.contains(&url) || url.ends_with("robots.txt"), "journaled page fetched again: {url}");
+        assert!(
+            !journaled.contains(&url) || url.ends_with("robots.txt"),
+            "journaled page fetched again: {url}"
+        );
     }
 }
 
 fn read_posts_lenient(path: &Path) -> usize {
-    std::fs::read_to_string(path).map(|s| s.lines().count()).unwrap_or(0)
+    std::fs::read_to_string(path)
+        .map(|s| s.lines().count())
+        .unwrap_or(0)
 }
 
 /// A hostile server: redirect loop, binary body, huge page, malformed HTML, off-scope redirect.
@@ -431,7 +599,9 @@ fn hostile_server(rt: &tokio::runtime::Runtime) -> u16 {
                 )
             }),
         );
-    let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
     let port = listener.local_addr().unwrap().port();
     rt.spawn(async move { axum::serve(listener, app).await });
     port
@@ -439,19 +609,39 @@ fn hostile_server(rt: &tokio::runtime::Runtime) -> u16 {
 
 #[test]
 fn hostile_responses_are_counted_errors_not_panics() {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
     let port = hostile_server(&rt);
     let dir = tempdir();
     let out = dir.path().join("posts.jsonl");
     let res = trawl()
-        .args(["crawl", "http://bad.test/", "--resolve", &format!("bad.test=127.0.0.1:{port}")])
+        .args([
+            "crawl",
+            "http://bad.test/",
+            "--resolve",
+            &format!("bad.test=127.0.0.1:{port}"),
+        ])
         .arg("--out")
         .arg(&out)
-        .args(["--delay-ms", "0", "--max-body-bytes", "200000", "--json", "--retries", "1", "--backoff-ms", "1"])
+        .args([
+            "--delay-ms",
+            "0",
+            "--max-body-bytes",
+            "200000",
+            "--json",
+            "--retries",
+            "1",
+            "--backoff-ms",
+            "1",
+        ])
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&res.stdout);
-    let s: serde_json::Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout} {}", String::from_utf8_lossy(&res.stderr)));
+    let s: serde_json::Value = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("{e}: {stdout} {}", String::from_utf8_lossy(&res.stderr)));
     assert_eq!(res.status.code(), Some(1), "errors give exit 1: {s}");
     let errors = &s["crawl"]["errors"];
     assert_eq!(errors["redirect_loop"], 1, "{s}");
@@ -469,12 +659,30 @@ fn hostile_responses_are_counted_errors_not_panics() {
 fn refuses_off_loopback_resolve_and_unmapped_hosts() {
     let dir = tempdir();
     let out = dir.path().join("p.jsonl");
-    let res = trawl().args(["crawl", "http://a.test/", "--resolve", "a.test=10.1.2.3:80", "--out"]).arg(&out).output().unwrap();
+    let res = trawl()
+        .args([
+            "crawl",
+            "http://a.test/",
+            "--resolve",
+            "a.test=10.1.2.3:80",
+            "--out",
+        ])
+        .arg(&out)
+        .output()
+        .unwrap();
     assert_eq!(res.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&res.stderr).contains("only loopback"));
     // No rule for the host: nothing is resolved, the robots fetch fails, nothing leaves loopback.
     let res = trawl()
-        .args(["crawl", "http://unmapped.test/", "--retries", "0", "--json", "--no-sitemaps", "--out"])
+        .args([
+            "crawl",
+            "http://unmapped.test/",
+            "--retries",
+            "0",
+            "--json",
+            "--no-sitemaps",
+            "--out",
+        ])
         .arg(&out)
         .output()
         .unwrap();
@@ -491,13 +699,26 @@ fn frontier_million_rss() {
     let mut f = Frontier::new(100, u64::MAX, 16);
     let t = Instant::now();
     for i in 0..1_000_000u64 {
-        let url = format!("http://host{}.test/topic/{}/page-{}.html?sort=date", i % 50, i / 7, i % 7);
+        let url = format!(
+            "http://host{}.test/topic/{}/page-{}.html?sort=date",
+            i % 50,
+            i / 7,
+            i % 7
+        );
         f.push(&url, 1, EntryKind::Page, None).unwrap();
     }
     assert_eq!(f.queued(), 1_000_000);
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let hwm = status.lines().find(|l| l.starts_with("VmHWM")).unwrap_or("VmHWM: ?").to_string();
+    let hwm = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM"))
+        .unwrap_or("VmHWM: ?")
+        .to_string();
     println!("1,000,000 URLs queued in {:?}; peak RSS {hwm}", t.elapsed());
-    let kb: u64 = hwm.split_whitespace().nth(1).and_then(|v| v.parse().ok()).unwrap_or(0);
+    let kb: u64 = hwm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
     assert!(kb < 300 * 1024, "{hwm}");
 }

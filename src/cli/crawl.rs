@@ -119,11 +119,15 @@ struct Summary {
 }
 
 fn seeds_from_manifest(path: &Path) -> anyhow::Result<(Vec<String>, Vec<String>)> {
-    let path = if path.is_dir() { path.join("manifest.json") } else { path.to_path_buf() };
-    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-    let m: Manifest = serde_json::from_str(&text).map_err(|e| {
-        anyhow::anyhow!("{}:{}:{}: {e}", path.display(), e.line(), e.column())
-    })?;
+    let path = if path.is_dir() {
+        path.join("manifest.json")
+    } else {
+        path.to_path_buf()
+    };
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let m: Manifest = serde_json::from_str(&text)
+        .map_err(|e| anyhow::anyhow!("{}:{}:{}: {e}", path.display(), e.line(), e.column()))?;
     let mut seeds = Vec::new();
     let mut hosts = Vec::new();
     for h in &m.hosts {
@@ -132,7 +136,11 @@ fn seeds_from_manifest(path: &Path) -> anyhow::Result<(Vec<String>, Vec<String>)
             seeds.push(format!("http://{}/", h.host));
         }
         for ep in &h.entry_points {
-            let ep = if ep.starts_with('/') { ep.clone() } else { format!("/{ep}") };
+            let ep = if ep.starts_with('/') {
+                ep.clone()
+            } else {
+                format!("/{ep}")
+            };
             seeds.push(format!("http://{}{ep}", h.host));
         }
     }
@@ -142,13 +150,17 @@ fn seeds_from_manifest(path: &Path) -> anyhow::Result<(Vec<String>, Vec<String>)
 /// Reads the (host, post_id) keys of an existing output, cutting a torn last line.
 fn load_existing(out: &Path) -> anyhow::Result<HashSet<(String, String)>> {
     let mut keys = HashSet::new();
-    let Ok(file) = File::open(out) else { return Ok(keys) };
+    let Ok(file) = File::open(out) else {
+        return Ok(keys);
+    };
     let mut reader = BufReader::new(file);
     let mut good: u64 = 0;
     let mut line = String::new();
     loop {
         line.clear();
-        let n = reader.read_line(&mut line).with_context(|| format!("reading {}", out.display()))?;
+        let n = reader
+            .read_line(&mut line)
+            .with_context(|| format!("reading {}", out.display()))?;
         if n == 0 || !line.ends_with('\n') {
             break;
         }
@@ -157,8 +169,12 @@ fn load_existing(out: &Path) -> anyhow::Result<HashSet<(String, String)>> {
             keys.insert((p.host, p.post_id.0));
         }
     }
-    let f = OpenOptions::new().write(true).open(out).with_context(|| format!("opening {}", out.display()))?;
-    f.set_len(good).with_context(|| format!("truncating torn tail of {}", out.display()))?;
+    let f = OpenOptions::new()
+        .write(true)
+        .open(out)
+        .with_context(|| format!("opening {}", out.display()))?;
+    f.set_len(good)
+        .with_context(|| format!("truncating torn tail of {}", out.display()))?;
     Ok(keys)
 }
 
@@ -183,9 +199,15 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     if seeds.is_empty() {
         bail!("no seeds: give URLs or --seeds-from DIR/manifest.json");
     }
-    let journal_path = a.journal.clone().unwrap_or_else(|| a.out.with_extension("journal.jsonl"));
+    let journal_path = a
+        .journal
+        .clone()
+        .unwrap_or_else(|| a.out.with_extension("journal.jsonl"));
     if a.resume && !journal_path.exists() {
-        tracing::warn!("--resume: no journal at {}; starting fresh", journal_path.display());
+        tracing::warn!(
+            "--resume: no journal at {}; starting fresh",
+            journal_path.display()
+        );
     }
     let config = CrawlConfig {
         seeds,
@@ -216,7 +238,11 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     let crawler = Crawler::new(config)?;
     let journal = crawler.journal().context("journal not opened")?;
 
-    let existing = if a.resume || a.revalidate { load_existing(&a.out)? } else { HashSet::new() };
+    let existing = if a.resume || a.revalidate {
+        load_existing(&a.out)?
+    } else {
+        HashSet::new()
+    };
     let before = existing.len() as u64;
     if let Some(dir) = a.out.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
@@ -227,7 +253,9 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         .open(&a.out)
         .with_context(|| format!("opening {}", a.out.display()))?;
     if !(a.resume || a.revalidate) {
-        out_file.set_len(0).with_context(|| format!("truncating {}", a.out.display()))?;
+        out_file
+            .set_len(0)
+            .with_context(|| format!("truncating {}", a.out.display()))?;
     }
 
     let counters = Arc::new(Counters {
@@ -239,7 +267,14 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     let (page_tx, page_rx) = mpsc::channel::<Page>(512);
     let page_rx = Arc::new(Mutex::new(page_rx));
     let (res_tx, res_rx) = std::sync::mpsc::sync_channel::<(String, Vec<Post>)>(512);
-    let threads = a.extract_threads.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)).max(1);
+    let threads = a
+        .extract_threads
+        .unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2)
+        })
+        .max(1);
     let mut workers = Vec::new();
     for _ in 0..threads {
         let rx = page_rx.clone();
@@ -275,7 +310,10 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         std::thread::spawn(move || write_posts(res_rx, out_file, &out_path, existing, &journal, &c))
     };
 
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("tokio runtime")?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("tokio runtime")?;
     let progress = crawler.progress();
     let show = std::io::stderr().is_terminal() && std::env::var_os("TRAWL_NO_PROGRESS").is_none();
     let started = Instant::now();
@@ -316,7 +354,9 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     for w in workers {
         let _ = w.join();
     }
-    let write_result = writer.join().map_err(|_| anyhow::anyhow!("writer thread panicked"))?;
+    let write_result = writer
+        .join()
+        .map_err(|_| anyhow::anyhow!("writer thread panicked"))?;
     write_result?;
     journal.sync()?;
     let stats = stats?;
@@ -347,18 +387,39 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         writeln!(
             stdout,
             "posts: {} written ({:.0}/s), {} duplicates skipped, {} already present; {} extract errors",
-            summary.posts_written, summary.posts_per_sec, summary.posts_duplicate, before, summary.extract_errors
+            summary.posts_written,
+            summary.posts_per_sec,
+            summary.posts_duplicate,
+            before,
+            summary.extract_errors
         )?;
         writeln!(
             stdout,
             "skipped: robots {}, out of scope {}, trap caps {} (pattern) {} (depth), content type {}; resumed {}",
-            s.robots_disallowed, s.out_of_scope, s.pattern_capped, s.depth_capped, s.skipped_content_type, s.resumed_done
+            s.robots_disallowed,
+            s.out_of_scope,
+            s.pattern_capped,
+            s.depth_capped,
+            s.skipped_content_type,
+            s.resumed_done
         )?;
         let errs: Vec<String> = s.errors.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        writeln!(stdout, "errors: {}", if errs.is_empty() { "none".to_string() } else { errs.join(" ") })?;
+        writeln!(
+            stdout,
+            "errors: {}",
+            if errs.is_empty() {
+                "none".to_string()
+            } else {
+                errs.join(" ")
+            }
+        )?;
     }
     let failed = summary.crawl.error_count() > 0 || summary.extract_errors > 0;
-    Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// The writer: de-duplicate, write, fsync the posts, then journal the pages.
@@ -374,8 +435,11 @@ fn write_posts(
     let mut pending: Vec<String> = Vec::new();
     let mut last_sync = Instant::now();
     let flush = |w: &mut BufWriter<File>, pending: &mut Vec<String>| -> anyhow::Result<()> {
-        w.flush().with_context(|| format!("writing {}", path.display()))?;
-        w.get_ref().sync_data().with_context(|| format!("syncing {}", path.display()))?;
+        w.flush()
+            .with_context(|| format!("writing {}", path.display()))?;
+        w.get_ref()
+            .sync_data()
+            .with_context(|| format!("syncing {}", path.display()))?;
         for u in pending.drain(..) {
             journal.commit(&u)?;
         }
@@ -395,7 +459,8 @@ fn write_posts(
             for p in posts {
                 if keys.insert((p.host.clone(), p.post_id.0.clone())) {
                     serde_json::to_writer(&mut w, &p)?;
-                    w.write_all(b"\n").with_context(|| format!("writing {}", path.display()))?;
+                    w.write_all(b"\n")
+                        .with_context(|| format!("writing {}", path.display()))?;
                     c.posts.fetch_add(1, Ordering::Relaxed);
                 } else {
                     c.dups.fetch_add(1, Ordering::Relaxed);
@@ -403,7 +468,9 @@ fn write_posts(
             }
             pending.push(url);
         }
-        if !pending.is_empty() && (pending.len() >= 256 || last_sync.elapsed() >= Duration::from_millis(200)) {
+        if !pending.is_empty()
+            && (pending.len() >= 256 || last_sync.elapsed() >= Duration::from_millis(200))
+        {
             flush(&mut w, &mut pending)?;
             last_sync = Instant::now();
         }

@@ -122,7 +122,13 @@ async fn get(
         ctx.requests.fetch_add(1, Ordering::Relaxed);
         let mut resp = match req.send().await {
             Ok(r) => r,
-            Err(e) => return Err(Outcome::Retry { kind: classify(&e), after: None, host_wide: false }),
+            Err(e) => {
+                return Err(Outcome::Retry {
+                    kind: classify(&e),
+                    after: None,
+                    host_wide: false,
+                });
+            }
         };
         let status = resp.status().as_u16();
         if (300..400).contains(&status) && status != 304 {
@@ -159,23 +165,41 @@ async fn get(
                 .get(RETRY_AFTER)
                 .and_then(|v| v.to_str().ok())
                 .and_then(parse_retry_after);
-            let kind = if status == 429 { "http_429" } else { "http_503" };
-            return Err(Outcome::Retry { kind, after, host_wide: true });
+            let kind = if status == 429 {
+                "http_429"
+            } else {
+                "http_503"
+            };
+            return Err(Outcome::Retry {
+                kind,
+                after,
+                host_wide: true,
+            });
         }
         if status >= 500 {
-            return Err(Outcome::Retry { kind: "http_5xx", after: None, host_wide: false });
+            return Err(Outcome::Retry {
+                kind: "http_5xx",
+                after: None,
+                host_wide: false,
+            });
         }
         let headers: Vec<(String, String)> = resp
             .headers()
             .iter()
-            .map(|(k, v)| (k.as_str().to_ascii_lowercase(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_ascii_lowercase(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
             .collect();
         want_body(status, &content_type(&headers))?;
         let cap = ctx.config.max_body_bytes;
         if resp.content_length().is_some_and(|l| l > cap as u64) {
             return Err(Outcome::Fail("too_large".into()));
         }
-        let mut body = Vec::with_capacity(resp.content_length().unwrap_or(16 << 10).min(cap as u64) as usize);
+        let mut body =
+            Vec::with_capacity(resp.content_length().unwrap_or(16 << 10).min(cap as u64) as usize);
         loop {
             match resp.chunk().await {
                 Ok(Some(c)) => {
@@ -186,13 +210,26 @@ async fn get(
                 }
                 Ok(None) => break,
                 Err(e) => {
-                    let kind = if e.is_timeout() { "timeout" } else { "truncated" };
-                    return Err(Outcome::Retry { kind, after: None, host_wide: false });
+                    let kind = if e.is_timeout() {
+                        "timeout"
+                    } else {
+                        "truncated"
+                    };
+                    return Err(Outcome::Retry {
+                        kind,
+                        after: None,
+                        host_wide: false,
+                    });
                 }
             }
         }
         ctx.bytes.fetch_add(body.len() as u64, Ordering::Relaxed);
-        return Ok(Fetched { final_url: current, status, headers, body });
+        return Ok(Fetched {
+            final_url: current,
+            status,
+            headers,
+            body,
+        });
     }
     Err(Outcome::Fail("too_many_redirects".into()))
 }
@@ -210,7 +247,9 @@ pub async fn fetch_robots(ctx: Arc<Ctx>, url: String, entry: Entry) -> Outcome {
     match res {
         Ok(f) => Outcome::Robots(RobotsPolicy::parse(&ctx.agent, &f.body, &url)),
         Err(Outcome::Fail(k)) if k == "too_large" => Outcome::Robots(RobotsPolicy::AllowAll),
-        Err(Outcome::Redirect(_)) | Err(Outcome::Skip(_)) => Outcome::Robots(RobotsPolicy::AllowAll),
+        Err(Outcome::Redirect(_)) | Err(Outcome::Skip(_)) => {
+            Outcome::Robots(RobotsPolicy::AllowAll)
+        }
         Err(o) => o,
     }
 }
@@ -240,7 +279,11 @@ pub async fn fetch_page(
         } else {
             ct.is_empty() || types.iter().any(|t| ct.starts_with(t.as_str()))
         };
-        if ok { Ok(()) } else { Err(Outcome::Skip("content_type")) }
+        if ok {
+            Ok(())
+        } else {
+            Err(Outcome::Skip("content_type"))
+        }
     })
     .await;
     let f = match res {
@@ -280,15 +323,28 @@ pub async fn fetch_page(
     }
     let ct = content_type(&f.headers);
     let html = ct.is_empty() || ct.contains("html");
-    if html && !f.body.is_empty() && !has_html_end(&f.body) && u32::from(entry.attempt) < ctx.config.retries {
-        return Outcome::Retry { kind: "truncated_html", after: None, host_wide: false };
+    if html
+        && !f.body.is_empty()
+        && !has_html_end(&f.body)
+        && u32::from(entry.attempt) < ctx.config.retries
+    {
+        return Outcome::Retry {
+            kind: "truncated_html",
+            after: None,
+            host_wide: false,
+        };
     }
     let links: Vec<String> = raw
         .iter()
         .filter_map(|h| resolve(&base, h))
         .filter(|u| in_scope(&ctx, u) && seen.insert(u.clone()))
         .collect();
-    let header = |n: &str| f.headers.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
+    let header = |n: &str| {
+        f.headers
+            .iter()
+            .find(|(k, _)| k == n)
+            .map(|(_, v)| v.clone())
+    };
     if let Some(j) = &ctx.journal {
         j.stage(JournalRecord {
             url: url.clone(),
@@ -330,7 +386,10 @@ mod tests {
     #[test]
     fn retry_after_forms() {
         assert_eq!(parse_retry_after("3"), Some(Duration::from_secs(3)));
-        assert_eq!(parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT"), Some(Duration::ZERO));
+        assert_eq!(
+            parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT"),
+            Some(Duration::ZERO)
+        );
         assert_eq!(parse_retry_after("soon"), None);
     }
 }

@@ -108,14 +108,24 @@ pub fn split_url(url: &str) -> Option<(&str, &str, &str)> {
     let path_start = rest.find('/').map(|p| scheme_end + p).unwrap_or(url.len());
     let origin = &url[..path_start];
     let host = super::url::host_of(url)?;
-    let path = if path_start == url.len() { "/" } else { &url[path_start..] };
+    let path = if path_start == url.len() {
+        "/"
+    } else {
+        &url[path_start..]
+    };
     Some((origin, host, path))
 }
 
 impl Frontier {
     /// An empty frontier with trap limits.
     pub fn new(max_depth: u32, max_per_pattern: u64, max_segments: usize) -> Frontier {
-        Frontier { max_depth, max_per_pattern, max_segments, pattern_span: u32::MAX, ..Default::default() }
+        Frontier {
+            max_depth,
+            max_per_pattern,
+            max_segments,
+            pattern_span: u32::MAX,
+            ..Default::default()
+        }
     }
 
     /// Sets the pattern depth span: a page URL is refused when its depth exceeds the smallest
@@ -152,7 +162,11 @@ impl Frontier {
             return id;
         }
         let id = self.hosts.len();
-        self.hosts.push(HostQueue { origin: origin.into(), host: host.into(), queue: VecDeque::new() });
+        self.hosts.push(HostQueue {
+            origin: origin.into(),
+            host: host.into(),
+            queue: VecDeque::new(),
+        });
         self.host_ids.insert(origin.into(), id);
         id
     }
@@ -229,20 +243,47 @@ mod tests {
     fn dedup_depth_and_pattern_caps() {
         let mut f = Frontier::new(3, 2, 16);
         assert!(f.push("http://a.test/", 0, EntryKind::Page, None).is_ok());
-        assert_eq!(f.push("http://a.test/", 1, EntryKind::Page, None), Err(Reject::Seen));
-        assert_eq!(f.push("http://a.test/x", 4, EntryKind::Page, None), Err(Reject::Depth));
-        assert!(f.push("http://a.test/cal/2031/01/", 1, EntryKind::Page, None).is_ok());
-        assert!(f.push("http://a.test/cal/2031/02/", 1, EntryKind::Page, None).is_ok());
-        assert_eq!(f.push("http://a.test/cal/2031/03/", 1, EntryKind::Page, None), Err(Reject::Pattern));
+        assert_eq!(
+            f.push("http://a.test/", 1, EntryKind::Page, None),
+            Err(Reject::Seen)
+        );
+        assert_eq!(
+            f.push("http://a.test/x", 4, EntryKind::Page, None),
+            Err(Reject::Depth)
+        );
+        assert!(
+            f.push("http://a.test/cal/2031/01/", 1, EntryKind::Page, None)
+                .is_ok()
+        );
+        assert!(
+            f.push("http://a.test/cal/2031/02/", 1, EntryKind::Page, None)
+                .is_ok()
+        );
+        assert_eq!(
+            f.push("http://a.test/cal/2031/03/", 1, EntryKind::Page, None),
+            Err(Reject::Pattern)
+        );
         assert_eq!(f.queued(), 3);
         let mut g = Frontier::new(100, 100, 16).with_pattern_span(2);
         for m in 1..=3 {
-            assert!(g.push(&format!("http://a.test/cal/{m}/"), m, EntryKind::Page, None).is_ok());
+            assert!(
+                g.push(&format!("http://a.test/cal/{m}/"), m, EntryKind::Page, None)
+                    .is_ok()
+            );
         }
-        assert_eq!(g.push("http://a.test/cal/4/", 4, EntryKind::Page, None), Err(Reject::Pattern));
-        assert!(g.push("http://a.test/cal/5/", 2, EntryKind::Page, None).is_ok());
+        assert_eq!(
+            g.push("http://a.test/cal/4/", 4, EntryKind::Page, None),
+            Err(Reject::Pattern)
+        );
+        assert!(
+            g.push("http://a.test/cal/5/", 2, EntryKind::Page, None)
+                .is_ok()
+        );
         let e = f.pop(0).unwrap();
         assert_eq!(f.url_of(0, &e), "http://a.test/");
-        assert_eq!(split_url("http://a.test:8/x?y"), Some(("http://a.test:8", "a.test", "/x?y")));
+        assert_eq!(
+            split_url("http://a.test:8/x?y"),
+            Some(("http://a.test:8", "a.test", "/x?y"))
+        );
     }
 }

@@ -64,13 +64,20 @@ impl std::fmt::Debug for Journal {
 }
 
 fn io(path: &Path) -> impl Fn(std::io::Error) -> CrawlError + '_ {
-    move |source| CrawlError::Io { path: path.to_path_buf(), source }
+    move |source| CrawlError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 impl Journal {
     /// Opens `path`. With `keep` the existing records are read (and a torn tail cut off);
     /// without it the file is truncated (a fresh crawl).
-    pub fn open(path: &Path, keep: bool, batch: usize) -> Result<(Journal, JournalState), CrawlError> {
+    pub fn open(
+        path: &Path,
+        keep: bool,
+        batch: usize,
+    ) -> Result<(Journal, JournalState), CrawlError> {
         let mut state = JournalState::default();
         if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(io(dir))?;
@@ -114,7 +121,10 @@ impl Journal {
         }
         let journal = Journal {
             path: path.to_path_buf(),
-            writer: Mutex::new(Writer { w: BufWriter::with_capacity(64 << 10, file), unsynced: 0 }),
+            writer: Mutex::new(Writer {
+                w: BufWriter::with_capacity(64 << 10, file),
+                unsynced: 0,
+            }),
             staged: Mutex::new(HashMap::new()),
             batch: batch.max(1),
         };
@@ -205,10 +215,18 @@ mod tests {
             j.commit("http://a.test/").unwrap();
             j.commit("http://a.test/c").unwrap();
         }
-        std::fs::OpenOptions::new().append(true).open(&p).unwrap().write_all(b"{\"url\":\"tor").unwrap();
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&p)
+            .unwrap()
+            .write_all(b"{\"url\":\"tor")
+            .unwrap();
         let (j, st) = Journal::open(&p, true, 2).unwrap();
         assert_eq!(st.records.len(), 2);
-        assert_eq!(st.records["http://a.test/"].links, vec!["http://a.test/b".to_string()]);
+        assert_eq!(
+            st.records["http://a.test/"].links,
+            vec!["http://a.test/b".to_string()]
+        );
         j.commit("http://a.test/d").unwrap();
         drop(j);
         let (_, st) = Journal::open(&p, true, 2).unwrap();

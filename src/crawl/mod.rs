@@ -121,7 +121,9 @@ pub struct Crawler {
 
 impl std::fmt::Debug for Crawler {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Crawler").field("seeds", &self.seeds.len()).finish()
+        f.debug_struct("Crawler")
+            .field("seeds", &self.seeds.len())
+            .finish()
     }
 }
 
@@ -166,7 +168,11 @@ impl Crawler {
                 url: s.clone(),
                 reason: "not an absolute http(s) URL".into(),
             })?;
-            let kind = if is_sitemap_url(&n) { EntryKind::Sitemap } else { EntryKind::Page };
+            let kind = if is_sitemap_url(&n) {
+                EntryKind::Sitemap
+            } else {
+                EntryKind::Page
+            };
             seeds.push((n, kind));
         }
         let scope = if config.scope.is_empty() {
@@ -191,7 +197,8 @@ impl Crawler {
             .map_err(|e| CrawlError::Client(e.to_string()))?;
         let (journal, state) = match &config.journal {
             Some(p) => {
-                let (j, st) = Journal::open(p, config.resume || config.revalidate, config.journal_batch)?;
+                let (j, st) =
+                    Journal::open(p, config.resume || config.revalidate, config.journal_batch)?;
                 (Some(Arc::new(j)), Some(st))
             }
             None => (None, None),
@@ -242,7 +249,12 @@ impl Crawler {
         let mut hosts: Vec<HostState> = Vec::new();
         let base_delay = Duration::from_millis(cfg.delay_ms);
         let scope = &self.ctx.scope;
-        let admit = |fr: &mut Frontier, st: &mut CrawlStats, u: &str, d: u32, k: EntryKind, v: Option<Validators>| {
+        let admit = |fr: &mut Frontier,
+                     st: &mut CrawlStats,
+                     u: &str,
+                     d: u32,
+                     k: EntryKind,
+                     v: Option<Validators>| {
             if !url::host_of(u).is_some_and(|h| scope.allows(h)) {
                 st.out_of_scope += 1;
                 return;
@@ -259,8 +271,15 @@ impl Crawler {
         if let Some(state) = state {
             if cfg.revalidate {
                 for r in state.records.values() {
-                    let kind = if is_sitemap_url(&r.url) { EntryKind::Sitemap } else { EntryKind::Page };
-                    let v = Validators { etag: r.etag.clone(), last_modified: r.last_modified.clone() };
+                    let kind = if is_sitemap_url(&r.url) {
+                        EntryKind::Sitemap
+                    } else {
+                        EntryKind::Page
+                    };
+                    let v = Validators {
+                        etag: r.etag.clone(),
+                        last_modified: r.last_modified.clone(),
+                    };
                     admit(&mut fr, &mut st, &r.url, r.depth, kind, Some(v));
                 }
             } else if cfg.resume {
@@ -272,7 +291,11 @@ impl Crawler {
                 }
                 for r in state.records.values() {
                     for l in &r.links {
-                        let kind = if is_sitemap_url(l) { EntryKind::Sitemap } else { EntryKind::Page };
+                        let kind = if is_sitemap_url(l) {
+                            EntryKind::Sitemap
+                        } else {
+                            EntryKind::Page
+                        };
                         admit(&mut fr, &mut st, l, r.depth + 1, kind, None);
                     }
                 }
@@ -282,7 +305,14 @@ impl Crawler {
             admit(&mut fr, &mut st, u, 0, *k, None);
             if cfg.sitemaps {
                 if let Some((origin, _, _)) = frontier::split_url(u) {
-                    admit(&mut fr, &mut st, &format!("{origin}/sitemap.xml"), 0, EntryKind::Sitemap, None);
+                    admit(
+                        &mut fr,
+                        &mut st,
+                        &format!("{origin}/sitemap.xml"),
+                        0,
+                        EntryKind::Sitemap,
+                        None,
+                    );
                 }
             }
         }
@@ -298,7 +328,11 @@ impl Crawler {
             let now = Instant::now();
             while hosts.len() < fr.hosts.len() {
                 hosts.push(HostState {
-                    robots: if cfg.obey_robots { RState::Unknown } else { RState::Ready(RobotsPolicy::AllowAll) },
+                    robots: if cfg.obey_robots {
+                        RState::Unknown
+                    } else {
+                        RState::Ready(RobotsPolicy::AllowAll)
+                    },
                     in_flight: 0,
                     next_at: now,
                     delay: base_delay,
@@ -331,7 +365,13 @@ impl Crawler {
                     hs.in_flight += 1;
                     in_flight += 1;
                     let url = format!("{}/robots.txt", fr.hosts[h].origin);
-                    let entry = Entry { path: "/robots.txt".into(), depth: 0, attempt: hs.robots_attempt, kind: EntryKind::Page, validators: None };
+                    let entry = Entry {
+                        path: "/robots.txt".into(),
+                        depth: 0,
+                        attempt: hs.robots_attempt,
+                        kind: EntryKind::Page,
+                        validators: None,
+                    };
                     spawn_robots(&self.ctx, &tx, h, url, entry);
                     scanned = 0;
                     continue;
@@ -340,7 +380,8 @@ impl Crawler {
                     rr += 1;
                     continue;
                 };
-                if hs.in_flight >= cfg.per_host || now < hs.next_at || fr.hosts[h].queue.is_empty() {
+                if hs.in_flight >= cfg.per_host || now < hs.next_at || fr.hosts[h].queue.is_empty()
+                {
                     rr += 1;
                     continue;
                 }
@@ -370,7 +411,11 @@ impl Crawler {
                 let sink = sink.clone();
                 tokio::spawn(async move {
                     let outcome = fetch::fetch_page(ctx, url, e.clone(), policy, sink).await;
-                    let _ = tx.send(Done { host: h, entry: e, outcome });
+                    let _ = tx.send(Done {
+                        host: h,
+                        entry: e,
+                        outcome,
+                    });
                 });
             }
             self.publish(&st, &fr, in_flight);
@@ -381,12 +426,13 @@ impl Crawler {
             let mut wake: Option<Instant> = delayed.iter().map(|d| d.0).min();
             for (h, hs) in hosts.iter().enumerate() {
                 let waiting = match hs.robots {
-                    RState::Ready(_) => hs.in_flight < cfg.per_host && !fr.hosts[h].queue.is_empty(),
+                    RState::Ready(_) => {
+                        hs.in_flight < cfg.per_host && !fr.hosts[h].queue.is_empty()
+                    }
                     RState::Unknown => true,
                     RState::Fetching => false,
                 };
-                if waiting && hs.next_at > now
-                {
+                if waiting && hs.next_at > now {
                     wake = Some(wake.map_or(hs.next_at, |w| w.min(hs.next_at)));
                 }
             }
@@ -407,10 +453,16 @@ impl Crawler {
             while let Ok(d) = rx.try_recv() {
                 batch.push(d);
             }
-            for Done { host: h, mut entry, outcome } in batch {
+            for Done {
+                host: h,
+                mut entry,
+                outcome,
+            } in batch
+            {
                 in_flight -= 1;
                 hosts[h].in_flight -= 1;
-                let is_robots = matches!(hosts[h].robots, RState::Fetching) && &*entry.path == "/robots.txt";
+                let is_robots =
+                    matches!(hosts[h].robots, RState::Fetching) && &*entry.path == "/robots.txt";
                 if entry.kind == EntryKind::Page && !is_robots {
                     in_flight_pages -= 1;
                 }
@@ -425,7 +477,11 @@ impl Crawler {
                     Outcome::Sitemap { links } => {
                         st.sitemaps += 1;
                         for (l, sm) in links {
-                            let k = if sm { EntryKind::Sitemap } else { EntryKind::Page };
+                            let k = if sm {
+                                EntryKind::Sitemap
+                            } else {
+                                EntryKind::Page
+                            };
                             admit(&mut fr, &mut st, &l, depth + 1, k, None);
                         }
                     }
@@ -449,11 +505,17 @@ impl Crawler {
                         st.redirects += 1;
                         admit(&mut fr, &mut st, &target, depth, entry.kind, None);
                     }
-                    Outcome::Retry { kind, after, host_wide } => {
+                    Outcome::Retry {
+                        kind,
+                        after,
+                        host_wide,
+                    } => {
                         if u32::from(entry.attempt) < cfg.retries {
                             st.retries += 1;
                             let wait = after
-                                .unwrap_or_else(|| backoff(cfg.backoff_ms, entry.attempt, &entry.path))
+                                .unwrap_or_else(|| {
+                                    backoff(cfg.backoff_ms, entry.attempt, &entry.path)
+                                })
                                 .min(Duration::from_millis(cfg.max_backoff_ms));
                             let at = Instant::now() + wait;
                             if host_wide {
@@ -504,7 +566,11 @@ impl Crawler {
         st.bytes = self.ctx.bytes.load(Ordering::Relaxed);
         st.out_of_scope += self.ctx.out_of_scope.load(Ordering::Relaxed);
         st.elapsed_secs = started.elapsed().as_secs_f64();
-        st.pages_per_sec = if st.elapsed_secs > 0.0 { st.pages as f64 / st.elapsed_secs } else { 0.0 };
+        st.pages_per_sec = if st.elapsed_secs > 0.0 {
+            st.pages as f64 / st.elapsed_secs
+        } else {
+            0.0
+        };
         self.publish(&st, &fr, 0);
         Ok(st)
     }
@@ -519,18 +585,29 @@ impl Crawler {
     fn publish(&self, st: &CrawlStats, fr: &Frontier, in_flight: usize) {
         let p = &self.progress;
         p.pages.store(st.pages, Ordering::Relaxed);
-        p.requests.store(self.ctx.requests.load(Ordering::Relaxed), Ordering::Relaxed);
+        p.requests
+            .store(self.ctx.requests.load(Ordering::Relaxed), Ordering::Relaxed);
         p.queued.store(fr.queued() as u64, Ordering::Relaxed);
         p.in_flight.store(in_flight as u64, Ordering::Relaxed);
     }
 }
 
-fn spawn_robots(ctx: &Arc<Ctx>, tx: &mpsc::UnboundedSender<Done>, h: usize, url: String, entry: Entry) {
+fn spawn_robots(
+    ctx: &Arc<Ctx>,
+    tx: &mpsc::UnboundedSender<Done>,
+    h: usize,
+    url: String,
+    entry: Entry,
+) {
     let ctx = ctx.clone();
     let tx = tx.clone();
     tokio::spawn(async move {
         let outcome = fetch::fetch_robots(ctx, url, entry.clone()).await;
-        let _ = tx.send(Done { host: h, entry, outcome });
+        let _ = tx.send(Done {
+            host: h,
+            entry,
+            outcome,
+        });
     });
 }
 

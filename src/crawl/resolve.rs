@@ -38,7 +38,9 @@ impl HostPattern {
         match self {
             HostPattern::Exact(h) => h == host,
             HostPattern::Suffix(s) => {
-                host.len() > s.len() + 1 && host.ends_with(s.as_str()) && host.as_bytes()[host.len() - s.len() - 1] == b'.'
+                host.len() > s.len() + 1
+                    && host.ends_with(s.as_str())
+                    && host.as_bytes()[host.len() - s.len() - 1] == b'.'
             }
         }
     }
@@ -53,7 +55,9 @@ pub struct Scope {
 impl Scope {
     /// A scope from patterns.
     pub fn new(patterns: impl IntoIterator<Item = HostPattern>) -> Scope {
-        Scope { patterns: patterns.into_iter().collect() }
+        Scope {
+            patterns: patterns.into_iter().collect(),
+        }
     }
 
     /// Whether `host` may be requested.
@@ -82,15 +86,22 @@ pub struct ResolveRule {
 impl ResolveRule {
     /// Parses `HOST=ADDR`, `HOST=ADDR:PORT`, `HOST=[v6]:PORT` or curl's `HOST:PORT:ADDR`.
     pub fn parse(rule: &str) -> Result<ResolveRule, CrawlError> {
-        let err = |reason: &str| CrawlError::Resolve { rule: rule.to_string(), reason: reason.to_string() };
+        let err = |reason: &str| CrawlError::Resolve {
+            rule: rule.to_string(),
+            reason: reason.to_string(),
+        };
         let (host, addr) = if let Some((h, a)) = rule.split_once('=') {
             (h.to_string(), a.to_string())
         } else {
             // curl form: HOST:PORT:ADDR (port ignored; the address's port is the URL's).
             let mut parts = rule.splitn(3, ':');
             let h = parts.next().unwrap_or("");
-            let p = parts.next().ok_or_else(|| err("expected HOST=ADDR[:PORT] or HOST:PORT:ADDR"))?;
-            let a = parts.next().ok_or_else(|| err("expected HOST=ADDR[:PORT] or HOST:PORT:ADDR"))?;
+            let p = parts
+                .next()
+                .ok_or_else(|| err("expected HOST=ADDR[:PORT] or HOST:PORT:ADDR"))?;
+            let a = parts
+                .next()
+                .ok_or_else(|| err("expected HOST=ADDR[:PORT] or HOST:PORT:ADDR"))?;
             (h.to_string(), format!("{a}:{p}"))
         };
         if host.trim().is_empty() {
@@ -107,9 +118,14 @@ impl ResolveRule {
             }
         };
         if !is_loopback(addr.ip()) {
-            return Err(err("only loopback addresses (127.0.0.0/8, ::1) are allowed"));
+            return Err(err(
+                "only loopback addresses (127.0.0.0/8, ::1) are allowed",
+            ));
         }
-        Ok(ResolveRule { host: HostPattern::parse(&host), addr })
+        Ok(ResolveRule {
+            host: HostPattern::parse(&host),
+            addr,
+        })
     }
 }
 
@@ -124,13 +140,18 @@ impl LoopbackResolver {
     /// A resolver for these rules.
     pub fn new(mut rules: Vec<ResolveRule>) -> LoopbackResolver {
         rules.sort_by_key(|r| matches!(r.host, HostPattern::Suffix(_)));
-        LoopbackResolver { rules: Arc::new(rules) }
+        LoopbackResolver {
+            rules: Arc::new(rules),
+        }
     }
 
     /// The address a host maps to by rule, if any.
     pub fn lookup_rule(&self, host: &str) -> Option<SocketAddr> {
         let host = host.to_ascii_lowercase();
-        self.rules.iter().find(|r| r.host.matches(&host)).map(|r| r.addr)
+        self.rules
+            .iter()
+            .find(|r| r.host.matches(&host))
+            .map(|r| r.addr)
     }
 }
 
@@ -145,7 +166,10 @@ impl Resolve for LoopbackResolver {
             }
             // No DNS at all (a query could leave loopback): literal loopback IPs and
             // `localhost` only.
-            let found: Vec<SocketAddr> = match host.trim_matches(|c| c == '[' || c == ']').parse::<IpAddr>() {
+            let found: Vec<SocketAddr> = match host
+                .trim_matches(|c| c == '[' || c == ']')
+                .parse::<IpAddr>()
+            {
                 Ok(ip) if is_loopback(ip) => vec![SocketAddr::new(ip, 0)],
                 _ if host == "localhost" || host.ends_with(".localhost") => {
                     vec![SocketAddr::from(([127, 0, 0, 1], 0))]
@@ -181,7 +205,10 @@ mod tests {
     fn rules_parse_and_refuse_off_loopback() {
         let r = ResolveRule::parse("*.test=127.0.0.1:8080").unwrap();
         assert_eq!(r.addr, "127.0.0.1:8080".parse().unwrap());
-        assert_eq!(ResolveRule::parse("a.test=127.0.0.2").unwrap().addr.port(), 0);
+        assert_eq!(
+            ResolveRule::parse("a.test=127.0.0.2").unwrap().addr.port(),
+            0
+        );
         assert!(ResolveRule::parse("a.test=[::1]:9").is_ok());
         assert!(ResolveRule::parse("a.test:80:127.0.0.1").is_ok());
         assert!(ResolveRule::parse("a.test=10.0.0.1:80").is_err());

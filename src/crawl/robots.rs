@@ -83,7 +83,8 @@ mod tests {
 
     #[test]
     fn rules_and_delay() {
-        let txt = b"User-agent: *\nDisallow: /private/\nCrawl-delay: 2\nSitemap: http://a.test/s.xml\n";
+        let txt =
+            b"User-agent: *\nDisallow: /private/\nCrawl-delay: 2\nSitemap: http://a.test/s.xml\n";
         let p = RobotsPolicy::parse("trawl", txt, "http://a.test/robots.txt");
         assert!(p.allowed("http://a.test/x"));
         assert!(!p.allowed("http://a.test/private/1"));

@@ -146,7 +146,10 @@ pub fn pattern(url: &str) -> String {
     }
     if !query.is_empty() {
         out.push('?');
-        let mut keys: Vec<&str> = query.split('&').map(|kv| kv.split('=').next().unwrap_or("")).collect();
+        let mut keys: Vec<&str> = query
+            .split('&')
+            .map(|kv| kv.split('=').next().unwrap_or(""))
+            .collect();
         keys.sort_unstable();
         out.push_str(&keys.join("&"));
     }
@@ -163,7 +166,9 @@ pub fn scan_links(body: &[u8]) -> (Vec<String>, Option<String>) {
     let n = body.len();
     let mut i = 0;
     while i < n {
-        let Some(off) = memchr_lt(&body[i..]) else { break };
+        let Some(off) = memchr_lt(&body[i..]) else {
+            break;
+        };
         i += off + 1;
         if i >= n {
             break;
@@ -187,7 +192,11 @@ pub fn scan_links(body: &[u8]) -> (Vec<String>, Option<String>) {
         let lower: Vec<u8> = name.iter().map(|b| b.to_ascii_lowercase()).collect();
         match lower.as_slice() {
             b"script" | b"style" => {
-                let close: &[u8] = if lower == b"script" { b"</script" } else { b"</style" };
+                let close: &[u8] = if lower == b"script" {
+                    b"</script"
+                } else {
+                    b"</style"
+                };
                 match find_ci(&body[name_end..], close) {
                     Some(e) => i = name_end + e + close.len(),
                     None => break,
@@ -216,7 +225,11 @@ pub fn scan_links(body: &[u8]) -> (Vec<String>, Option<String>) {
                 continue;
             }
         };
-        let tag_end = body[name_end..].iter().position(|&b| b == b'>').map(|p| name_end + p).unwrap_or(n);
+        let tag_end = body[name_end..]
+            .iter()
+            .position(|&b| b == b'>')
+            .map(|p| name_end + p)
+            .unwrap_or(n);
         if let Some(v) = attr_value(&body[name_end..tag_end], attr) {
             if lower == b"base" {
                 base.get_or_insert(v);
@@ -238,7 +251,8 @@ fn find(h: &[u8], needle: &[u8]) -> Option<usize> {
 }
 
 fn find_ci(h: &[u8], needle: &[u8]) -> Option<usize> {
-    h.windows(needle.len()).position(|w| w.eq_ignore_ascii_case(needle))
+    h.windows(needle.len())
+        .position(|w| w.eq_ignore_ascii_case(needle))
 }
 
 /// Finds `name=value` inside a tag's attribute text.
@@ -266,7 +280,11 @@ fn attr_value(tag: &[u8], name: &[u8]) -> Option<String> {
             if i < n && (tag[i] == b'"' || tag[i] == b'\'') {
                 let q = tag[i];
                 vs = i + 1;
-                ve = tag[vs..].iter().position(|&b| b == q).map(|p| vs + p).unwrap_or(n);
+                ve = tag[vs..]
+                    .iter()
+                    .position(|&b| b == q)
+                    .map(|p| vs + p)
+                    .unwrap_or(n);
                 i = (ve + 1).min(n);
             } else {
                 vs = i;
@@ -289,7 +307,10 @@ fn decode_entities(s: &str) -> String {
     if !s.contains('&') {
         return s.to_string();
     }
-    s.replace("&amp;", "&").replace("&#38;", "&").replace("&quot;", "\"").replace("&#39;", "'")
+    s.replace("&amp;", "&")
+        .replace("&#38;", "&")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
 }
 
 #[cfg(test)]
@@ -300,9 +321,15 @@ mod tests {
     #[test]
     fn normalises_common_forms() {
         let n = |s: &str| normalize_str(s).unwrap();
-        assert_eq!(n("HTTP://Forum.TEST:80/a/../b/./c?#frag"), "http://forum.test/b/c");
+        assert_eq!(
+            n("HTTP://Forum.TEST:80/a/../b/./c?#frag"),
+            "http://forum.test/b/c"
+        );
         assert_eq!(n("http://x.test"), "http://x.test/");
-        assert_eq!(n("http://x.test/%7euser/%2f?q=%4a"), "http://x.test/~user/%2F?q=J");
+        assert_eq!(
+            n("http://x.test/%7euser/%2f?q=%4a"),
+            "http://x.test/~user/%2F?q=J"
+        );
         assert_eq!(n("http://x.test:8080/"), "http://x.test:8080/");
         assert!(normalize_str("mailto:a@b.test").is_none());
         assert!(normalize_str("javascript:alert(1)").is_none());
@@ -312,7 +339,10 @@ mod tests {
     fn host_and_pattern() {
         assert_eq!(host_of("http://a.test:81/x"), Some("a.test"));
         assert_eq!(host_of("http://a.test?x"), Some("a.test"));
-        assert_eq!(pattern("http://f.test/calendar/2031/07/?day=3&b=1"), "f.test/calendar/N/N/?b&day");
+        assert_eq!(
+            pattern("http://f.test/calendar/2031/07/?day=3&b=1"),
+            "f.test/calendar/N/N/?b&day"
+        );
     }
 
     #[test]

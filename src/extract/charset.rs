@@ -21,7 +21,10 @@ pub enum CharsetSource {
 }
 
 /// Decodes an HTML body.
-pub fn decode<'a>(body: &'a [u8], content_type: Option<&str>) -> (Cow<'a, str>, &'static Encoding, CharsetSource) {
+pub fn decode<'a>(
+    body: &'a [u8],
+    content_type: Option<&str>,
+) -> (Cow<'a, str>, &'static Encoding, CharsetSource) {
     let (enc, src) = detect(body, content_type);
     let (text, _, _) = enc.decode(body);
     (text, enc, src)
@@ -32,7 +35,10 @@ pub fn detect(body: &[u8], content_type: Option<&str>) -> (&'static Encoding, Ch
     if let Some((enc, _)) = Encoding::for_bom(body) {
         return (enc, CharsetSource::Bom);
     }
-    if let Some(enc) = content_type.and_then(charset_param).and_then(|l| Encoding::for_label(l.as_bytes())) {
+    if let Some(enc) = content_type
+        .and_then(charset_param)
+        .and_then(|l| Encoding::for_label(l.as_bytes()))
+    {
         return (html_enc(enc), CharsetSource::Header);
     }
     if let Some(enc) = meta_charset(&body[..body.len().min(1024)]) {
@@ -43,7 +49,11 @@ pub fn detect(body: &[u8], content_type: Option<&str>) -> (&'static Encoding, Ch
 
 /// HTML rule: a declared UTF-16 in an ASCII-compatible document means UTF-8.
 fn html_enc(enc: &'static Encoding) -> &'static Encoding {
-    if enc == encoding_rs::UTF_16LE || enc == encoding_rs::UTF_16BE { UTF_8 } else { enc }
+    if enc == encoding_rs::UTF_16LE || enc == encoding_rs::UTF_16BE {
+        UTF_8
+    } else {
+        enc
+    }
 }
 
 /// The `charset=` parameter of a Content-Type value.
@@ -64,7 +74,11 @@ fn meta_charset(head: &[u8]) -> Option<&'static Encoding> {
     let mut i = 0;
     while let Some(p) = find(&lower[i..], b"<meta") {
         let start = i + p + 5;
-        let end = lower[start..].iter().position(|&b| b == b'>').map(|e| start + e).unwrap_or(lower.len());
+        let end = lower[start..]
+            .iter()
+            .position(|&b| b == b'>')
+            .map(|e| start + e)
+            .unwrap_or(lower.len());
         let tag = String::from_utf8_lossy(&lower[start..end]);
         if let Some(cs) = charset_param(&tag) {
             if let Some(enc) = Encoding::for_label(cs.as_bytes()) {
@@ -109,8 +123,15 @@ pub fn sniff(body: &[u8]) -> &'static Encoding {
     if !gbk_errors && pairs > 0 && common * 2 >= pairs {
         return GBK;
     }
-    let cyr = high.iter().filter(|b| **b >= 0xC0 || matches!(**b, 0xA8 | 0xB8)).count();
-    if cyr * 10 >= high.len() * 7 { WINDOWS_1251 } else { WINDOWS_1252 }
+    let cyr = high
+        .iter()
+        .filter(|b| **b >= 0xC0 || matches!(**b, 0xA8 | 0xB8))
+        .count();
+    if cyr * 10 >= high.len() * 7 {
+        WINDOWS_1251
+    } else {
+        WINDOWS_1252
+    }
 }
 
 #[cfg(test)]
@@ -125,13 +146,19 @@ mod tests {
         assert!(t.starts_with("Привет"));
         let mut doc = b"<html><head><meta charset=\"windows-1251\"></head><body>".to_vec();
         doc.extend_from_slice(&cp);
-        assert_eq!(detect(&doc, Some("text/html")), (WINDOWS_1251, CharsetSource::Meta));
+        assert_eq!(
+            detect(&doc, Some("text/html")),
+            (WINDOWS_1251, CharsetSource::Meta)
+        );
         let meta2 = b"<meta http-equiv=\"Content-Type\" content=\"text/html; charset=gbk\">";
         assert_eq!(detect(meta2, None).0, GBK);
         assert_eq!(detect(&cp, None), (WINDOWS_1251, CharsetSource::Sniffed));
         let (gb, _, _) = GBK.encode("这是一个测试文本，我们在这里讨论天气和新闻。");
         assert_eq!(detect(&gb, None), (GBK, CharsetSource::Sniffed));
         assert_eq!(detect("héllo".as_bytes(), None).0, UTF_8);
-        assert_eq!(detect(b"\xEF\xBB\xBFabc", Some("text/html; charset=gbk")).1, CharsetSource::Bom);
+        assert_eq!(
+            detect(b"\xEF\xBB\xBFabc", Some("text/html; charset=gbk")).1,
+            CharsetSource::Bom
+        );
     }
 }

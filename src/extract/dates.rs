@@ -9,10 +9,30 @@ use time::format_description::well_known::{Rfc2822, Rfc3339};
 use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
 
 const MONTHS: &[(&str, u8)] = &[
-    ("jan", 1), ("feb", 2), ("mar", 3), ("apr", 4), ("may", 5), ("jun", 6), ("jul", 7),
-    ("aug", 8), ("sep", 9), ("oct", 10), ("nov", 11), ("dec", 12),
-    ("янв", 1), ("фев", 2), ("мар", 3), ("апр", 4), ("ма", 5), ("июн", 6), ("июл", 7),
-    ("авг", 8), ("сен", 9), ("окт", 10), ("ноя", 11), ("дек", 12),
+    ("jan", 1),
+    ("feb", 2),
+    ("mar", 3),
+    ("apr", 4),
+    ("may", 5),
+    ("jun", 6),
+    ("jul", 7),
+    ("aug", 8),
+    ("sep", 9),
+    ("oct", 10),
+    ("nov", 11),
+    ("dec", 12),
+    ("янв", 1),
+    ("фев", 2),
+    ("мар", 3),
+    ("апр", 4),
+    ("ма", 5),
+    ("июн", 6),
+    ("июл", 7),
+    ("авг", 8),
+    ("сен", 9),
+    ("окт", 10),
+    ("ноя", 11),
+    ("дек", 12),
 ];
 
 /// Parses a date/time string; `None` if no format fits.
@@ -55,7 +75,11 @@ fn tokens(s: &str) -> Vec<Tok> {
             let sep = cs.get(i).copied().unwrap_or(' ');
             let v = txt.get(..9).unwrap_or(&txt).parse().unwrap_or(0);
             out.push(Tok::Num(v, i - st, sep));
-        } else if (c == '+' || c == '-') && i > 0 && cs[..i].contains(&':') && cs.get(i + 1).is_some_and(char::is_ascii_digit) {
+        } else if (c == '+' || c == '-')
+            && i > 0
+            && cs[..i].contains(&':')
+            && cs.get(i + 1).is_some_and(char::is_ascii_digit)
+        {
             let st = i + 1;
             i += 1;
             let mut digits = String::new();
@@ -68,7 +92,10 @@ fn tokens(s: &str) -> Vec<Tok> {
             let _ = st;
             let (h, m) = match digits.len() {
                 1 | 2 => (digits.parse().unwrap_or(0), 0),
-                4 => (digits[..2].parse().unwrap_or(0), digits[2..].parse().unwrap_or(0)),
+                4 => (
+                    digits[..2].parse().unwrap_or(0),
+                    digits[2..].parse().unwrap_or(0),
+                ),
                 _ => (0, 0),
             };
             let sign = if c == '-' { -1 } else { 1 };
@@ -78,7 +105,9 @@ fn tokens(s: &str) -> Vec<Tok> {
             while i < cs.len() && cs[i].is_alphabetic() {
                 i += 1;
             }
-            out.push(Tok::Word(cs[st..i].iter().collect::<String>().to_lowercase()));
+            out.push(Tok::Word(
+                cs[st..i].iter().collect::<String>().to_lowercase(),
+            ));
         } else {
             i += 1;
         }
@@ -90,7 +119,10 @@ fn month_name(w: &str) -> Option<u8> {
     if w == "t" || w.len() < 3 && !w.starts_with('м') {
         return None;
     }
-    MONTHS.iter().find(|(p, _)| w.starts_with(p)).map(|(_, m)| *m)
+    MONTHS
+        .iter()
+        .find(|(p, _)| w.starts_with(p))
+        .map(|(_, m)| *m)
 }
 
 fn loose(s: &str) -> Option<OffsetDateTime> {
@@ -150,7 +182,11 @@ fn loose(s: &str) -> Option<OffsetDateTime> {
     }
     let time = Time::from_hms(hms[0] as u8, hms[1] as u8, hms[2] as u8).ok()?;
     let off = UtcOffset::from_whole_seconds(offset).ok()?;
-    Some(PrimitiveDateTime::new(date, time).assume_offset(off).to_offset(UtcOffset::UTC))
+    Some(
+        PrimitiveDateTime::new(date, time)
+            .assume_offset(off)
+            .to_offset(UtcOffset::UTC),
+    )
 }
 
 #[cfg(test)]

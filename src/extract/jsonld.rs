@@ -54,7 +54,11 @@ fn s(v: Option<&Value>) -> Option<String> {
         Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
         Value::Number(n) => Some(n.to_string()),
         Value::Array(a) => s(a.first()),
-        Value::Object(o) => s(o.get("value").or(o.get("@id")).or(o.get("name")).or(o.get("url"))),
+        Value::Object(o) => s(o
+            .get("value")
+            .or(o.get("@id"))
+            .or(o.get("name"))
+            .or(o.get("url"))),
         _ => None,
     }
 }
@@ -65,7 +69,10 @@ fn type_of(o: &serde_json::Map<String, Value>) -> Option<Option<SiteKind>> {
         Value::Array(a) => a.iter().filter_map(Value::as_str).collect(),
         _ => return None,
     };
-    TYPES.iter().find(|(t, _)| names.iter().any(|n| n.trim_start_matches("schema:") == *t)).map(|(_, k)| *k)
+    TYPES
+        .iter()
+        .find(|(t, _)| names.iter().any(|n| n.trim_start_matches("schema:") == *t))
+        .map(|(_, k)| *k)
 }
 
 fn walk(v: &Value, parent: Option<&LdPost>, out: &mut Vec<LdPost>, depth: usize) {
@@ -96,14 +103,20 @@ fn walk(v: &Value, parent: Option<&LdPost>, out: &mut Vec<LdPost>, depth: usize)
                     Value::Object(m) => s(m.get("name")).or_else(|| s(m.get("alternateName"))),
                     x => s(Some(x)),
                 }),
-                author_url: author_obj.and_then(|a| a.as_object()).and_then(|m| s(m.get("url"))),
+                author_url: author_obj
+                    .and_then(|a| a.as_object())
+                    .and_then(|m| s(m.get("url"))),
                 published: s(o.get("datePublished")).or_else(|| s(o.get("dateCreated"))),
                 text: s(o.get("articleBody")).or_else(|| s(o.get("text"))),
                 title: s(o.get("headline")).or_else(|| s(o.get("name"))),
                 lang: s(o.get("inLanguage")),
                 thread: o
                     .get("isPartOf")
-                    .and_then(|x| x.as_object().map(|m| s(m.get("identifier")).or_else(|| s(m.get("@id")))).unwrap_or_else(|| s(Some(x))))
+                    .and_then(|x| {
+                        x.as_object()
+                            .map(|m| s(m.get("identifier")).or_else(|| s(m.get("@id"))))
+                            .unwrap_or_else(|| s(Some(x)))
+                    })
                     .or_else(|| parent.and_then(|p| p.thread.clone().or(p.id.clone()))),
             };
             if let Some(c) = o.get("comment") {

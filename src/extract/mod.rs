@@ -103,12 +103,26 @@ impl Extractor {
     /// The embedded profiles plus every `*.toml` in `dir` (later files win ties).
     pub fn with_profile_dir(dir: &Path) -> Result<Extractor, ExtractError> {
         let mut ex = Extractor::new();
-        let io = |source| ExtractError::Io { path: dir.to_path_buf(), source };
-        let mut files: Vec<_> = std::fs::read_dir(dir).map_err(io)?.filter_map(|e| e.ok()).map(|e| e.path()).collect();
+        let io = |source| ExtractError::Io {
+            path: dir.to_path_buf(),
+            source,
+        };
+        let mut files: Vec<_> = std::fs::read_dir(dir)
+            .map_err(io)?
+            .filter_map(|e| e.ok())
+            .map(|e| e.path())
+            .collect();
         files.sort();
-        for p in files.into_iter().filter(|p| p.extension().is_some_and(|e| e == "toml")) {
-            let t = std::fs::read_to_string(&p).map_err(|source| ExtractError::Io { path: p.clone(), source })?;
-            ex.profiles.insert(0, Profile::parse(&p.display().to_string(), &t)?);
+        for p in files
+            .into_iter()
+            .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        {
+            let t = std::fs::read_to_string(&p).map_err(|source| ExtractError::Io {
+                path: p.clone(),
+                source,
+            })?;
+            ex.profiles
+                .insert(0, Profile::parse(&p.display().to_string(), &t)?);
         }
         Ok(ex)
     }
@@ -120,7 +134,10 @@ impl Extractor {
 
     /// Extracts posts and links from a page.
     pub fn extract(&self, page: &Page) -> Result<Extracted, ExtractError> {
-        let perr = |reason: &str| ExtractError::Page { url: page.url.clone(), reason: reason.to_string() };
+        let perr = |reason: &str| ExtractError::Page {
+            url: page.url.clone(),
+            reason: reason.to_string(),
+        };
         let ct = page.header("content-type");
         if let Some(ct) = ct {
             let l = ct.to_ascii_lowercase();
@@ -129,7 +146,10 @@ impl Extractor {
             }
         }
         let head = &page.body[..page.body.len().min(2048)];
-        if head.iter().filter(|b| **b == 0).count() > 8 && !head.starts_with(&[0xFF, 0xFE]) && !head.starts_with(&[0xFE, 0xFF]) {
+        if head.iter().filter(|b| **b == 0).count() > 8
+            && !head.starts_with(&[0xFF, 0xFE])
+            && !head.starts_with(&[0xFE, 0xFF])
+        {
             return Err(perr("binary body"));
         }
         let page_url = Url::parse(&page.final_url)
@@ -152,20 +172,37 @@ impl Extractor {
                 }
             }
         }
-        let page_lang = doc.select(&self.sel_html).next().and_then(|h| h.value().attr("lang")).and_then(parse_lang);
+        let page_lang = doc
+            .select(&self.sel_html)
+            .next()
+            .and_then(|h| h.value().attr("lang"))
+            .and_then(parse_lang);
         let host = page_url.host_str().unwrap_or("").to_ascii_lowercase();
-        let ctx = PageCtx { doc: &doc, base: &base, page_url: page_url.as_str(), host: &host, page_lang };
+        let ctx = PageCtx {
+            doc: &doc,
+            base: &base,
+            page_url: page_url.as_str(),
+            host: &host,
+            page_lang,
+        };
 
         // 1. Profiles, detected by content.
         let mut best: Option<(&Profile, Vec<Post>)> = None;
         for p in &self.profiles {
-            let posts: Vec<Post> = doc.select(&p.post).filter_map(|b| self.post_from_block(p, b, &ctx)).collect();
+            let posts: Vec<Post> = doc
+                .select(&p.post)
+                .filter_map(|b| self.post_from_block(p, b, &ctx))
+                .collect();
             if !posts.is_empty() && best.as_ref().is_none_or(|(_, b)| posts.len() > b.len()) {
                 best = Some((p, posts));
             }
         }
         if let Some((p, posts)) = best {
-            return Ok(Extracted { posts, links, method: format!("profile:{}", p.name) });
+            return Ok(Extracted {
+                posts,
+                links,
+                method: format!("profile:{}", p.name),
+            });
         }
         // 2. JSON-LD.
         let mut posts = Vec::new();
@@ -178,13 +215,25 @@ impl Extractor {
             }
         }
         if !posts.is_empty() {
-            return Ok(Extracted { posts, links, method: "jsonld".into() });
+            return Ok(Extracted {
+                posts,
+                links,
+                method: "jsonld".into(),
+            });
         }
         // 3. Readable text of an article/main region.
         if let Some(p) = self.readable(&ctx) {
-            return Ok(Extracted { posts: vec![p], links, method: "readable".into() });
+            return Ok(Extracted {
+                posts: vec![p],
+                links,
+                method: "readable".into(),
+            });
         }
-        Ok(Extracted { posts: Vec::new(), links, method: "none".into() })
+        Ok(Extracted {
+            posts: Vec::new(),
+            links,
+            method: "none".into(),
+        })
     }
 
     fn post_from_block(&self, p: &Profile, block: ElementRef<'_>, c: &PageCtx<'_>) -> Option<Post> {
@@ -197,7 +246,10 @@ impl Extractor {
             .and_then(|h| abs(c.base, &h, true))
             .or_else(|| block_id.and_then(|id| abs(c.base, &format!("#{id}"), true)))
             .unwrap_or_else(|| c.page_url.to_string());
-        let body_el = p.element("body", c.doc, block).filter(|_| p.has("body")).unwrap_or(block);
+        let body_el = p
+            .element("body", c.doc, block)
+            .filter(|_| p.has("body"))
+            .unwrap_or(block);
         let text = text::element_text(body_el, &[]);
         let mut links = Vec::new();
         for a in body_el.select(&self.sel_a) {
@@ -207,7 +259,9 @@ impl Extractor {
                 }
             }
         }
-        let lang_hint = block_lang(block).or_else(|| get("lang").as_deref().and_then(parse_lang)).or(c.page_lang);
+        let lang_hint = block_lang(block)
+            .or_else(|| get("lang").as_deref().and_then(parse_lang))
+            .or(c.page_lang);
         Some(Post {
             url,
             post_id: PostId(post_id),
@@ -226,13 +280,23 @@ impl Extractor {
 
     fn readable(&self, c: &PageCtx<'_>) -> Option<Post> {
         let region = c.doc.select(&self.sel_main).next()?;
-        let skip = ["nav", "header", "footer", "aside", "form", "button", "select"];
+        let skip = [
+            "nav", "header", "footer", "aside", "form", "button", "select",
+        ];
         let text = text::element_text(region, &skip);
-        let link_chars: usize = region.select(&self.sel_a).map(|a| a.text().map(str::len).sum::<usize>()).sum();
+        let link_chars: usize = region
+            .select(&self.sel_a)
+            .map(|a| a.text().map(str::len).sum::<usize>())
+            .sum();
         if text.chars().count() < self.readable_min_chars || link_chars * 2 > text.len() {
             return None;
         }
-        let title = c.doc.select(&self.sel_title).next().map(|t| t.text().collect::<String>().trim().to_string()).filter(|t| !t.is_empty());
+        let title = c
+            .doc
+            .select(&self.sel_title)
+            .next()
+            .map(|t| t.text().collect::<String>().trim().to_string())
+            .filter(|t| !t.is_empty());
         let mut url = Url::parse(c.page_url).ok()?;
         url.set_fragment(None);
         let id = crate::util::sha256_hex(url.as_str().as_bytes());
@@ -263,13 +327,15 @@ struct PageCtx<'a> {
 
 fn ld_post(ld: jsonld::LdPost, c: &PageCtx<'_>) -> Option<Post> {
     let url = ld.url.as_deref().and_then(|u| abs(c.base, u, true));
-    let post_id = ld
-        .id
-        .clone()
-        .or_else(|| {
-            let u = Url::parse(url.as_deref()?).ok()?;
-            u.fragment().map(str::to_string).or_else(|| u.path_segments()?.rev().find(|s| !s.is_empty()).map(|s| s.trim_end_matches(".html").to_string()))
-        })?;
+    let post_id = ld.id.clone().or_else(|| {
+        let u = Url::parse(url.as_deref()?).ok()?;
+        u.fragment().map(str::to_string).or_else(|| {
+            u.path_segments()?
+                .rev()
+                .find(|s| !s.is_empty())
+                .map(|s| s.trim_end_matches(".html").to_string())
+        })
+    })?;
     let text = ld.text.map(|t| html_fragment_text(&t)).unwrap_or_default();
     Some(Post {
         url: url.unwrap_or_else(|| c.page_url.to_string()),
@@ -312,7 +378,10 @@ fn block_lang(el: ElementRef<'_>) -> Option<Lang> {
     if let Some(l) = el.value().attr("lang") {
         return parse_lang(l);
     }
-    el.ancestors().filter_map(ElementRef::wrap).find_map(|a| a.value().attr("lang")).and_then(parse_lang)
+    el.ancestors()
+        .filter_map(ElementRef::wrap)
+        .find_map(|a| a.value().attr("lang"))
+        .and_then(parse_lang)
 }
 
 /// `ru-RU` -> `Lang::Ru`; unknown or `und` -> None.
@@ -340,19 +409,34 @@ mod tests {
 
     #[test]
     fn embedded_profiles_compile() {
-        assert_eq!(Extractor::new().profile_names().len(), EMBEDDED_PROFILES.len());
+        assert_eq!(
+            Extractor::new().profile_names().len(),
+            EMBEDDED_PROFILES.len()
+        );
     }
 
     #[test]
     fn hostile_inputs_do_not_panic() {
         let ex = Extractor::new();
-        assert!(ex.extract(&page("http://a.test/", "text/html", &[0u8; 4096])).is_err());
-        assert!(ex.extract(&page("http://a.test/", "image/png", b"\x89PNG")).is_err());
-        let junk = b"<div class=post id=p1><<<<a href='http://[::bad'><p>unclosed <b><i></div></table>";
-        let r = ex.extract(&page("http://a.test/", "text/html", junk)).unwrap();
+        assert!(
+            ex.extract(&page("http://a.test/", "text/html", &[0u8; 4096]))
+                .is_err()
+        );
+        assert!(
+            ex.extract(&page("http://a.test/", "image/png", b"\x89PNG"))
+                .is_err()
+        );
+        let junk =
+            b"<div class=post id=p1><<<<a href='http://[::bad'><p>unclosed <b><i></div></table>";
+        let r = ex
+            .extract(&page("http://a.test/", "text/html", junk))
+            .unwrap();
         assert!(r.posts.len() <= 1);
         let big = "<p>x</p>".repeat(200_000);
-        assert!(ex.extract(&page("http://a.test/", "text/html", big.as_bytes())).is_ok());
+        assert!(
+            ex.extract(&page("http://a.test/", "text/html", big.as_bytes()))
+                .is_ok()
+        );
     }
 
     #[test]
@@ -361,19 +445,39 @@ mod tests {
         let ld = r#"<html lang="de"><head><script type="application/ld+json">{"@type":"SocialMediaPosting",
             "url":"/s/9","identifier":"9","text":"Hallo &amp; tsch\u00fcss","author":{"name":"eve","url":"/@eve"},
             "datePublished":"2024-01-02T03:04:05+01:00"}</script></head><body></body></html>"#;
-        let r = ex.extract(&page("http://s.test/x", "text/html", ld.as_bytes())).unwrap();
+        let r = ex
+            .extract(&page("http://s.test/x", "text/html", ld.as_bytes()))
+            .unwrap();
         assert_eq!(r.method, "jsonld");
         let p = &r.posts[0];
-        assert_eq!((p.url.as_str(), p.post_id.0.as_str(), p.text.as_str()), ("http://s.test/s/9", "9", "Hallo & tschüss"));
+        assert_eq!(
+            (p.url.as_str(), p.post_id.0.as_str(), p.text.as_str()),
+            ("http://s.test/s/9", "9", "Hallo & tschüss")
+        );
         assert_eq!(p.author_url.as_deref(), Some("http://s.test/@eve"));
         assert_eq!(p.lang_hint, Some(Lang::De));
-        assert_eq!(p.published.map(crate::model::rfc3339).as_deref(), Some("2024-01-02T02:04:05Z"));
-        let body = format!("<html><body><nav>{}</nav><article><p>{}</p><p>second</p></article></body></html>", "menu ".repeat(50), "word ".repeat(60));
-        let r = ex.extract(&page("http://n.test/a#x", "text/html", body.as_bytes())).unwrap();
+        assert_eq!(
+            p.published.map(crate::model::rfc3339).as_deref(),
+            Some("2024-01-02T02:04:05Z")
+        );
+        let body = format!(
+            "<html><body><nav>{}</nav><article><p>{}</p><p>second</p></article></body></html>",
+            "menu ".repeat(50),
+            "word ".repeat(60)
+        );
+        let r = ex
+            .extract(&page("http://n.test/a#x", "text/html", body.as_bytes()))
+            .unwrap();
         assert_eq!(r.method, "readable");
         assert!(r.posts[0].text.ends_with("\n\nsecond"));
         assert_eq!(r.posts[0].url, "http://n.test/a");
-        let r = ex.extract(&page("http://n.test/", "text/html", b"<html><body><a href=/a>a</a></body></html>")).unwrap();
+        let r = ex
+            .extract(&page(
+                "http://n.test/",
+                "text/html",
+                b"<html><body><a href=/a>a</a></body></html>",
+            ))
+            .unwrap();
         assert!(r.posts.is_empty());
         assert_eq!(r.links, vec!["http://n.test/a".to_string()]);
     }

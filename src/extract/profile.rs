@@ -65,30 +65,68 @@ pub struct Profile {
 }
 
 const KNOWN: &[&str] = &[
-    "post_id", "permalink", "author", "author_url", "time", "body", "thread", "title", "next_page", "lang",
+    "post_id",
+    "permalink",
+    "author",
+    "author_url",
+    "time",
+    "body",
+    "thread",
+    "title",
+    "next_page",
+    "lang",
 ];
 
 fn perr(file: &str, text: &str, span: Option<std::ops::Range<usize>>, msg: String) -> ExtractError {
-    let (line, col) = span.map(|s| crate::util::line_col(text, s.start)).unwrap_or((0, 0));
-    ExtractError::Profile { file: file.to_string(), line, col, reason: msg }
+    let (line, col) = span
+        .map(|s| crate::util::line_col(text, s.start))
+        .unwrap_or((0, 0));
+    ExtractError::Profile {
+        file: file.to_string(),
+        line,
+        col,
+        reason: msg,
+    }
 }
 
 impl Profile {
     /// Parses and compiles a profile; `file` names it in errors.
     pub fn parse(file: &str, text: &str) -> Result<Profile, ExtractError> {
-        let raw: RawProfile = toml::from_str(text).map_err(|e| perr(file, text, e.span(), e.message().to_string()))?;
+        let raw: RawProfile = toml::from_str(text)
+            .map_err(|e| perr(file, text, e.span(), e.message().to_string()))?;
         let sel = |s: &str| {
-            Selector::parse(s).map_err(|e| perr(file, text, text.find(s).map(|i| i..i), format!("bad selector {s:?}: {e}")))
+            Selector::parse(s).map_err(|e| {
+                perr(
+                    file,
+                    text,
+                    text.find(s).map(|i| i..i),
+                    format!("bad selector {s:?}: {e}"),
+                )
+            })
         };
         let post = sel(&raw.post)?;
         let mut fields = BTreeMap::new();
         for (k, f) in raw.fields {
             if !KNOWN.contains(&k.as_str()) {
-                return Err(perr(file, text, text.find(&k).map(|i| i..i), format!("unknown field {k:?} (known: {})", KNOWN.join(", "))));
+                return Err(perr(
+                    file,
+                    text,
+                    text.find(&k).map(|i| i..i),
+                    format!("unknown field {k:?} (known: {})", KNOWN.join(", ")),
+                ));
             }
             let re = |r: &Option<String>| -> Result<Option<Regex>, ExtractError> {
                 r.as_deref()
-                    .map(|r| Regex::new(r).map_err(|e| perr(file, text, text.find(r).map(|i| i..i), format!("bad regex: {e}"))))
+                    .map(|r| {
+                        Regex::new(r).map_err(|e| {
+                            perr(
+                                file,
+                                text,
+                                text.find(r).map(|i| i..i),
+                                format!("bad regex: {e}"),
+                            )
+                        })
+                    })
                     .transpose()
             };
             fields.insert(
@@ -102,14 +140,28 @@ impl Profile {
                 },
             );
         }
-        Ok(Profile { name: raw.name, kind: raw.kind, post, fields })
+        Ok(Profile {
+            name: raw.name,
+            kind: raw.kind,
+            post,
+            fields,
+        })
     }
 
     /// Evaluates field `name` for a block (or the page when the field says `page = true`).
-    pub fn get(&self, name: &str, doc: &Html, block: ElementRef<'_>, page_url: &str) -> Option<String> {
+    pub fn get(
+        &self,
+        name: &str,
+        doc: &Html,
+        block: ElementRef<'_>,
+        page_url: &str,
+    ) -> Option<String> {
         let f = self.fields.get(name)?;
         if let Some(re) = &f.url_re {
-            return re.captures(page_url).and_then(|c| c.get(1).or(c.get(0))).map(|m| m.as_str().to_string());
+            return re
+                .captures(page_url)
+                .and_then(|c| c.get(1).or(c.get(0)))
+                .map(|m| m.as_str().to_string());
         }
         let el = self.element(name, doc, block)?;
         let raw = match &f.attr {
@@ -118,14 +170,22 @@ impl Profile {
         };
         let raw = raw.split_whitespace().collect::<Vec<_>>().join(" ");
         match &f.re {
-            Some(re) => re.captures(&raw).and_then(|c| c.get(1).or(c.get(0))).map(|m| m.as_str().to_string()),
+            Some(re) => re
+                .captures(&raw)
+                .and_then(|c| c.get(1).or(c.get(0)))
+                .map(|m| m.as_str().to_string()),
             None => Some(raw),
         }
         .filter(|s| !s.is_empty())
     }
 
     /// The element a field selects (the block itself without `sel`).
-    pub fn element<'a>(&self, name: &str, doc: &'a Html, block: ElementRef<'a>) -> Option<ElementRef<'a>> {
+    pub fn element<'a>(
+        &self,
+        name: &str,
+        doc: &'a Html,
+        block: ElementRef<'a>,
+    ) -> Option<ElementRef<'a>> {
         let f = self.fields.get(name)?;
         match (&f.sel, f.page) {
             (Some(s), true) => doc.select(s).next(),
@@ -147,11 +207,20 @@ mod tests {
 
     #[test]
     fn errors_name_line_and_column() {
-        let e = Profile::parse("x.toml", "name = \"a\"\nkind = \"forum\"\npost = \"div\"\n[fields]\nbogus = {}\n").unwrap_err();
+        let e = Profile::parse(
+            "x.toml",
+            "name = \"a\"\nkind = \"forum\"\npost = \"div\"\n[fields]\nbogus = {}\n",
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("x.toml:5:1"), "{e}");
-        let e = Profile::parse("y.toml", "name = \"a\"\nkind = \"blog\"\npost = \"div\"\n").unwrap_err();
+        let e = Profile::parse("y.toml", "name = \"a\"\nkind = \"blog\"\npost = \"div\"\n")
+            .unwrap_err();
         assert!(e.to_string().starts_with("y.toml:2:"), "{e}");
-        let e = Profile::parse("z.toml", "name = \"a\"\nkind = \"forum\"\npost = \"div[[\"\n").unwrap_err();
+        let e = Profile::parse(
+            "z.toml",
+            "name = \"a\"\nkind = \"forum\"\npost = \"div[[\"\n",
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("bad selector"), "{e}");
     }
 }

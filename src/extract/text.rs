@@ -5,11 +5,44 @@
 use scraper::{ElementRef, Node};
 
 const BLOCKS: &[&str] = &[
-    "p", "div", "section", "article", "blockquote", "ul", "ol", "li", "h1", "h2", "h3", "h4", "h5",
-    "h6", "pre", "table", "tr", "header", "footer", "figure", "figcaption", "dl", "dt", "dd",
-    "hr", "address", "aside", "nav", "main", "form", "details", "summary", "body", "html",
+    "p",
+    "div",
+    "section",
+    "article",
+    "blockquote",
+    "ul",
+    "ol",
+    "li",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "pre",
+    "table",
+    "tr",
+    "header",
+    "footer",
+    "figure",
+    "figcaption",
+    "dl",
+    "dt",
+    "dd",
+    "hr",
+    "address",
+    "aside",
+    "nav",
+    "main",
+    "form",
+    "details",
+    "summary",
+    "body",
+    "html",
 ];
-const DROP: &[&str] = &["script", "style", "noscript", "template", "head", "iframe", "object"];
+const DROP: &[&str] = &[
+    "script", "style", "noscript", "template", "head", "iframe", "object",
+];
 
 /// Text of an element. `skip` names extra elements to drop (e.g. `nav` for readable text).
 pub fn element_text(el: ElementRef<'_>, skip: &[&str]) -> String {
@@ -46,7 +79,11 @@ impl Writer {
     }
 
     fn flush(&mut self) {
-        let p: Vec<&str> = self.cur.lines().map(|l| l.trim_matches(|c: char| c.is_ascii_whitespace())).collect();
+        let p: Vec<&str> = self
+            .cur
+            .lines()
+            .map(|l| l.trim_matches(|c: char| c.is_ascii_whitespace()))
+            .collect();
         let joined = p.join("\n");
         let joined = joined.trim_matches('\n');
         if !joined.is_empty() {
@@ -115,14 +152,21 @@ mod tests {
             "<div id=x><p>Hello   &amp; <b>world</b>\n now</p><script>evil()</script>\
              <style>p{}</style><p>Second&nbsp;para<br>line two</p>tail &#x41;&eacute;</div>",
         );
-        assert_eq!(t, "Hello & world now\n\nSecond\u{a0}para\nline two\n\ntail Aé");
+        assert_eq!(
+            t,
+            "Hello & world now\n\nSecond\u{a0}para\nline two\n\ntail Aé"
+        );
     }
 
     #[test]
     fn inline_only_and_empty() {
         assert_eq!(text_of("<span id=x> a <i>b</i>  c </span>"), "a b c");
         assert_eq!(text_of("<div id=x><p></p>  <p> </p></div>"), "");
-        let deep = format!("<div id=x>{}deep{}</div>", "<span>".repeat(50_000), "</span>".repeat(50_000));
+        let deep = format!(
+            "<div id=x>{}deep{}</div>",
+            "<span>".repeat(50_000),
+            "</span>".repeat(50_000)
+        );
         assert_eq!(text_of(&deep), "deep");
     }
 }
