@@ -3,3 +3,5 @@
 
 mod serve;
 mod util;
+
+mod crawl;

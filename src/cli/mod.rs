@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use tracing_subscriber::EnvFilter;
 
+pub mod crawl;
 pub mod serve;
 
 /// Logs go to stderr, filtered by `RUST_LOG` (default `trawl=info`).

@@ -1,7 +1,623 @@
-//! Polite, fault-tolerant crawling: frontier, fetch, robots.txt, politeness, scope, resume journal. Input: seed URLs and a host->loopback map given as data; output: `Page`s. Never imports `corpus` (no peeking at the answer key).
+//! Polite, fault-tolerant crawling: frontier, fetch, robots.txt, politeness, scope, resume
+//! journal. Input: seed URLs and a host->loopback map given as data; output: `Page`s sent to a
+//! sink. Never imports `corpus` (no peeking at the answer key).
+//!
+//! One scheduler task owns all state (frontier, per-host politeness, retry timers); fetches run
+//! as spawned tasks that report an `Outcome` back. A host is only requested after its
+//! robots.txt decided; at most `per_host` requests run on a host, request starts are spaced by
+//! `max(delay_ms, Crawl-delay)`, 429/503 pause the whole host for Retry-After (or the backoff),
+//! 5xx/timeouts/truncated bodies retry with exponential backoff and jitter.
 //!
 //! May use: model, util.
 
+mod config;
 mod error;
+mod fetch;
+pub mod frontier;
+pub mod journal;
+pub mod resolve;
+pub mod robots;
+pub mod url;
 
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
+
+pub use config::CrawlConfig;
 pub use error::CrawlError;
+pub use journal::{Journal, JournalRecord, JournalState};
+
+use fetch::Outcome;
+use frontier::{Entry, EntryKind, Frontier, Reject, Validators};
+use resolve::{HostPattern, LoopbackResolver, ResolveRule, Scope};
+use robots::RobotsPolicy;
+
+use crate::model::Page;
+
+/// Live counters for a progress bar (read while `run` is going).
+#[derive(Debug, Default)]
+pub struct Progress {
+    /// Pages handed to the sink.
+    pub pages: AtomicU64,
+    /// HTTP requests sent.
+    pub requests: AtomicU64,
+    /// URLs waiting in the frontier.
+    pub queued: AtomicU64,
+    /// Requests in flight.
+    pub in_flight: AtomicU64,
+    /// Final errors by kind.
+    pub errors: Mutex<BTreeMap<String, u64>>,
+}
+
+/// Final statistics of a crawl.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CrawlStats {
+    /// Pages handed to the sink.
+    pub pages: u64,
+    /// HTTP requests sent (including robots.txt, sitemaps, retries, redirect hops).
+    pub requests: u64,
+    /// Body bytes received.
+    pub bytes: u64,
+    /// Sitemaps read.
+    pub sitemaps: u64,
+    /// Retries scheduled.
+    pub retries: u64,
+    /// 304 answers to conditional GETs.
+    pub not_modified: u64,
+    /// Cross-host redirects queued.
+    pub redirects: u64,
+    /// URLs skipped because robots.txt disallows them.
+    pub robots_disallowed: u64,
+    /// Links to hosts outside the scope (never requested).
+    pub out_of_scope: u64,
+    /// URLs refused by the per-pattern cap (trap guard).
+    pub pattern_capped: u64,
+    /// URLs refused by the depth limit.
+    pub depth_capped: u64,
+    /// URLs refused for shape (too long, too many segments).
+    pub shape_capped: u64,
+    /// Responses skipped for their content type.
+    pub skipped_content_type: u64,
+    /// Pages already done in the journal (resume).
+    pub resumed_done: u64,
+    /// Final errors by kind (`http_404`, `timeout`, `truncated`, `too_large`, `redirect_loop`...).
+    pub errors: BTreeMap<String, u64>,
+    /// Wall time, seconds.
+    pub elapsed_secs: f64,
+    /// Pages per second.
+    pub pages_per_sec: f64,
+}
+
+impl CrawlStats {
+    /// Total final errors.
+    pub fn error_count(&self) -> u64 {
+        self.errors.values().sum()
+    }
+}
+
+/// Shared by the scheduler and fetch tasks.
+pub(crate) struct Ctx {
+    pub(crate) config: CrawlConfig,
+    pub(crate) client: reqwest::Client,
+    pub(crate) scope: Scope,
+    pub(crate) journal: Option<Arc<Journal>>,
+    pub(crate) agent: String,
+    pub(crate) requests: AtomicU64,
+    pub(crate) bytes: AtomicU64,
+    pub(crate) out_of_scope: AtomicU64,
+}
+
+/// The crawler. Build with `Crawler::new`, then `run` once.
+pub struct Crawler {
+    ctx: Arc<Ctx>,
+    seeds: Vec<(String, EntryKind)>,
+    resume: Mutex<Option<JournalState>>,
+    progress: Arc<Progress>,
+}
+
+impl std::fmt::Debug for Crawler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Crawler")
+            .field("seeds", &self.seeds.len())
+            .finish()
+    }
+}
+
+enum RState {
+    Unknown,
+    Fetching,
+    Ready(RobotsPolicy),
+}
+
+struct HostState {
+    robots: RState,
+    in_flight: usize,
+    next_at: Instant,
+    delay: Duration,
+    robots_attempt: u16,
+}
+
+struct Done {
+    host: usize,
+    entry: Entry,
+    outcome: Outcome,
+}
+
+fn is_sitemap_url(u: &str) -> bool {
+    u.split('?').next().unwrap_or("").ends_with(".xml")
+}
+
+impl Crawler {
+    /// Validates the config, builds the loopback-only HTTP client, opens the journal.
+    pub fn new(config: CrawlConfig) -> crate::Result<Crawler> {
+        if config.concurrency == 0 || config.per_host == 0 {
+            return Err(CrawlError::Config("concurrency and per_host must be >= 1".into()).into());
+        }
+        let rules = config
+            .resolve
+            .iter()
+            .map(|r| ResolveRule::parse(r))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut seeds = Vec::new();
+        for s in &config.seeds {
+            let n = url::normalize_str(s).ok_or_else(|| CrawlError::Seed {
+                url: s.clone(),
+                reason: "not an absolute http(s) URL".into(),
+            })?;
+            let kind = if is_sitemap_url(&n) {
+                EntryKind::Sitemap
+            } else {
+                EntryKind::Page
+            };
+            seeds.push((n, kind));
+        }
+        let scope = if config.scope.is_empty() {
+            Scope::new(
+                seeds
+                    .iter()
+                    .filter_map(|(u, _)| url::host_of(u))
+                    .map(|h| HostPattern::Exact(h.to_string())),
+            )
+        } else {
+            Scope::new(config.scope.iter().map(|s| HostPattern::parse(s)))
+        };
+        let client = reqwest::Client::builder()
+            .dns_resolver(LoopbackResolver::new(rules))
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .connect_timeout(Duration::from_millis(config.connect_timeout_ms))
+            .timeout(Duration::from_millis(config.timeout_ms))
+            .user_agent(config.user_agent.clone())
+            .pool_max_idle_per_host(config.per_host.max(1))
+            .build()
+            .map_err(|e| CrawlError::Client(e.to_string()))?;
+        let (journal, state) = match &config.journal {
+            Some(p) => {
+                let (j, st) =
+                    Journal::open(p, config.resume || config.revalidate, config.journal_batch)?;
+                (Some(Arc::new(j)), Some(st))
+            }
+            None => (None, None),
+        };
+        if !config.obey_robots {
+            tracing::warn!("robots.txt is NOT obeyed for this crawl (--ignore-robots)");
+        }
+        let agent = robots::agent_token(&config.user_agent).to_string();
+        Ok(Crawler {
+            ctx: Arc::new(Ctx {
+                config,
+                client,
+                scope,
+                journal,
+                agent,
+                requests: AtomicU64::new(0),
+                bytes: AtomicU64::new(0),
+                out_of_scope: AtomicU64::new(0),
+            }),
+            seeds,
+            resume: Mutex::new(state),
+            progress: Arc::new(Progress::default()),
+        })
+    }
+
+    /// The journal the sink commits to (`None` without `CrawlConfig::journal`).
+    pub fn journal(&self) -> Option<Arc<Journal>> {
+        self.ctx.journal.clone()
+    }
+
+    /// Live counters.
+    pub fn progress(&self) -> Arc<Progress> {
+        self.progress.clone()
+    }
+
+    /// Whether a host is in scope.
+    pub fn in_scope(&self, host: &str) -> bool {
+        self.ctx.scope.allows(host)
+    }
+
+    /// Crawls until the frontier is exhausted, `max_pages` is reached or the sink closes.
+    pub async fn run(&self, sink: mpsc::Sender<Page>) -> crate::Result<CrawlStats> {
+        let started = Instant::now();
+        let cfg = &self.ctx.config;
+        let mut st = CrawlStats::default();
+        let mut fr = Frontier::new(cfg.max_depth, cfg.max_per_pattern, cfg.max_path_segments)
+            .with_pattern_span(cfg.pattern_span);
+        let mut hosts: Vec<HostState> = Vec::new();
+        let base_delay = Duration::from_millis(cfg.delay_ms);
+        let scope = &self.ctx.scope;
+        let admit = |fr: &mut Frontier,
+                     st: &mut CrawlStats,
+                     u: &str,
+                     d: u32,
+                     k: EntryKind,
+                     v: Option<Validators>| {
+            if !url::host_of(u).is_some_and(|h| scope.allows(h)) {
+                st.out_of_scope += 1;
+                return;
+            }
+            match fr.push(u, d, k, v) {
+                Ok(_) | Err(Reject::Seen) => {}
+                Err(Reject::Depth) => st.depth_capped += 1,
+                Err(Reject::Pattern) => st.pattern_capped += 1,
+                Err(Reject::Shape) => st.shape_capped += 1,
+            }
+        };
+        // Resume / re-crawl from the journal.
+        let state = self.resume.lock().ok().and_then(|mut s| s.take());
+        if let Some(state) = state {
+            if cfg.revalidate {
+                for r in state.records.values() {
+                    let kind = if is_sitemap_url(&r.url) {
+                        EntryKind::Sitemap
+                    } else {
+                        EntryKind::Page
+                    };
+                    let v = Validators {
+                        etag: r.etag.clone(),
+                        last_modified: r.last_modified.clone(),
+                    };
+                    admit(&mut fr, &mut st, &r.url, r.depth, kind, Some(v));
+                }
+            } else if cfg.resume {
+                for r in state.records.values() {
+                    fr.mark_seen(&r.url);
+                    if !is_sitemap_url(&r.url) {
+                        st.resumed_done += 1;
+                    }
+                }
+                for r in state.records.values() {
+                    for l in &r.links {
+                        let kind = if is_sitemap_url(l) {
+                            EntryKind::Sitemap
+                        } else {
+                            EntryKind::Page
+                        };
+                        admit(&mut fr, &mut st, l, r.depth + 1, kind, None);
+                    }
+                }
+            }
+        }
+        for (u, k) in &self.seeds {
+            admit(&mut fr, &mut st, u, 0, *k, None);
+            if cfg.sitemaps {
+                if let Some((origin, _, _)) = frontier::split_url(u) {
+                    admit(
+                        &mut fr,
+                        &mut st,
+                        &format!("{origin}/sitemap.xml"),
+                        0,
+                        EntryKind::Sitemap,
+                        None,
+                    );
+                }
+            }
+        }
+        let (tx, mut rx) = mpsc::unbounded_channel::<Done>();
+        let mut delayed: Vec<(Instant, usize, Entry)> = Vec::new();
+        let mut in_flight = 0usize;
+        let mut in_flight_pages = 0u64;
+        let mut rr = 0usize;
+        let mut stop = false;
+        let max_pages = cfg.max_pages.unwrap_or(u64::MAX);
+        let max_crawl_delay = Duration::from_millis(cfg.max_crawl_delay_ms);
+        loop {
+            let now = Instant::now();
+            while hosts.len() < fr.hosts.len() {
+                hosts.push(HostState {
+                    robots: if cfg.obey_robots {
+                        RState::Unknown
+                    } else {
+                        RState::Ready(RobotsPolicy::AllowAll)
+                    },
+                    in_flight: 0,
+                    next_at: now,
+                    delay: base_delay,
+                    robots_attempt: 0,
+                });
+            }
+            // Due retries go back to the front of their host queue.
+            let mut i = 0;
+            while i < delayed.len() {
+                if delayed[i].0 <= now {
+                    let (_, h, e) = delayed.swap_remove(i);
+                    fr.requeue_front(h, e);
+                } else {
+                    i += 1;
+                }
+            }
+            // Dispatch.
+            let nh = fr.hosts.len();
+            let mut scanned = 0;
+            while !stop && in_flight < cfg.concurrency && scanned < nh {
+                let h = rr % nh;
+                scanned += 1;
+                let hs = &mut hosts[h];
+                if matches!(hs.robots, RState::Unknown) {
+                    if now < hs.next_at {
+                        rr += 1;
+                        continue;
+                    }
+                    hs.robots = RState::Fetching;
+                    hs.in_flight += 1;
+                    in_flight += 1;
+                    let url = format!("{}/robots.txt", fr.hosts[h].origin);
+                    let entry = Entry {
+                        path: "/robots.txt".into(),
+                        depth: 0,
+                        attempt: hs.robots_attempt,
+                        kind: EntryKind::Page,
+                        validators: None,
+                    };
+                    spawn_robots(&self.ctx, &tx, h, url, entry);
+                    scanned = 0;
+                    continue;
+                }
+                let RState::Ready(policy) = &hs.robots else {
+                    rr += 1;
+                    continue;
+                };
+                if hs.in_flight >= cfg.per_host || now < hs.next_at || fr.hosts[h].queue.is_empty()
+                {
+                    rr += 1;
+                    continue;
+                }
+                if st.pages + in_flight_pages >= max_pages {
+                    stop = true;
+                    break;
+                }
+                let Some(e) = fr.pop(h) else { continue };
+                let url = fr.url_of(h, &e);
+                scanned = 0;
+                if !policy.allowed(&url) {
+                    st.robots_disallowed += 1;
+                    continue;
+                }
+                let policy = policy.clone();
+                hs.in_flight += 1;
+                hs.next_at = now + hs.delay;
+                if hs.delay > Duration::ZERO || hs.in_flight >= cfg.per_host {
+                    rr += 1;
+                }
+                in_flight += 1;
+                if e.kind == EntryKind::Page {
+                    in_flight_pages += 1;
+                }
+                let ctx = self.ctx.clone();
+                let tx = tx.clone();
+                let sink = sink.clone();
+                tokio::spawn(async move {
+                    let outcome = fetch::fetch_page(ctx, url, e.clone(), policy, sink).await;
+                    let _ = tx.send(Done {
+                        host: h,
+                        entry: e,
+                        outcome,
+                    });
+                });
+            }
+            self.publish(&st, &fr, in_flight);
+            if in_flight == 0 && (stop || (fr.queued() == 0 && delayed.is_empty())) {
+                break;
+            }
+            // Sleep until a result arrives or the next host/retry becomes ready.
+            let mut wake: Option<Instant> = delayed.iter().map(|d| d.0).min();
+            for (h, hs) in hosts.iter().enumerate() {
+                let waiting = match hs.robots {
+                    RState::Ready(_) => {
+                        hs.in_flight < cfg.per_host && !fr.hosts[h].queue.is_empty()
+                    }
+                    RState::Unknown => true,
+                    RState::Fetching => false,
+                };
+                if waiting && hs.next_at > now {
+                    wake = Some(wake.map_or(hs.next_at, |w| w.min(hs.next_at)));
+                }
+            }
+            let done = match wake {
+                Some(w) => tokio::select! {
+                    d = rx.recv() => d,
+                    _ = tokio::time::sleep_until(w.into()) => None,
+                },
+                None if in_flight > 0 => rx.recv().await,
+                None => {
+                    // Nothing in flight, nothing ready: only retries or polite waits remain.
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                    None
+                }
+            };
+            let Some(first) = done else { continue };
+            let mut batch = vec![first];
+            while let Ok(d) = rx.try_recv() {
+                batch.push(d);
+            }
+            for Done {
+                host: h,
+                mut entry,
+                outcome,
+            } in batch
+            {
+                in_flight -= 1;
+                hosts[h].in_flight -= 1;
+                let is_robots =
+                    matches!(hosts[h].robots, RState::Fetching) && &*entry.path == "/robots.txt";
+                if entry.kind == EntryKind::Page && !is_robots {
+                    in_flight_pages -= 1;
+                }
+                let depth = entry.depth;
+                match outcome {
+                    Outcome::Page { links } => {
+                        st.pages += 1;
+                        for l in links {
+                            admit(&mut fr, &mut st, &l, depth + 1, EntryKind::Page, None);
+                        }
+                    }
+                    Outcome::Sitemap { links } => {
+                        st.sitemaps += 1;
+                        for (l, sm) in links {
+                            let k = if sm {
+                                EntryKind::Sitemap
+                            } else {
+                                EntryKind::Page
+                            };
+                            admit(&mut fr, &mut st, &l, depth + 1, k, None);
+                        }
+                    }
+                    Outcome::Robots(policy) => {
+                        if let Some(d) = policy.crawl_delay() {
+                            hosts[h].delay = hosts[h].delay.max(d.min(max_crawl_delay));
+                        }
+                        if cfg.sitemaps {
+                            for s in policy.sitemaps() {
+                                if let Some(n) = url::normalize_str(&s) {
+                                    if url::host_of(&n).is_some_and(|x| self.ctx.scope.allows(x)) {
+                                        admit(&mut fr, &mut st, &n, 0, EntryKind::Sitemap, None);
+                                    }
+                                }
+                            }
+                        }
+                        hosts[h].robots = RState::Ready(policy);
+                    }
+                    Outcome::NotModified => st.not_modified += 1,
+                    Outcome::Redirect(target) => {
+                        st.redirects += 1;
+                        admit(&mut fr, &mut st, &target, depth, entry.kind, None);
+                    }
+                    Outcome::Retry {
+                        kind,
+                        after,
+                        host_wide,
+                    } => {
+                        if u32::from(entry.attempt) < cfg.retries {
+                            st.retries += 1;
+                            let wait = after
+                                .unwrap_or_else(|| {
+                                    backoff(cfg.backoff_ms, entry.attempt, &entry.path)
+                                })
+                                .min(Duration::from_millis(cfg.max_backoff_ms));
+                            let at = Instant::now() + wait;
+                            if host_wide {
+                                hosts[h].next_at = hosts[h].next_at.max(at);
+                            }
+                            entry.attempt += 1;
+                            if is_robots {
+                                hosts[h].robots = RState::Unknown;
+                                hosts[h].robots_attempt = entry.attempt;
+                                hosts[h].next_at = hosts[h].next_at.max(at);
+                            } else {
+                                delayed.push((at, h, entry));
+                            }
+                        } else if is_robots {
+                            tracing::warn!(
+                                "{}/robots.txt unreachable ({kind}) after {} attempts: host disallowed (RFC 9309)",
+                                fr.hosts[h].origin,
+                                entry.attempt + 1
+                            );
+                            hosts[h].robots = RState::Ready(RobotsPolicy::DisallowAll);
+                        } else {
+                            self.count_error(&mut st, kind);
+                        }
+                    }
+                    Outcome::Fail(kind) => {
+                        if is_robots {
+                            hosts[h].robots = RState::Ready(RobotsPolicy::AllowAll);
+                        }
+                        self.count_error(&mut st, &kind);
+                    }
+                    Outcome::Skip(kind) => match kind {
+                        "robots_disallowed" => st.robots_disallowed += 1,
+                        _ => st.skipped_content_type += 1,
+                    },
+                    Outcome::SinkClosed => {
+                        stop = true;
+                    }
+                }
+                if is_robots && matches!(hosts[h].robots, RState::Fetching) {
+                    hosts[h].robots = RState::Ready(RobotsPolicy::AllowAll);
+                }
+            }
+        }
+        if let Some(j) = &self.ctx.journal {
+            j.sync()?;
+        }
+        st.requests = self.ctx.requests.load(Ordering::Relaxed);
+        st.bytes = self.ctx.bytes.load(Ordering::Relaxed);
+        st.out_of_scope += self.ctx.out_of_scope.load(Ordering::Relaxed);
+        st.elapsed_secs = started.elapsed().as_secs_f64();
+        st.pages_per_sec = if st.elapsed_secs > 0.0 {
+            st.pages as f64 / st.elapsed_secs
+        } else {
+            0.0
+        };
+        self.publish(&st, &fr, 0);
+        Ok(st)
+    }
+
+    fn count_error(&self, st: &mut CrawlStats, kind: &str) {
+        *st.errors.entry(kind.to_string()).or_insert(0) += 1;
+        if let Ok(mut e) = self.progress.errors.lock() {
+            *e.entry(kind.to_string()).or_insert(0) += 1;
+        }
+    }
+
+    fn publish(&self, st: &CrawlStats, fr: &Frontier, in_flight: usize) {
+        let p = &self.progress;
+        p.pages.store(st.pages, Ordering::Relaxed);
+        p.requests
+            .store(self.ctx.requests.load(Ordering::Relaxed), Ordering::Relaxed);
+        p.queued.store(fr.queued() as u64, Ordering::Relaxed);
+        p.in_flight.store(in_flight as u64, Ordering::Relaxed);
+    }
+}
+
+fn spawn_robots(
+    ctx: &Arc<Ctx>,
+    tx: &mpsc::UnboundedSender<Done>,
+    h: usize,
+    url: String,
+    entry: Entry,
+) {
+    let ctx = ctx.clone();
+    let tx = tx.clone();
+    tokio::spawn(async move {
+        let outcome = fetch::fetch_robots(ctx, url, entry.clone()).await;
+        let _ = tx.send(Done {
+            host: h,
+            entry,
+            outcome,
+        });
+    });
+}
+
+/// Exponential backoff `base * 2^attempt`, jittered to [50%, 150%).
+fn backoff(base_ms: u64, attempt: u16, salt: &str) -> Duration {
+    let exp = base_ms.saturating_mul(1u64 << attempt.min(20));
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    let r = url::fingerprint(&format!("{salt}{attempt}{nanos}")) % 1000;
+    Duration::from_millis(exp / 2 + exp * r / 1000)
+}

@@ -16,4 +16,24 @@ pub enum ExtractError {
         /// The underlying error.
         source: std::io::Error,
     },
+    /// A site profile is malformed.
+    #[error("{file}:{line}:{col}: {reason}")]
+    Profile {
+        /// Profile file name.
+        file: String,
+        /// 1-based line (0 if unknown).
+        line: usize,
+        /// 1-based column (0 if unknown).
+        col: usize,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The page cannot be extracted (not HTML, bad URL).
+    #[error("{url}: {reason}")]
+    Page {
+        /// The page URL.
+        url: String,
+        /// What is wrong.
+        reason: String,
+    },
 }

@@ -1,0 +1,480 @@
+//! `trawl crawl [URL...] --out posts.jsonl`: crawl politely, extract posts, write one `Post` per
+//! line; resumable with `--resume` (journal next to the output by default).
+//!
+//! Pipeline: crawler tasks -> bounded channel of pages -> extraction threads (one per core) ->
+//! one writer thread, which de-duplicates posts by `(host, post_id)`, writes them, fsyncs the
+//! output, and only then commits the pages to the crawl journal. A crash can therefore leave
+//! posts whose pages are not journaled yet: on `--resume` those pages are fetched again and
+//! their posts are skipped as duplicates (the existing posts.jsonl is read first; a torn last
+//! line is cut off).
+//!
+//! `--ignore-robots` is allowed (all traffic is loopback anyway) but logs a warning and is
+//! recorded in the stats; use it only for throughput measurements against `trawl serve`.
+
+use std::collections::HashSet;
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, BufWriter, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use serde::Serialize;
+use tokio::sync::mpsc;
+use trawl::crawl::{CrawlConfig, CrawlStats, Crawler, Journal};
+use trawl::extract::Extractor;
+use trawl::model::{Manifest, Page, Post};
+
+/// Flags of `trawl crawl`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Seed URLs (pages or sitemaps ending in .xml).
+    pub urls: Vec<String>,
+    /// Seeds from a seeded corpus: its manifest's hosts and entry points (never its truth).
+    #[arg(long, value_name = "DIR/manifest.json")]
+    pub seeds_from: Option<PathBuf>,
+    /// Map hosts to loopback like curl: 'HOST=ADDR[:PORT]', '*.test=127.0.0.1:8080'.
+    #[arg(long, value_name = "HOST=ADDR")]
+    pub resolve: Vec<String>,
+    /// Allowed hosts (default: the seeds' hosts). '*.test' allows all subdomains.
+    #[arg(long, value_name = "HOST")]
+    pub scope: Vec<String>,
+    /// Output posts, one JSON object per line.
+    #[arg(long, value_name = "posts.jsonl")]
+    pub out: PathBuf,
+    /// Continue a killed crawl from its journal (skips journaled pages, de-duplicates posts).
+    #[arg(long)]
+    pub resume: bool,
+    /// Re-crawl the journal's pages with conditional GET (ETag / Last-Modified).
+    #[arg(long, conflicts_with = "resume")]
+    pub revalidate: bool,
+    /// Journal file (default: OUT with extension .journal.jsonl).
+    #[arg(long)]
+    pub journal: Option<PathBuf>,
+    /// Global concurrent requests.
+    #[arg(long, default_value_t = 32)]
+    pub concurrency: usize,
+    /// Concurrent requests per host.
+    #[arg(long, default_value_t = 2)]
+    pub per_host: usize,
+    /// Minimum delay between requests to one host (robots.txt Crawl-delay may raise it).
+    #[arg(long, default_value_t = 100)]
+    pub delay_ms: u64,
+    /// Do not fetch or obey robots.txt (logs a warning; for loopback benchmarks only).
+    #[arg(long)]
+    pub ignore_robots: bool,
+    /// Maximum link depth from a seed.
+    #[arg(long, default_value_t = 32)]
+    pub max_depth: u32,
+    /// Stop after this many pages.
+    #[arg(long)]
+    pub max_pages: Option<u64>,
+    /// Maximum URLs per URL pattern (digits -> N), a trap guard.
+    #[arg(long, default_value_t = 20_000)]
+    pub max_per_pattern: u64,
+    /// Pattern depth span, a trap guard (see CrawlConfig::pattern_span).
+    #[arg(long, default_value_t = 16)]
+    pub pattern_span: u32,
+    /// Retries on 5xx, timeouts and truncated bodies.
+    #[arg(long, default_value_t = 5)]
+    pub retries: u32,
+    /// First retry backoff in ms (doubles per attempt, jittered).
+    #[arg(long, default_value_t = 100)]
+    pub backoff_ms: u64,
+    /// Whole-request timeout in ms.
+    #[arg(long, default_value_t = 20_000)]
+    pub timeout_ms: u64,
+    /// Body size cap in bytes.
+    #[arg(long, default_value_t = 8 << 20)]
+    pub max_body_bytes: usize,
+    /// Do not read /sitemap.xml and robots.txt Sitemap: lines.
+    #[arg(long)]
+    pub no_sitemaps: bool,
+    /// Extra site profiles (*.toml) tried before the embedded ones.
+    #[arg(long, value_name = "DIR")]
+    pub profiles: Option<PathBuf>,
+    /// Extraction threads (default: available cores).
+    #[arg(long)]
+    pub extract_threads: Option<usize>,
+    /// Print the final stats as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Final summary (`--json`).
+#[derive(Debug, Serialize)]
+struct Summary {
+    crawl: CrawlStats,
+    posts_written: u64,
+    posts_duplicate: u64,
+    posts_before_resume: u64,
+    extract_errors: u64,
+    pages_without_posts: u64,
+    posts_per_sec: f64,
+    robots_obeyed: bool,
+    out: PathBuf,
+    journal: PathBuf,
+}
+
+fn seeds_from_manifest(path: &Path) -> anyhow::Result<(Vec<String>, Vec<String>)> {
+    let path = if path.is_dir() {
+        path.join("manifest.json")
+    } else {
+        path.to_path_buf()
+    };
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let m: Manifest = serde_json::from_str(&text)
+        .map_err(|e| anyhow::anyhow!("{}:{}:{}: {e}", path.display(), e.line(), e.column()))?;
+    let mut seeds = Vec::new();
+    let mut hosts = Vec::new();
+    for h in &m.hosts {
+        hosts.push(h.host.clone());
+        if h.entry_points.is_empty() {
+            seeds.push(format!("http://{}/", h.host));
+        }
+        for ep in &h.entry_points {
+            let ep = if ep.starts_with('/') {
+                ep.clone()
+            } else {
+                format!("/{ep}")
+            };
+            seeds.push(format!("http://{}{ep}", h.host));
+        }
+    }
+    Ok((seeds, hosts))
+}
+
+/// Reads the (host, post_id) keys of an existing output, cutting a torn last line.
+fn load_existing(out: &Path) -> anyhow::Result<HashSet<(String, String)>> {
+    let mut keys = HashSet::new();
+    let Ok(file) = File::open(out) else {
+        return Ok(keys);
+    };
+    let mut reader = BufReader::new(file);
+    let mut good: u64 = 0;
+    let mut line = String::new();
+    loop {
+        line.clear();
+        let n = reader
+            .read_line(&mut line)
+            .with_context(|| format!("reading {}", out.display()))?;
+        if n == 0 || !line.ends_with('\n') {
+            break;
+        }
+        good += n as u64;
+        if let Ok(p) = serde_json::from_str::<Post>(line.trim_end()) {
+            keys.insert((p.host, p.post_id.0));
+        }
+    }
+    let f = OpenOptions::new()
+        .write(true)
+        .open(out)
+        .with_context(|| format!("opening {}", out.display()))?;
+    f.set_len(good)
+        .with_context(|| format!("truncating torn tail of {}", out.display()))?;
+    Ok(keys)
+}
+
+struct Counters {
+    posts: AtomicU64,
+    dups: AtomicU64,
+    extract_errors: AtomicU64,
+    empty_pages: AtomicU64,
+}
+
+/// Runs `trawl crawl`.
+pub fn run(a: Args) -> anyhow::Result<ExitCode> {
+    let mut seeds = a.urls.clone();
+    let mut scope = a.scope.clone();
+    if let Some(m) = &a.seeds_from {
+        let (s, hosts) = seeds_from_manifest(m)?;
+        seeds.extend(s);
+        if a.scope.is_empty() {
+            scope.extend(hosts);
+        }
+    }
+    if seeds.is_empty() {
+        bail!("no seeds: give URLs or --seeds-from DIR/manifest.json");
+    }
+    let journal_path = a
+        .journal
+        .clone()
+        .unwrap_or_else(|| a.out.with_extension("journal.jsonl"));
+    if a.resume && !journal_path.exists() {
+        tracing::warn!(
+            "--resume: no journal at {}; starting fresh",
+            journal_path.display()
+        );
+    }
+    let config = CrawlConfig {
+        seeds,
+        scope,
+        resolve: a.resolve.clone(),
+        concurrency: a.concurrency,
+        per_host: a.per_host,
+        delay_ms: a.delay_ms,
+        obey_robots: !a.ignore_robots,
+        max_depth: a.max_depth,
+        max_pages: a.max_pages,
+        max_per_pattern: a.max_per_pattern,
+        pattern_span: a.pattern_span,
+        retries: a.retries,
+        backoff_ms: a.backoff_ms,
+        timeout_ms: a.timeout_ms,
+        max_body_bytes: a.max_body_bytes,
+        journal: Some(journal_path.clone()),
+        resume: a.resume,
+        revalidate: a.revalidate,
+        sitemaps: !a.no_sitemaps,
+        ..CrawlConfig::default()
+    };
+    let extractor = Arc::new(match &a.profiles {
+        Some(d) => Extractor::with_profile_dir(d)?,
+        None => Extractor::new(),
+    });
+    let crawler = Crawler::new(config)?;
+    let journal = crawler.journal().context("journal not opened")?;
+
+    let existing = if a.resume || a.revalidate {
+        load_existing(&a.out)?
+    } else {
+        HashSet::new()
+    };
+    let before = existing.len() as u64;
+    if let Some(dir) = a.out.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let out_file = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&a.out)
+        .with_context(|| format!("opening {}", a.out.display()))?;
+    if !(a.resume || a.revalidate) {
+        out_file
+            .set_len(0)
+            .with_context(|| format!("truncating {}", a.out.display()))?;
+    }
+
+    let counters = Arc::new(Counters {
+        posts: AtomicU64::new(0),
+        dups: AtomicU64::new(0),
+        extract_errors: AtomicU64::new(0),
+        empty_pages: AtomicU64::new(0),
+    });
+    let (page_tx, page_rx) = mpsc::channel::<Page>(512);
+    let page_rx = Arc::new(Mutex::new(page_rx));
+    let (res_tx, res_rx) = std::sync::mpsc::sync_channel::<(String, Vec<Post>)>(512);
+    let threads = a
+        .extract_threads
+        .unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2)
+        })
+        .max(1);
+    let mut workers = Vec::new();
+    for _ in 0..threads {
+        let rx = page_rx.clone();
+        let tx = res_tx.clone();
+        let ex = extractor.clone();
+        let c = counters.clone();
+        workers.push(std::thread::spawn(move || {
+            loop {
+                let page = match rx.lock() {
+                    Ok(mut r) => r.blocking_recv(),
+                    Err(_) => None,
+                };
+                let Some(page) = page else { break };
+                let posts = match ex.extract(&page) {
+                    Ok(x) => x.posts,
+                    Err(e) => {
+                        tracing::debug!("extract: {e}");
+                        c.extract_errors.fetch_add(1, Ordering::Relaxed);
+                        Vec::new()
+                    }
+                };
+                if tx.send((page.url, posts)).is_err() {
+                    break;
+                }
+            }
+        }));
+    }
+    drop(res_tx);
+    let writer = {
+        let c = counters.clone();
+        let journal = journal.clone();
+        let out_path = a.out.clone();
+        std::thread::spawn(move || write_posts(res_rx, out_file, &out_path, existing, &journal, &c))
+    };
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("tokio runtime")?;
+    let progress = crawler.progress();
+    let show = std::io::stderr().is_terminal() && std::env::var_os("TRAWL_NO_PROGRESS").is_none();
+    let started = Instant::now();
+    let stats = rt.block_on(async {
+        let bar = show.then(|| {
+            let b = indicatif::ProgressBar::new_spinner();
+            b.enable_steady_tick(Duration::from_millis(200));
+            b
+        });
+        let ticker = bar.clone().map(|b| {
+            let p = progress.clone();
+            let c = counters.clone();
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                    let pages = p.pages.load(Ordering::Relaxed);
+                    let rate = pages as f64 / started.elapsed().as_secs_f64().max(1e-3);
+                    let errs = p.errors.lock().map(|e| e.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" ")).unwrap_or_default();
+                    b.set_message(format!(
+                        "pages {pages} ({rate:.0}/s)  posts {}  queue {}  in flight {}  errors [{errs}]",
+                        c.posts.load(Ordering::Relaxed),
+                        p.queued.load(Ordering::Relaxed),
+                        p.in_flight.load(Ordering::Relaxed),
+                    ));
+                }
+            })
+        });
+        let r = crawler.run(page_tx).await;
+        if let Some(t) = ticker {
+            t.abort();
+        }
+        if let Some(b) = bar {
+            b.finish_and_clear();
+        }
+        r
+    });
+    // The crawler dropped its sender: workers drain and stop, then the writer.
+    for w in workers {
+        let _ = w.join();
+    }
+    let write_result = writer
+        .join()
+        .map_err(|_| anyhow::anyhow!("writer thread panicked"))?;
+    write_result?;
+    journal.sync()?;
+    let stats = stats?;
+    let elapsed = started.elapsed().as_secs_f64();
+    let summary = Summary {
+        posts_written: counters.posts.load(Ordering::Relaxed),
+        posts_duplicate: counters.dups.load(Ordering::Relaxed),
+        posts_before_resume: before,
+        extract_errors: counters.extract_errors.load(Ordering::Relaxed),
+        pages_without_posts: counters.empty_pages.load(Ordering::Relaxed),
+        posts_per_sec: counters.posts.load(Ordering::Relaxed) as f64 / elapsed.max(1e-9),
+        robots_obeyed: !a.ignore_robots,
+        out: a.out.clone(),
+        journal: journal_path,
+        crawl: stats,
+    };
+    let mut stdout = std::io::stdout().lock();
+    if a.json {
+        serde_json::to_writer_pretty(&mut stdout, &summary)?;
+        writeln!(stdout)?;
+    } else {
+        let s = &summary.crawl;
+        writeln!(
+            stdout,
+            "crawled {} pages in {:.1}s ({:.0} pages/s), {} requests, {} retries, {} sitemaps",
+            s.pages, s.elapsed_secs, s.pages_per_sec, s.requests, s.retries, s.sitemaps
+        )?;
+        writeln!(
+            stdout,
+            "posts: {} written ({:.0}/s), {} duplicates skipped, {} already present; {} extract errors",
+            summary.posts_written,
+            summary.posts_per_sec,
+            summary.posts_duplicate,
+            before,
+            summary.extract_errors
+        )?;
+        writeln!(
+            stdout,
+            "skipped: robots {}, out of scope {}, trap caps {} (pattern) {} (depth), content type {}; resumed {}",
+            s.robots_disallowed,
+            s.out_of_scope,
+            s.pattern_capped,
+            s.depth_capped,
+            s.skipped_content_type,
+            s.resumed_done
+        )?;
+        let errs: Vec<String> = s.errors.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        writeln!(
+            stdout,
+            "errors: {}",
+            if errs.is_empty() {
+                "none".to_string()
+            } else {
+                errs.join(" ")
+            }
+        )?;
+    }
+    let failed = summary.crawl.error_count() > 0 || summary.extract_errors > 0;
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// The writer: de-duplicate, write, fsync the posts, then journal the pages.
+fn write_posts(
+    rx: std::sync::mpsc::Receiver<(String, Vec<Post>)>,
+    file: File,
+    path: &Path,
+    mut keys: HashSet<(String, String)>,
+    journal: &Journal,
+    c: &Counters,
+) -> anyhow::Result<()> {
+    let mut w = BufWriter::with_capacity(1 << 20, file);
+    let mut pending: Vec<String> = Vec::new();
+    let mut last_sync = Instant::now();
+    let flush = |w: &mut BufWriter<File>, pending: &mut Vec<String>| -> anyhow::Result<()> {
+        w.flush()
+            .with_context(|| format!("writing {}", path.display()))?;
+        w.get_ref()
+            .sync_data()
+            .with_context(|| format!("syncing {}", path.display()))?;
+        for u in pending.drain(..) {
+            journal.commit(&u)?;
+        }
+        journal.sync()?;
+        Ok(())
+    };
+    loop {
+        let msg = match rx.recv_timeout(Duration::from_millis(200)) {
+            Ok(m) => Some(m),
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => None,
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+        };
+        if let Some((url, posts)) = msg {
+            if posts.is_empty() {
+                c.empty_pages.fetch_add(1, Ordering::Relaxed);
+            }
+            for p in posts {
+                if keys.insert((p.host.clone(), p.post_id.0.clone())) {
+                    serde_json::to_writer(&mut w, &p)?;
+                    w.write_all(b"\n")
+                        .with_context(|| format!("writing {}", path.display()))?;
+                    c.posts.fetch_add(1, Ordering::Relaxed);
+                } else {
+                    c.dups.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            pending.push(url);
+        }
+        if !pending.is_empty()
+            && (pending.len() >= 256 || last_sync.elapsed() >= Duration::from_millis(200))
+        {
+            flush(&mut w, &mut pending)?;
+            last_sync = Instant::now();
+        }
+    }
+    flush(&mut w, &mut pending)?;
+    Ok(())
+}

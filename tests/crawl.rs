@@ -1,0 +1,724 @@
+//! Crawler + extraction against the real `corpus::serve::Server` on loopback (faults, trap,
+//! rate limits) and a tiny axum server for hostile responses. A fixture corpus is written by
+//! `Fixture::build` (manifest, robots.txt, sitemaps, forum/social/news pages in UTF-8,
+//! windows-1251 and GBK) together with the posts an extractor must find.
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use trawl::corpus::serve::{ServeConfig, ServeStats, Server};
+use trawl::model::{Manifest, ManifestHost, Post, SiteKind, rfc3339};
+
+use crate::util::{tempdir, trawl};
+
+/// An expected post (the fields compared with the extractor's output).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Want {
+    host: String,
+    post_id: String,
+    url: String,
+    thread: Option<String>,
+    author: Option<String>,
+    published: Option<String>,
+    text: String,
+}
+
+fn want_of(p: &Post) -> Want {
+    Want {
+        host: p.host.clone(),
+        post_id: p.post_id.0.clone(),
+        url: p.url.clone(),
+        thread: p.thread.clone(),
+        author: p.author.clone(),
+        published: p.published.map(rfc3339),
+        text: p.text.clone(),
+    }
+}
+
+struct Fixture {
+    dir: tempfile::TempDir,
+    /// Posts on allowed pages.
+    allowed: Vec<Want>,
+    /// Posts on robots-disallowed pages (never to be fetched).
+    disallowed: Vec<Want>,
+}
+
+fn write(root: &Path, host: &str, path: &str, bytes: &[u8]) {
+    let rel = if path.ends_with('/') {
+        format!("{path}index.html")
+    } else {
+        path.to_string()
+    };
+    let p = root
+        .join("sites")
+        .join(host)
+        .join(rel.trim_start_matches('/'));
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(p, bytes).unwrap();
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+impl Fixture {
+    /// `topics` forum topics of `pages` pages with 3 posts each, plus social, a Russian
+    /// (windows-1251) and a Chinese (GBK) news host, and an unscoped `other.test`.
+    fn build(topics: usize, pages: usize) -> Fixture {
+        let dir = tempdir();
+        let root = dir.path();
+        let mut allowed = Vec::new();
+        let mut disallowed = Vec::new();
+        let mut hosts = Vec::new();
+        let robots = b"User-agent: *\nDisallow: /private/\n\nUser-agent: otherbot\nDisallow: /\n";
+        // Forum.
+        let fh = "forum.test";
+        let mut sitemap = vec!["/".to_string()];
+        let mut index = String::from(
+            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Board</title></head><body><h1>Board</h1><ul>",
+        );
+        let mut pid = 1000;
+        for t in 1..=topics + 1 {
+            let private = t == topics + 1;
+            let prefix = if private { "/private" } else { "" };
+            index.push_str(&format!(
+                "<li><a href=\"{prefix}/topic/{t}/\">Topic {t}</a></li>"
+            ));
+            for pg in 1..=pages {
+                let path = if pg == 1 {
+                    format!("{prefix}/topic/{t}/")
+                } else {
+                    format!("{prefix}/topic/{t}/page-{pg}.html")
+                };
+                sitemap.push(path.clone());
+                let mut html = format!(
+                    "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Topic {t}</title></head><body>\
+                     <h1>Topic {t} &mdash; talk</h1><div id=\"topic\" data-thread-id=\"{t}\">"
+                );
+                for k in 0..3 {
+                    pid += 1;
+                    let author = format!("user{}", (pid * 7) % 13);
+                    let (lang, text_html, text) = if k == 1 {
+                        (
+                            "ru",
+                            format!(
+                                "<p>Привет &amp; пока, тема {t}</p><p>вторая строка<br>третья {pid}</p>"
+                            ),
+                            format!("Привет & пока, тема {t}\n\nвторая строка\nтретья {pid}"),
+                        )
+                    } else {
+                        (
+                            "en",
+                            format!(
+                                "<p>Post {pid} says <b>hello</b>   world &lt;3</p>\n<p>Second paragraph of {pid}.</p><script>var x = '{pid}';</script>"
+                            ),
+                            format!("Post {pid} says hello world <3\n\nSecond paragraph of {pid}."),
+                        )
+                    };
+                    let minute = pid % 60;
+                    html.push_str(&format!(
+                        "<div class=\"post\" id=\"p{pid}\" data-post-id=\"{pid}\" lang=\"{lang}\">\
+                         <div class=\"post-header\"><a class=\"permalink\" href=\"{path}#p{pid}\">#{pid}</a> \
+                         <a class=\"author\" href=\"/user/{author}/\">{author}</a> \
+                         <time datetime=\"2024-05-03T17:{minute:02}:09Z\">3 May 2024</time></div>\
+                         <div class=\"content\">{text_html}</div></div>"
+                    ));
+                    let w = Want {
+                        host: fh.into(),
+                        post_id: pid.to_string(),
+                        url: format!("http://{fh}{path}#p{pid}"),
+                        thread: Some(t.to_string()),
+                        author: Some(author),
+                        published: Some(format!("2024-05-03T17:{minute:02}:09Z")),
+                        text,
+                    };
+                    if private {
+                        disallowed.push(w)
+                    } else {
+                        allowed.push(w)
+                    }
+                }
+                html.push_str("</div>");
+                if pg < pages {
+                    html.push_str(&format!(
+                        "<a rel=\"next\" href=\"{prefix}/topic/{t}/page-{}.html\">next</a>",
+                        pg + 1
+                    ));
+                }
+                html.push_str("<a href=\"http://other.test/\">elsewhere</a><a href=\"http://outside.example/x\">out</a></body></html>");
+                write(root, fh, &path, html.as_bytes());
+            }
+        }
+        index.push_str("<li><a href=\"/calendar/\">Calendar</a></li><li><a href=\"/missing.html\">gone</a></li></ul></body></html>");
+        write(root, fh, "/", index.as_bytes());
+        write(root, fh, "/robots.txt", robots);
+        write(
+            root,
+            fh,
+            "/sitemap.xml",
+            sitemap_xml(fh, &sitemap).as_bytes(),
+        );
+        hosts.push(host(fh, SiteKind::Forum, "utf-8"));
+        // Social: statuses on a timeline (blocks repeat there) and on their own pages.
+        let sh = "social.test";
+        let mut tl = String::from(
+            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"></head><body>",
+        );
+        for i in 1..=topics * 2 {
+            let handle = format!("@u{}", i % 4);
+            let path = format!("/{handle}/status/{i}.html");
+            let block = format!(
+                "<article class=\"status\" data-id=\"{i}\" data-conversation=\"c{}\"><a class=\"handle\" href=\"/{handle}/\">{handle}</a>\
+                 <a class=\"status-link\" href=\"{path}\"><time datetime=\"2024-06-0{}T08:00:00+02:00\">Jun</time></a>\
+                 <div class=\"status-content\"><p>Status {i} #tag {}</p></div></article>",
+                i % 3,
+                1 + i % 9,
+                esc("a<b")
+            );
+            tl.push_str(&block);
+            write(root, sh, &path, format!("<!doctype html><html><head><meta charset=\"utf-8\"></head><body>{block}</body></html>").as_bytes());
+            allowed.push(Want {
+                host: sh.into(),
+                post_id: i.to_string(),
+                url: format!("http://{sh}{path}"),
+                thread: Some(format!("c{}", i % 3)),
+                author: Some(handle.clone()),
+                published: Some(format!("2024-06-0{}T06:00:00Z", 1 + i % 9)),
+                text: format!("Status {i} #tag a<b"),
+            });
+        }
+        tl.push_str("</body></html>");
+        write(root, sh, "/", tl.as_bytes());
+        write(root, sh, "/robots.txt", b"User-agent: *\nDisallow:\n");
+        write(
+            root,
+            sh,
+            "/sitemap.xml",
+            sitemap_xml(sh, &["/".to_string()]).as_bytes(),
+        );
+        hosts.push(host(sh, SiteKind::Social, "utf-8"));
+        // News in windows-1251 and GBK.
+        for (nh, enc, label, body) in [
+            (
+                "novosti.test",
+                encoding_rs::WINDOWS_1251,
+                "windows-1251",
+                "Жители города обсуждают новости",
+            ),
+            (
+                "xinwen.test",
+                encoding_rs::GBK,
+                "gbk",
+                "这是一个新闻报道，居民讨论天气",
+            ),
+        ] {
+            let mut idx = format!(
+                "<!doctype html><html lang=\"{}\"><head><meta charset=\"{label}\"></head><body>",
+                if label == "gbk" { "zh" } else { "ru" }
+            );
+            for a in 1..=topics {
+                let path = format!("/news/{a}.html");
+                idx.push_str(&format!("<a href=\"{path}\">{a}</a> "));
+                let html = format!(
+                    "<!doctype html><html lang=\"{}\"><head><meta charset=\"{label}\"><link rel=\"canonical\" href=\"{path}\"></head><body>\
+                     <article class=\"article\" data-article-id=\"{a}\" data-section=\"world\"><h1>{body} {a}</h1>\
+                     <span class=\"byline\"><span class=\"author\">Автор {a}</span></span><time datetime=\"2023-01-0{}T10:00:00Z\">x</time>\
+                     <div class=\"article-body\"><p>{body} {a}.</p><p>{body}!</p></div></article></body></html>",
+                    if label == "gbk" { "zh" } else { "ru" },
+                    1 + a % 9
+                );
+                let (bytes, _, _) = enc.encode(&html);
+                write(root, nh, &path, &bytes);
+                allowed.push(Want {
+                    host: nh.into(),
+                    post_id: a.to_string(),
+                    url: format!("http://{nh}{path}"),
+                    thread: Some("world".into()),
+                    author: Some(format!("Автор {a}")),
+                    published: Some(format!("2023-01-0{}T10:00:00Z", 1 + a % 9)),
+                    text: format!("{body} {a}.\n\n{body}!"),
+                });
+            }
+            idx.push_str("</body></html>");
+            let (bytes, _, _) = enc.encode(&idx);
+            write(root, nh, "/", &bytes);
+            write(root, nh, "/robots.txt", b"User-agent: *\nCrawl-delay: 0\n");
+            write(
+                root,
+                nh,
+                "/sitemap.xml",
+                sitemap_xml(nh, &["/".to_string()]).as_bytes(),
+            );
+            hosts.push(host(nh, SiteKind::News, label));
+        }
+        // A served host that is linked but not in the crawl's scope when tests pass --scope.
+        write(root, "other.test", "/", b"<html><body>other</body></html>");
+        hosts.push(host("other.test", SiteKind::News, "utf-8"));
+        let manifest = Manifest {
+            format: 1,
+            scenario: "crawl-fixture".into(),
+            scenario_sha256: String::new(),
+            seed: 0,
+            posts: allowed.len() as u64,
+            counts: BTreeMap::new(),
+            hosts,
+            tree_sha256: String::new(),
+        };
+        std::fs::write(
+            root.join("manifest.json"),
+            serde_json::to_vec_pretty(&manifest).unwrap(),
+        )
+        .unwrap();
+        allowed.sort();
+        Fixture {
+            dir,
+            allowed,
+            disallowed,
+        }
+    }
+
+    fn root(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+fn host(h: &str, kind: SiteKind, charset: &str) -> ManifestHost {
+    ManifestHost {
+        host: h.into(),
+        kind,
+        charset: charset.into(),
+        entry_points: vec!["/".into(), "/sitemap.xml".into()],
+        langs: vec![],
+        files: 0,
+        posts: 0,
+    }
+}
+
+fn sitemap_xml(host: &str, paths: &[String]) -> String {
+    let mut s = String::from(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n",
+    );
+    for p in paths {
+        s.push_str(&format!("<url><loc>http://{host}{p}</loc></url>\n"));
+    }
+    s.push_str("</urlset>\n");
+    s
+}
+
+fn read_posts(path: &Path) -> Vec<Post> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| {
+            serde_json::from_str(l)
+                .unwrap_or_else(|e| panic!("{}: bad line {l:?}: {e}", path.display()))
+        })
+        .collect()
+}
+
+/// Compares extracted posts with the expected ones field by field; returns mismatch classes.
+fn compare(got: &[Post], want: &[Want]) -> Vec<String> {
+    let got: BTreeMap<(String, String), Want> = got
+        .iter()
+        .map(|p| ((p.host.clone(), p.post_id.0.clone()), want_of(p)))
+        .collect();
+    let mut problems = Vec::new();
+    for w in want {
+        match got.get(&(w.host.clone(), w.post_id.clone())) {
+            None => problems.push(format!("missing {}/{}", w.host, w.post_id)),
+            Some(g) if g != w => problems.push(format!(
+                "differs {}/{}:\n got {g:?}\nwant {w:?}",
+                w.host, w.post_id
+            )),
+            Some(_) => {}
+        }
+    }
+    let wanted: HashSet<(String, String)> = want
+        .iter()
+        .map(|w| (w.host.clone(), w.post_id.clone()))
+        .collect();
+    for k in got.keys() {
+        if !wanted.contains(k) {
+            problems.push(format!("extra {}/{}", k.0, k.1));
+        }
+    }
+    problems
+}
+
+fn start_server(
+    cfg: ServeConfig,
+) -> (tokio::runtime::Runtime, trawl::corpus::serve::RunningServer) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let server = rt.block_on(Server::start(cfg)).expect("server starts");
+    (rt, server)
+}
+
+fn stop(rt: tokio::runtime::Runtime, server: trawl::corpus::serve::RunningServer) -> ServeStats {
+    rt.block_on(server.shutdown())
+}
+
+fn crawl_cmd(fx: &Fixture, port: u16, out: &Path) -> Command {
+    let mut c = trawl();
+    c.arg("crawl")
+        .arg("--seeds-from")
+        .arg(fx.root().join("manifest.json"))
+        .args(["--resolve", &format!("*.test=127.0.0.1:{port}")])
+        .args([
+            "--scope",
+            "forum.test",
+            "--scope",
+            "social.test",
+            "--scope",
+            "novosti.test",
+            "--scope",
+            "xinwen.test",
+        ])
+        .arg("--out")
+        .arg(out)
+        .args(["--delay-ms", "0", "--backoff-ms", "20", "--json"]);
+    c
+}
+
+fn assert_no_forbidden(stats: &ServeStats) {
+    for r in &stats.log {
+        assert!(
+            !r.path.starts_with("/private/"),
+            "robots-disallowed URL requested: {r:?}"
+        );
+        assert_ne!(r.host, "other.test", "out-of-scope host requested: {r:?}");
+    }
+}
+
+#[test]
+fn crawl_under_faults_gets_every_allowed_post() {
+    let fx = Fixture::build(6, 3);
+    let mut cfg = ServeConfig::new(fx.root());
+    cfg.error_rate = 0.10;
+    cfg.truncate_rate = 0.05;
+    cfg.fault_seed = 11;
+    let (rt, server) = start_server(cfg);
+    let port = server.local_addr().port();
+    let dir = tempdir();
+    let out = dir.path().join("posts.jsonl");
+    let res = crawl_cmd(&fx, port, &out)
+        .args(["--per-host", "2", "--pattern-span", "4"])
+        .output()
+        .unwrap();
+    let stats = stop(rt, server);
+    let stdout = String::from_utf8_lossy(&res.stdout);
+    let summary: serde_json::Value = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("{e}: {stdout}\n{}", String::from_utf8_lossy(&res.stderr)));
+    let got = read_posts(&out);
+    let problems = compare(&got, &fx.allowed);
+    assert!(
+        problems.is_empty(),
+        "{} problems:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+    assert!(
+        stats.faults.get("error").copied().unwrap_or(0) > 0,
+        "faults were injected: {:?}",
+        stats.faults
+    );
+    assert!(
+        stats.faults.get("truncate").copied().unwrap_or(0) > 0,
+        "truncations were injected: {:?}",
+        stats.faults
+    );
+    assert_no_forbidden(&stats);
+    for (h, n) in &stats.max_in_flight {
+        assert!(*n <= 2, "host {h} saw {n} concurrent requests");
+    }
+    let trap = stats
+        .log
+        .iter()
+        .filter(|r| r.path.starts_with("/calendar/"))
+        .count();
+    assert!(trap > 0 && trap < 400, "trap requests {trap}");
+    // Duplicated blocks (timeline + status page) are written once.
+    let keys: HashSet<_> = got.iter().map(|p| (&p.host, &p.post_id)).collect();
+    assert_eq!(keys.len(), got.len());
+    assert!(
+        summary["crawl"]["robots_disallowed"].as_u64().unwrap() > 0,
+        "{summary}"
+    );
+    assert!(
+        summary["crawl"]["retries"].as_u64().unwrap() > 0,
+        "{summary}"
+    );
+    assert!(!fx.disallowed.is_empty());
+}
+
+#[test]
+fn rate_limit_retry_after_is_honoured() {
+    let fx = Fixture::build(4, 2);
+    let mut cfg = ServeConfig::new(fx.root());
+    cfg.rate_limit = Some(8);
+    cfg.trap = false;
+    let (rt, server) = start_server(cfg);
+    let port = server.local_addr().port();
+    let dir = tempdir();
+    let out = dir.path().join("posts.jsonl");
+    let res = crawl_cmd(&fx, port, &out)
+        .args(["--per-host", "1"])
+        .output()
+        .unwrap();
+    let stats = stop(rt, server);
+    let summary: serde_json::Value = serde_json::from_slice(&res.stdout).unwrap();
+    let errors = summary["crawl"]["errors"].as_object().unwrap();
+    assert!(
+        errors.keys().all(|k| k == "http_404"),
+        "only the dead link fails: {summary}"
+    );
+    let limited: Vec<_> = stats.log.iter().filter(|r| r.status == 429).collect();
+    assert!(!limited.is_empty(), "the rate limit was hit");
+    for r in &limited {
+        // per-host 1: after a 429 (Retry-After: 1) the host is quiet for about a second.
+        let next = stats
+            .log
+            .iter()
+            .filter(|x| x.host == r.host && x.at_ms > r.at_ms)
+            .map(|x| x.at_ms)
+            .min();
+        if let Some(n) = next {
+            assert!(
+                n - r.at_ms >= 900,
+                "{} requested {}ms after a 429",
+                r.host,
+                n - r.at_ms
+            );
+        }
+    }
+    assert!(compare(&read_posts(&out), &fx.allowed).is_empty());
+}
+
+#[test]
+fn sigkill_then_resume_loses_nothing_and_duplicates_nothing() {
+    let fx = Fixture::build(12, 3);
+    let mut cfg = ServeConfig::new(fx.root());
+    cfg.slow_ms = 15;
+    let (rt, server) = start_server(cfg);
+    let port = server.local_addr().port();
+    let dir = tempdir();
+    let out = dir.path().join("posts.jsonl");
+    let journal = dir.path().join("posts.journal.jsonl");
+    let mut child = crawl_cmd(&fx, port, &out)
+        .args(["--per-host", "1"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let t0 = Instant::now();
+    // Kill once some pages are journaled and posts written (the crawl is mid-way).
+    while (read_posts_lenient(&out) < 12 || read_posts_lenient(&journal) < 8)
+        && t0.elapsed() < Duration::from_secs(30)
+    {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let first_log_len = rt.block_on(async { server.stats().log.len() });
+    let journaled: BTreeSet<String> = std::fs::read_to_string(&journal)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter_map(|v| v["url"].as_str().map(str::to_string))
+        .collect();
+    assert!(
+        !journaled.is_empty(),
+        "something was journaled before the kill ({} posts, {:?} elapsed)",
+        read_posts_lenient(&out),
+        t0.elapsed()
+    );
+    let res = crawl_cmd(&fx, port, &out)
+        .args(["--per-host", "2", "--resume"])
+        .output()
+        .unwrap();
+    let stats = stop(rt, server);
+    assert!(
+        res.status.code().is_some(),
+        "{}",
+        String::from_utf8_lossy(&res.stderr)
+    );
+    let got = read_posts(&out);
+    let keys: HashSet<_> = got.iter().map(|p| (&p.host, &p.post_id)).collect();
+    assert_eq!(keys.len(), got.len(), "duplicate posts after resume");
+    let problems = compare(&got, &fx.allowed);
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    for r in &stats.log[first_log_len..] {
+        let url = format!("http://{}{}", r.host, r.path);
+        assert!(
+            !journaled.contains(&url) || url.ends_with("robots.txt"),
+            "journaled page fetched again: {url}"
+        );
+    }
+}
+
+fn read_posts_lenient(path: &Path) -> usize {
+    std::fs::read_to_string(path)
+        .map(|s| s.lines().count())
+        .unwrap_or(0)
+}
+
+/// A hostile server: redirect loop, binary body, huge page, malformed HTML, off-scope redirect.
+fn hostile_server(rt: &tokio::runtime::Runtime) -> u16 {
+    use axum::http::header;
+    use axum::response::IntoResponse;
+    use axum::routing::get;
+    let app = axum::Router::new()
+        .route("/robots.txt", get(|| async { "User-agent: *\nAllow: /\n" }))
+        .route(
+            "/",
+            get(|| async {
+                axum::response::Html(
+                    "<html><body><a href=/loop1>l</a><a href=/bin>b</a><a href=/huge>h</a><a href=/bad>m</a>\
+                     <a href=/away>a</a><a href=/png>p</a></body></html>",
+                )
+            }),
+        )
+        .route("/loop1", get(|| async { (axum::http::StatusCode::FOUND, [(header::LOCATION, "/loop2")]).into_response() }))
+        .route("/loop2", get(|| async { (axum::http::StatusCode::FOUND, [(header::LOCATION, "/loop1")]).into_response() }))
+        .route("/away", get(|| async { (axum::http::StatusCode::FOUND, [(header::LOCATION, "http://elsewhere.test/")]).into_response() }))
+        .route("/bin", get(|| async { ([(header::CONTENT_TYPE, "text/html")], vec![0u8, 159, 146, 150, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2]).into_response() }))
+        .route("/png", get(|| async { ([(header::CONTENT_TYPE, "image/png")], vec![0x89u8, b'P', b'N', b'G']).into_response() }))
+        .route("/huge", get(|| async { axum::response::Html("<p>x</p>".repeat(100_000)) }))
+        .route(
+            "/bad",
+            get(|| async {
+                axum::response::Html(
+                    "<html><div class=post id=p1 data-post-id=1><a class=permalink href='#p1'>#</a><div class=content><p>unclosed <b><i>text</table></html>",
+                )
+            }),
+        );
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let port = listener.local_addr().unwrap().port();
+    rt.spawn(async move { axum::serve(listener, app).await });
+    port
+}
+
+#[test]
+fn hostile_responses_are_counted_errors_not_panics() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let port = hostile_server(&rt);
+    let dir = tempdir();
+    let out = dir.path().join("posts.jsonl");
+    let res = trawl()
+        .args([
+            "crawl",
+            "http://bad.test/",
+            "--resolve",
+            &format!("bad.test=127.0.0.1:{port}"),
+        ])
+        .arg("--out")
+        .arg(&out)
+        .args([
+            "--delay-ms",
+            "0",
+            "--max-body-bytes",
+            "200000",
+            "--json",
+            "--retries",
+            "1",
+            "--backoff-ms",
+            "1",
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&res.stdout);
+    let s: serde_json::Value = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("{e}: {stdout} {}", String::from_utf8_lossy(&res.stderr)));
+    assert_eq!(res.status.code(), Some(1), "errors give exit 1: {s}");
+    let errors = &s["crawl"]["errors"];
+    assert_eq!(errors["redirect_loop"], 1, "{s}");
+    assert_eq!(errors["too_large"], 1, "{s}");
+    assert_eq!(errors["redirect_out_of_scope"], 1, "{s}");
+    assert_eq!(s["crawl"]["skipped_content_type"], 1, "{s}");
+    assert_eq!(s["extract_errors"], 1, "binary body: {s}");
+    let posts = read_posts(&out);
+    assert_eq!(posts.len(), 1);
+    assert_eq!(posts[0].url, "http://bad.test/bad#p1");
+    assert_eq!(posts[0].text, "unclosed text");
+}
+
+#[test]
+fn refuses_off_loopback_resolve_and_unmapped_hosts() {
+    let dir = tempdir();
+    let out = dir.path().join("p.jsonl");
+    let res = trawl()
+        .args([
+            "crawl",
+            "http://a.test/",
+            "--resolve",
+            "a.test=10.1.2.3:80",
+            "--out",
+        ])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(res.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&res.stderr).contains("only loopback"));
+    // No rule for the host: nothing is resolved, the robots fetch fails, nothing leaves loopback.
+    let res = trawl()
+        .args([
+            "crawl",
+            "http://unmapped.test/",
+            "--retries",
+            "0",
+            "--json",
+            "--no-sitemaps",
+            "--out",
+        ])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let s: serde_json::Value = serde_json::from_slice(&res.stdout).unwrap();
+    assert_eq!(s["crawl"]["pages"], 0, "{s}");
+}
+
+/// Peak RSS with 1,000,000 queued URLs. Run alone:
+/// `cargo test --release --test integration crawl::frontier_million_rss -- --ignored --nocapture`
+#[test]
+#[ignore]
+fn frontier_million_rss() {
+    use trawl::crawl::frontier::{EntryKind, Frontier};
+    let mut f = Frontier::new(100, u64::MAX, 16);
+    let t = Instant::now();
+    for i in 0..1_000_000u64 {
+        let url = format!(
+            "http://host{}.test/topic/{}/page-{}.html?sort=date",
+            i % 50,
+            i / 7,
+            i % 7
+        );
+        f.push(&url, 1, EntryKind::Page, None).unwrap();
+    }
+    assert_eq!(f.queued(), 1_000_000);
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let hwm = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM"))
+        .unwrap_or("VmHWM: ?")
+        .to_string();
+    println!("1,000,000 URLs queued in {:?}; peak RSS {hwm}", t.elapsed());
+    let kb: u64 = hwm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    assert!(kb < 300 * 1024, "{hwm}");
+}
