@@ -3,5 +3,6 @@
 //! May use: model, util.
 
 mod error;
+pub mod text;
 
 pub use error::ClassifyError;
