@@ -21,11 +21,18 @@ struct Opts {
 #[derive(Subcommand)]
 enum Command {
     // Each verb's flags and handler live in src/cli/<verb>.rs.
+    /// Search flagged items: tantivy query syntax, filters, facets, snippets.
+    Search(cli::search::Args),
+    /// Score a scan's index against truth.jsonl: precision, recall, F1, coverage, misses.
+    Eval(cli::eval::Args),
 }
 
 fn main() -> ExitCode {
     cli::init_tracing();
     let opts = Opts::parse();
-    let result = match opts.command {};
+    let result = match opts.command {
+        Command::Search(a) => cli::search::run(a),
+        Command::Eval(a) => cli::eval::run(a),
+    };
     cli::finish(result)
 }
