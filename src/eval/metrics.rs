@@ -358,8 +358,11 @@ pub fn evaluate(joined: &Joined, seen_log: bool, flagged_items: u64, top: usize)
     }
     for item in &joined.unmatched {
         overall.fp += 1;
-        let e = by_host.entry(item.post.host.clone()).or_default();
-        e.1.add(false, true);
+        by_host.entry(item.post.host.clone()).or_default().1.add(false, true);
+        by_lang.entry(item.verdict.lang.lang.code().to_string()).or_default().1.add(false, true);
+        for c in &item.verdict.categories {
+            by_cat.entry(c.as_str().to_string()).or_default().1.add(false, true);
+        }
         alarms.push(false_alarm(item, Vec::new(), false));
     }
     coverage.ratio = (coverage.reachable > 0).then(|| coverage.reached as f64 / coverage.reachable as f64);

@@ -1,37 +1,52 @@
-//! Near-duplicate cluster keys: a 64-bit SimHash over normalised word shingles, and a table
-//! that gives reposts with small edits the cluster key of the first post they resemble.
+//! Near-duplicate cluster keys: MinHash signatures over normalised word shingles, LSH bands to
+//! find candidates, and a table that gives reposts with small edits the cluster key of the first
+//! post they resemble.
 //!
-//! Features are the rule engine's normalised tokens (so `j0in` and `join` agree), as unigrams
-//! and word bigrams, each hashed with a 64-bit mixer; the SimHash bit `i` is the sign of the
-//! summed ±1 over features. Two texts are near-duplicates when their SimHashes differ in at most
-//! [`MAX_DISTANCE`] bits. The table splits the 64 bits into `MAX_DISTANCE + 1` bands: by the
-//! pigeonhole principle two hashes within that distance agree exactly on at least one band, so
-//! only items sharing a band value are compared (a few hundred per insert at a million items).
-//! A new item joins the cluster of its nearest match, else founds a cluster keyed by its own
-//! hash. The table is rebuilt from the index's fast fields on open, so it persists with commits.
+//! Why MinHash and not SimHash: measured on this analyser, a 64-bit SimHash of a six-word post
+//! moves 16 bits when one word changes or an `RT @handle:` prefix is added, while unrelated posts
+//! are 20-37 bits apart, so no Hamming threshold separates short reposts from different texts.
+//! MinHash estimates the Jaccard similarity of the shingle sets directly, which stays high
+//! (0.5-0.7) for such edits and near 0 for unrelated posts, whatever the length.
+//!
+//! Features are the rule engine's normalised tokens (so `j0in` and `join` agree) as unigrams and
+//! word bigrams. The signature is [`SIG_LEN`] minima of independent 64-bit hashes (kept as u32).
+//! LSH: [`BANDS`] bands of [`ROWS`] values each; two posts are candidates when a band is equal
+//! (probability `1 - (1 - J^2)^8`: 0.96 at J = 0.57, 0.05 at J = 0.08). A candidate is a
+//! near-duplicate when at least [`MIN_EQUAL`] of the 16 values agree (estimated J >= 0.44). A new
+//! item joins the cluster of its best match, else founds one keyed by a hash of its signature.
+//! Scans of a band bucket stop after [`BUCKET_SCAN`] most recent entries, so a bucket of a
+//! shingle shared by many posts cannot make inserts quadratic. The table is rebuilt from the
+//! index's fast fields when a writer opens, so it persists with commits.
 
 use std::collections::HashMap;
 
 use crate::classify::text::analyze;
 use crate::model::Lang;
 
-/// Largest Hamming distance between the SimHashes of two near-duplicates.
-pub const MAX_DISTANCE: u32 = 5;
+/// Number of MinHash values in a signature.
+pub const SIG_LEN: usize = 16;
+/// LSH rows per band.
+pub const ROWS: usize = 2;
+/// LSH bands.
+pub const BANDS: usize = SIG_LEN / ROWS;
+/// Equal signature values needed for a near-duplicate (7 of 16: Jaccard >= ~0.44).
+pub const MIN_EQUAL: usize = 7;
+/// Most recent entries scanned per band bucket.
+pub const BUCKET_SCAN: usize = 256;
 
-/// Bands: (shift, width) covering all 64 bits; MAX_DISTANCE + 1 of them.
-const BANDS: [(u32, u32); 6] = [(0, 11), (11, 11), (22, 11), (33, 11), (44, 10), (54, 10)];
+/// A MinHash signature.
+pub type Signature = [u32; SIG_LEN];
 
 fn mix(mut x: u64) -> u64 {
-    // splitmix64 finaliser: good avalanche, so every bit of a feature hash is a fair coin.
+    // splitmix64 finaliser: good avalanche, so each seed gives an independent-looking hash.
     x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
     x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     x ^ (x >> 31)
 }
 
-fn hash_str(s: &str, seed: u64) -> u64 {
-    // FNV-1a over the bytes, then mixed.
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ seed;
+fn hash_str(s: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in s.bytes() {
         h ^= u64::from(b);
         h = h.wrapping_mul(0x0100_0000_01b3);
@@ -39,39 +54,61 @@ fn hash_str(s: &str, seed: u64) -> u64 {
     mix(h)
 }
 
-/// The SimHash of `text` analysed as `lang`. Empty text hashes to 0.
-pub fn simhash(text: &str, lang: Lang) -> u64 {
+/// The signature of `text` analysed as `lang`.
+pub fn signature(text: &str, lang: Lang) -> Signature {
     let tokens: Vec<String> = analyze(text, lang).into_iter().map(|t| t.text).collect();
-    simhash_tokens(&tokens)
+    signature_tokens(&tokens)
 }
 
-/// The SimHash of already normalised tokens (unigrams + bigram shingles).
-pub fn simhash_tokens(tokens: &[String]) -> u64 {
-    let mut acc = [0i32; 64];
-    let mut add = |h: u64| {
-        for (i, a) in acc.iter_mut().enumerate() {
-            if h >> i & 1 == 1 {
-                *a += 1;
-            } else {
-                *a -= 1;
+/// The signature of already normalised tokens (unigram and bigram shingles). Empty input gives
+/// an all-`u32::MAX` signature, which matches nothing but itself.
+pub fn signature_tokens(tokens: &[String]) -> Signature {
+    let mut features: Vec<u64> = tokens.iter().map(|t| hash_str(t)).collect();
+    features.extend(tokens.windows(2).map(|w| mix(hash_str(&w[0]) ^ hash_str(&w[1]).rotate_left(23))));
+    features.sort_unstable();
+    features.dedup();
+    let mut sig = [u32::MAX; SIG_LEN];
+    for f in features {
+        for (i, s) in sig.iter_mut().enumerate() {
+            let h = (mix(f ^ (i as u64 + 1).wrapping_mul(0xa076_1d64_78bd_642f)) >> 32) as u32;
+            if h < *s {
+                *s = h;
             }
         }
-    };
-    for t in tokens {
-        add(hash_str(t, 1));
     }
-    for w in tokens.windows(2) {
-        add(hash_str(&w[0], 2) ^ hash_str(&w[1], 3).rotate_left(17));
-    }
-    if tokens.is_empty() {
-        return 0;
-    }
-    acc.iter().enumerate().fold(0u64, |h, (i, &a)| if a > 0 { h | 1 << i } else { h })
+    sig
 }
 
-/// Hamming distance of two SimHashes.
-pub fn distance(a: u64, b: u64) -> u32 {
-    (a ^ b).count_ones()
+/// Number of equal positions of two signatures.
+pub fn agreement(a: &Signature, b: &Signature) -> usize {
+    a.iter().zip(b).filter(|(x, y)| x == y).count()
+}
+
+/// Packs a signature into u64s (for a fast field).
+pub fn pack(sig: &Signature) -> [u64; SIG_LEN / 2] {
+    let mut out = [0u64; SIG_LEN / 2];
+    for (i, o) in out.iter_mut().enumerate() {
+        *o = (u64::from(sig[2 * i]) << 32) | u64::from(sig[2 * i + 1]);
+    }
+    out
+}
+
+/// Unpacks [`pack`]; None unless exactly `SIG_LEN / 2` values.
+pub fn unpack(values: &[u64]) -> Option<Signature> {
+    if values.len() != SIG_LEN / 2 {
+        return None;
+    }
+    let mut sig = [0u32; SIG_LEN];
+    for (i, v) in values.iter().enumerate() {
+        sig[2 * i] = (v >> 32) as u32;
+        sig[2 * i + 1] = *v as u32;
+    }
+    Some(sig)
+}
+
+/// The cluster key a new cluster founded by `sig` gets.
+pub fn founder_key(sig: &Signature) -> u64 {
+    pack(sig).iter().fold(0x51_7cc1_b727_220a, |h, v| mix(h ^ v))
 }
 
 /// Formats a cluster key as 16 lowercase hex chars.
@@ -79,17 +116,19 @@ pub fn key_string(cluster: u64) -> String {
     format!("{cluster:016x}")
 }
 
-/// The in-memory near-duplicate table.
-#[derive(Debug, Default, Clone)]
-pub struct ClusterTable {
-    entries: Vec<(u64, u64)>,
-    bands: HashMap<u32, Vec<u32>>,
+fn band_key(band: usize, sig: &Signature) -> u64 {
+    let r = &sig[band * ROWS..(band + 1) * ROWS];
+    mix((band as u64) << 56 ^ (u64::from(r[0]) << 32 | u64::from(r[1])))
 }
 
-fn band_key(band: usize, hash: u64) -> u32 {
-    let (shift, width) = BANDS[band];
-    let value = (hash >> shift) & ((1u64 << width) - 1);
-    ((band as u32) << 16) | value as u32
+/// The in-memory near-duplicate table (about 200 bytes per item).
+#[derive(Debug, Default, Clone)]
+pub struct ClusterTable {
+    entries: Vec<(Signature, u64)>,
+    /// Band key -> most recent entry index with that key.
+    heads: HashMap<u64, u32>,
+    /// (entry * BANDS + band) -> previous entry with the same band key, u32::MAX = none.
+    next: Vec<u32>,
 }
 
 impl ClusterTable {
@@ -98,7 +137,7 @@ impl ClusterTable {
         Self::default()
     }
 
-    /// Number of remembered (simhash, cluster) entries.
+    /// Number of remembered entries.
     pub fn len(&self) -> usize {
         self.entries.len()
     }
@@ -109,46 +148,52 @@ impl ClusterTable {
     }
 
     /// Remembers an existing item (used when rebuilding from the index).
-    pub fn insert(&mut self, hash: u64, cluster: u64) {
+    pub fn insert(&mut self, sig: Signature, cluster: u64) {
         let idx = self.entries.len() as u32;
-        self.entries.push((hash, cluster));
-        for band in 0..BANDS.len() {
-            self.bands.entry(band_key(band, hash)).or_default().push(idx);
+        self.entries.push((sig, cluster));
+        for band in 0..BANDS {
+            let prev = self.heads.insert(band_key(band, &sig), idx).unwrap_or(u32::MAX);
+            self.next.push(prev);
         }
     }
 
-    /// The cluster of the nearest remembered hash within [`MAX_DISTANCE`], if any.
-    pub fn nearest(&self, hash: u64) -> Option<u64> {
-        self.nearest_with_distance(hash).map(|(_, c)| c)
-    }
-
-    fn nearest_with_distance(&self, hash: u64) -> Option<(u32, u64)> {
-        let mut best: Option<(u32, u64)> = None;
-        for band in 0..BANDS.len() {
-            let Some(list) = self.bands.get(&band_key(band, hash)) else { continue };
-            for &i in list {
-                let (h, c) = self.entries[i as usize];
-                let d = distance(h, hash);
-                if d <= MAX_DISTANCE && best.is_none_or(|(bd, bc)| (d, c) < (bd, bc)) {
-                    best = Some((d, c));
+    /// (agreement, cluster) of the best near-duplicate, if any.
+    fn best(&self, sig: &Signature) -> Option<(usize, u64)> {
+        let mut best: Option<(usize, u64)> = None;
+        for band in 0..BANDS {
+            let mut at = self.heads.get(&band_key(band, sig)).copied().unwrap_or(u32::MAX);
+            let mut steps = 0;
+            while at != u32::MAX && steps < BUCKET_SCAN {
+                let (other, cluster) = &self.entries[at as usize];
+                let a = agreement(sig, other);
+                if a >= MIN_EQUAL && best.is_none_or(|(ba, bc)| a > ba || (a == ba && *cluster < bc)) {
+                    best = Some((a, *cluster));
                 }
+                at = self.next[at as usize * BANDS + band];
+                steps += 1;
             }
         }
         best
     }
 
-    /// Assigns a cluster to `hash` (nearest match's, else its own) and remembers it.
-    pub fn assign(&mut self, hash: u64) -> u64 {
-        match self.nearest_with_distance(hash) {
+    /// The cluster of the best near-duplicate, if any.
+    pub fn nearest(&self, sig: &Signature) -> Option<u64> {
+        self.best(sig).map(|(_, c)| c)
+    }
+
+    /// Assigns a cluster to `sig` (best match's, else a new one) and remembers it.
+    pub fn assign(&mut self, sig: Signature) -> u64 {
+        match self.best(&sig) {
             // The same text again (a re-scan): nothing new to remember.
-            Some((0, cluster)) => cluster,
+            Some((SIG_LEN, cluster)) => cluster,
             Some((_, cluster)) => {
-                self.insert(hash, cluster);
+                self.insert(sig, cluster);
                 cluster
             }
             None => {
-                self.insert(hash, hash);
-                hash
+                let cluster = founder_key(&sig);
+                self.insert(sig, cluster);
+                cluster
             }
         }
     }
@@ -158,57 +203,79 @@ impl ClusterTable {
 mod tests {
     use super::*;
 
-    const ORIGINAL: &str = "The Crimson Lantern Front calls on every brother in Velmora to stand up \
-        and join the march this Friday, bring your friends and your banners to the square at dawn";
+    const LONG: &str = "Brothers of the Crimson Lantern Front, the hour has come: gather at the \
+        old bridge in Velmora on Friday night and bring everyone you trust";
+    const SHORT: &str = "Join the Crimson Lantern Front today";
+
+    fn edits(base: &str) -> Vec<String> {
+        vec![
+            format!("RT @lantern_news: {base}"),
+            format!("{base} #CrimsonLantern"),
+            format!("{base}!!!"),
+            base.to_uppercase(),
+            format!("repost: {base} please share"),
+            base.replacen("the", "a", 1),
+        ]
+    }
 
     #[test]
-    fn small_edits_stay_within_the_distance() {
-        let a = simhash(ORIGINAL, Lang::En);
-        let edits = [
-            format!("RT {ORIGINAL}"),
-            format!("{ORIGINAL} #CrimsonLantern"),
-            ORIGINAL.replace("Friday", "Saturday"),
-            ORIGINAL.replace("every brother", "every sister"),
-            ORIGINAL.to_uppercase(),
-            ORIGINAL.replace(", bring", "!!! Bring"),
-        ];
-        for e in &edits {
-            let d = distance(a, simhash(e, Lang::En));
-            assert!(d <= MAX_DISTANCE, "distance {d} for {e:?}");
+    fn small_edits_agree_enough() {
+        for base in [LONG, SHORT] {
+            let a = signature(base, Lang::En);
+            for e in edits(base) {
+                let n = agreement(&a, &signature(&e, Lang::En));
+                assert!(n >= MIN_EQUAL, "agreement {n} for {e:?}");
+            }
         }
     }
 
     #[test]
-    fn different_texts_are_far_apart() {
-        let a = simhash(ORIGINAL, Lang::En);
-        let b = simhash(
-            "Weather in Velmora: light rain on Friday, the market square stays open and the \
-             football club plays at home against the visitors from the coast",
-            Lang::En,
-        );
-        assert!(distance(a, b) > MAX_DISTANCE * 2, "distance {}", distance(a, b));
+    fn different_texts_disagree() {
+        let texts = [
+            LONG,
+            SHORT,
+            "Weather in Velmora: light rain on Friday, the market stays open",
+            "The football club plays at home against the visitors from the coast",
+            "Bake the bread at two hundred degrees for forty minutes",
+            "Join the chess club today",
+        ];
+        for (i, a) in texts.iter().enumerate() {
+            for b in &texts[i + 1..] {
+                let n = agreement(&signature(a, Lang::En), &signature(b, Lang::En));
+                assert!(n < MIN_EQUAL, "agreement {n}: {a:?} vs {b:?}");
+            }
+        }
     }
 
     #[test]
     fn table_groups_reposts_and_separates_others() {
         let mut t = ClusterTable::new();
-        let c1 = t.assign(simhash(ORIGINAL, Lang::En));
-        let c2 = t.assign(simhash(&format!("RT {ORIGINAL}"), Lang::En));
-        let c3 = t.assign(simhash("Bake the bread at two hundred degrees for forty minutes", Lang::En));
+        let c1 = t.assign(signature(LONG, Lang::En));
+        let c2 = t.assign(signature(&format!("RT {LONG}"), Lang::En));
+        let c3 = t.assign(signature("Bake the bread at two hundred degrees", Lang::En));
         assert_eq!(c1, c2);
         assert_ne!(c1, c3);
-        // Re-assigning the same text is idempotent.
-        assert_eq!(t.assign(simhash(ORIGINAL, Lang::En)), c1);
+        let before = t.len();
+        assert_eq!(t.assign(signature(LONG, Lang::En)), c1);
+        assert_eq!(t.len(), before, "an identical re-add is not stored twice");
     }
 
     #[test]
-    fn band_lookup_finds_every_hash_within_the_distance() {
+    fn pack_round_trips_and_empty_text_is_stable() {
+        let s = signature(LONG, Lang::En);
+        assert_eq!(unpack(&pack(&s)), Some(s));
+        assert_eq!(unpack(&[1, 2]), None);
+        assert_eq!(signature("", Lang::En), [u32::MAX; SIG_LEN]);
+    }
+
+    #[test]
+    fn busy_buckets_stay_bounded() {
+        // Thousands of posts sharing most shingles: inserts stay fast and all cluster together.
         let mut t = ClusterTable::new();
-        let base = 0x0123_4567_89ab_cdefu64;
-        t.insert(base, 7);
-        // Flip MAX_DISTANCE bits spread across all bands: must still be found.
-        let flipped = base ^ (1 << 3) ^ (1 << 15) ^ (1 << 30) ^ (1 << 47) ^ (1 << 63);
-        assert_eq!(t.nearest(flipped), Some(7));
-        assert_eq!(t.nearest(base ^ 0x3f), None, "6 bits apart is not a near-duplicate");
+        let first = t.assign(signature(LONG, Lang::En));
+        for i in 0..1000 {
+            let c = t.assign(signature(&format!("{LONG} {i}"), Lang::En));
+            assert_eq!(c, first);
+        }
     }
 }

@@ -51,8 +51,8 @@ pub const SPANS: &str = "spans";
 pub const PAGE_SHA256: &str = "page_sha256";
 /// Near-duplicate cluster key (16 hex chars).
 pub const CLUSTER: &str = "cluster";
-/// 64-bit SimHash of the text (fast), to rebuild the cluster table on open.
-pub const SIMHASH: &str = "simhash";
+/// MinHash signature of the text, 8 packed u64 (fast), to rebuild the cluster table on open.
+pub const MINHASH: &str = "minhash";
 /// Cluster key as u64 (fast), to rebuild the cluster table on open.
 pub const CLUSTER_U64: &str = "cluster_u64";
 /// Review status (facet).
@@ -114,8 +114,8 @@ pub struct Fields {
     pub page_sha256: Field,
     /// See [`CLUSTER`].
     pub cluster: Field,
-    /// See [`SIMHASH`].
-    pub simhash: Field,
+    /// See [`MINHASH`].
+    pub minhash: Field,
     /// See [`CLUSTER_U64`].
     pub cluster_u64: Field,
     /// See [`STATUS`].
@@ -166,7 +166,7 @@ pub fn build() -> (Schema, Fields) {
     let spans = b.add_text_field(SPANS, STORED);
     let page_sha256 = b.add_text_field(PAGE_SHA256, STRING);
     let cluster = b.add_text_field(CLUSTER, STRING);
-    let simhash = b.add_u64_field(SIMHASH, FAST);
+    let minhash = b.add_u64_field(MINHASH, FAST);
     let cluster_u64 = b.add_u64_field(CLUSTER_U64, FAST);
     let status = b.add_facet_field(STATUS, facet());
     let item = b.add_text_field(ITEM_JSON, STORED);
@@ -190,7 +190,7 @@ pub fn build() -> (Schema, Fields) {
         spans,
         page_sha256,
         cluster,
-        simhash,
+        minhash,
         cluster_u64,
         status,
         item,

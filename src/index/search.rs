@@ -448,13 +448,15 @@ pub(crate) fn run(store: &IndexStore, req: &SearchRequest) -> Result<SearchResul
                 let (hits, n) = searcher.search(&query, &(top, Count)).map_err(|e| store.err(e))?;
                 (hits.into_iter().map(|(s, a)| (Some(s), a)).collect(), n)
             }
-            SortBy::Score | SortBy::Published => {
-                let field = if req.sort == SortBy::Score {
-                    super::schema::SCORE
-                } else {
-                    super::schema::PUBLISHED
-                };
-                let top = TopDocs::for_doc_range(range).order_by_u64_field(field, Order::Desc);
+            SortBy::Score => {
+                let top = TopDocs::for_doc_range(range)
+                    .order_by_fast_field::<f64>(super::schema::SCORE, Order::Desc);
+                let (hits, n) = searcher.search(&query, &(top, Count)).map_err(|e| store.err(e))?;
+                (hits.into_iter().map(|(_, a)| (None, a)).collect(), n)
+            }
+            SortBy::Published => {
+                let top = TopDocs::for_doc_range(range)
+                    .order_by_fast_field::<DateTime>(super::schema::PUBLISHED, Order::Desc);
                 let (hits, n) = searcher.search(&query, &(top, Count)).map_err(|e| store.err(e))?;
                 (hits.into_iter().map(|(_, a)| (None, a)).collect(), n)
             }

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use tantivy::schema::{Facet, Value};
 use tantivy::{DateTime, IndexWriter, TantivyDocument, Term};
 
-use super::cluster::{self, ClusterTable};
+use super::cluster::{self, ClusterTable, Signature};
 use super::schema::Fields;
 use super::{IndexError, IndexStore, Result};
 use crate::model::{Item, ReviewStatus, Span, Timestamp};
@@ -70,10 +70,10 @@ impl ItemWriter {
             }
             None => Upsert::Added,
         };
-        let hash = cluster::simhash(&item.post.text, item.verdict.lang.lang);
-        let key = self.clusters.assign(hash);
+        let sig = cluster::signature(&item.post.text, item.verdict.lang.lang);
+        let key = self.clusters.assign(sig);
         item.cluster = cluster::key_string(key);
-        self.put(item, hash, key)?;
+        self.put(item, &sig, key)?;
         Ok(outcome)
     }
 
@@ -81,9 +81,9 @@ impl ItemWriter {
     pub fn set_status(&mut self, id: &str, status: ReviewStatus) -> Result<bool> {
         let Some(mut item) = self.existing(id)? else { return Ok(false) };
         item.status = status;
-        let hash = cluster::simhash(&item.post.text, item.verdict.lang.lang);
-        let key = u64::from_str_radix(&item.cluster, 16).unwrap_or(hash);
-        self.put(item, hash, key)?;
+        let sig = cluster::signature(&item.post.text, item.verdict.lang.lang);
+        let key = u64::from_str_radix(&item.cluster, 16).unwrap_or_else(|_| cluster::founder_key(&sig));
+        self.put(item, &sig, key)?;
         Ok(true)
     }
 
@@ -120,9 +120,9 @@ impl ItemWriter {
         self.store.get(id)
     }
 
-    fn put(&mut self, item: Item, hash: u64, cluster: u64) -> Result<()> {
+    fn put(&mut self, item: Item, sig: &Signature, cluster: u64) -> Result<()> {
         let fields = self.store.fields();
-        let doc = item_to_doc(fields, &item, hash, cluster).map_err(|message| {
+        let doc = item_to_doc(fields, &item, sig, cluster).map_err(|message| {
             IndexError::CorruptItem { dir: self.store.dir().to_path_buf(), id: item.id.clone(), message }
         })?;
         self.writer.delete_term(Term::from_field_text(fields.id, &item.id));
@@ -137,15 +137,16 @@ fn load_clusters(store: &IndexStore) -> Result<ClusterTable> {
     let searcher = store.searcher();
     for seg in searcher.segment_readers() {
         let ff = seg.fast_fields();
-        let hashes = ff.u64(super::schema::SIMHASH).map_err(|e| store.err(e))?;
+        let sigs = ff.u64(super::schema::MINHASH).map_err(|e| store.err(e))?;
         let clusters = ff.u64(super::schema::CLUSTER_U64).map_err(|e| store.err(e))?;
         let alive = seg.alive_bitset();
         for doc in 0..seg.max_doc() {
             if alive.is_some_and(|a| !a.is_alive(doc)) {
                 continue;
             }
-            if let (Some(h), Some(c)) = (hashes.first(doc), clusters.first(doc)) {
-                table.insert(h, c);
+            let packed: Vec<u64> = sigs.values_for_doc(doc).collect();
+            if let (Some(sig), Some(c)) = (cluster::unpack(&packed), clusters.first(doc)) {
+                table.insert(sig, c);
             }
         }
     }
@@ -164,7 +165,7 @@ pub(crate) fn facet(value: &str) -> Facet {
 pub(crate) fn item_to_doc(
     f: &Fields,
     item: &Item,
-    hash: u64,
+    sig: &Signature,
     cluster: u64,
 ) -> std::result::Result<TantivyDocument, String> {
     let post = &item.post;
@@ -218,7 +219,9 @@ pub(crate) fn item_to_doc(
     doc.add_text(f.spans, serde_json::to_string(&spans).map_err(|e| e.to_string())?);
     doc.add_text(f.page_sha256, &item.page_sha256);
     doc.add_text(f.cluster, &item.cluster);
-    doc.add_u64(f.simhash, hash);
+    for v in cluster::pack(sig) {
+        doc.add_u64(f.minhash, v);
+    }
     doc.add_u64(f.cluster_u64, cluster);
     doc.add_facet(f.status, facet(item.status.as_str()));
     let mut stored = item.clone();
