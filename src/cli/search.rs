@@ -86,12 +86,22 @@ fn parse_time(s: &str, end_of_day: bool) -> anyhow::Result<Timestamp> {
     let fmt = time::macros::format_description!("[year]-[month]-[day]");
     let d = time::Date::parse(s, &fmt)
         .with_context(|| format!("{s:?} is neither RFC 3339 nor YYYY-MM-DD"))?;
-    let t = if end_of_day { time::Time::from_hms(23, 59, 59)? } else { time::Time::MIDNIGHT };
+    let t = if end_of_day {
+        time::Time::from_hms(23, 59, 59)?
+    } else {
+        time::Time::MIDNIGHT
+    };
     Ok(d.with_time(t).assume_utc())
 }
 
-fn parse_all<T>(vals: &[String], parse: impl Fn(&str) -> Result<T, String>) -> anyhow::Result<Vec<T>> {
-    vals.iter().filter(|v| !v.trim().is_empty()).map(|v| parse(v.trim()).map_err(anyhow::Error::msg)).collect()
+fn parse_all<T>(
+    vals: &[String],
+    parse: impl Fn(&str) -> Result<T, String>,
+) -> anyhow::Result<Vec<T>> {
+    vals.iter()
+        .filter(|v| !v.trim().is_empty())
+        .map(|v| parse(v.trim()).map_err(anyhow::Error::msg))
+        .collect()
 }
 
 fn parse_status(s: &str) -> Result<ReviewStatus, String> {
@@ -105,13 +115,33 @@ pub fn request(a: &Args) -> anyhow::Result<SearchRequest> {
     let filter = Filter {
         langs: parse_all(&a.lang, |s| s.parse::<Lang>())?,
         categories: parse_all(&a.category, |s| s.to_ascii_lowercase().parse::<Category>())?,
-        hosts: a.host.iter().map(|h| h.trim().to_ascii_lowercase()).filter(|h| !h.is_empty()).collect(),
-        rules: a.rule.iter().map(|r| r.trim().to_string()).filter(|r| !r.is_empty()).collect(),
+        hosts: a
+            .host
+            .iter()
+            .map(|h| h.trim().to_ascii_lowercase())
+            .filter(|h| !h.is_empty())
+            .collect(),
+        rules: a
+            .rule
+            .iter()
+            .map(|r| r.trim().to_string())
+            .filter(|r| !r.is_empty())
+            .collect(),
         statuses: parse_all(&a.status, parse_status)?,
         clusters: a.cluster.clone(),
         min_score: a.min_score,
-        since: a.since.as_deref().map(|s| parse_time(s, false)).transpose().context("--since")?,
-        until: a.until.as_deref().map(|s| parse_time(s, true)).transpose().context("--until")?,
+        since: a
+            .since
+            .as_deref()
+            .map(|s| parse_time(s, false))
+            .transpose()
+            .context("--since")?,
+        until: a
+            .until
+            .as_deref()
+            .map(|s| parse_time(s, true))
+            .transpose()
+            .context("--until")?,
     };
     Ok(SearchRequest {
         query: a.query.clone(),
@@ -131,7 +161,11 @@ pub fn request(a: &Args) -> anyhow::Result<SearchRequest> {
 /// Opens an existing index (never creates one for a read command).
 pub fn open_existing(dir: &std::path::Path) -> anyhow::Result<IndexStore> {
     if !dir.join("meta.json").exists() {
-        bail!("{}: no trawl index here (run `trawl scan --index {}` first)", dir.display(), dir.display());
+        bail!(
+            "{}: no trawl index here (run `trawl scan --index {}` first)",
+            dir.display(),
+            dir.display()
+        );
     }
     Ok(IndexStore::open_or_create(dir)?)
 }
@@ -189,13 +223,23 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
         return Ok(ExitCode::SUCCESS);
     }
-    let (open, close) =
-        if std::io::stdout().is_terminal() { ("\x1b[1;33m", "\x1b[0m") } else { ("[[", "]]") };
+    let (open, close) = if std::io::stdout().is_terminal() {
+        ("\x1b[1;33m", "\x1b[0m")
+    } else {
+        ("[[", "]]")
+    };
     let shown_to = req.offset + res.hits.len();
     if res.hits.is_empty() {
         writeln!(out, "{} items match (none on this page)", res.total)?;
     } else {
-        writeln!(out, "{} items match; {}-{} by {:?}:", res.total, req.offset + 1, shown_to, a.sort)?;
+        writeln!(
+            out,
+            "{} items match; {}-{} by {:?}:",
+            res.total,
+            req.offset + 1,
+            shown_to,
+            a.sort
+        )?;
     }
     for (i, h) in res.hits.iter().enumerate() {
         let it = &h.item;
@@ -205,13 +249,21 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             "\n{:>3}. {:.2}  {}  {}  {}  {}  {}",
             req.offset + i + 1,
             it.verdict.score,
-            if cats.is_empty() { "-".to_string() } else { cats.join(",") },
+            if cats.is_empty() {
+                "-".to_string()
+            } else {
+                cats.join(",")
+            },
             it.verdict.lang.lang,
             it.post.host,
             it.status,
             it.post.published.map(rfc3339).unwrap_or_else(|| "-".into()),
         )?;
-        writeln!(out, "     {}  (id {}, cluster {})", it.post.url, it.id, it.cluster)?;
+        writeln!(
+            out,
+            "     {}  (id {}, cluster {})",
+            it.post.url, it.id, it.cluster
+        )?;
         let snippet = h.snippet.marked(open, close).replace(['\n', '\r'], " ");
         writeln!(out, "     {snippet}")?;
     }
@@ -224,8 +276,19 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             ("rule", &f.rule),
             ("status", &f.status),
         ] {
-            let parts: Vec<String> = list.iter().map(|c| format!("{} {}", c.value, c.count)).collect();
-            writeln!(out, "  {name:<9} {}", if parts.is_empty() { "-".into() } else { parts.join(", ") })?;
+            let parts: Vec<String> = list
+                .iter()
+                .map(|c| format!("{} {}", c.value, c.count))
+                .collect();
+            writeln!(
+                out,
+                "  {name:<9} {}",
+                if parts.is_empty() {
+                    "-".into()
+                } else {
+                    parts.join(", ")
+                }
+            )?;
         }
     }
     Ok(ExitCode::SUCCESS)

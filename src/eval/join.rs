@@ -36,7 +36,10 @@ impl Row {
 
     /// The classifier score, from the item or the seen log.
     pub fn score(&self) -> Option<f32> {
-        self.item.as_ref().map(|i| i.verdict.score).or(self.seen.as_ref().map(|s| s.score))
+        self.item
+            .as_ref()
+            .map(|i| i.verdict.score)
+            .or(self.seen.as_ref().map(|s| s.score))
     }
 }
 
@@ -56,7 +59,10 @@ pub fn key(host: &str, post_id: &str) -> Key {
 
 /// Reads `truth.jsonl`; a bad line is an error naming file:line; duplicate keys too.
 pub fn read_truth(path: &Path) -> Result<Vec<TruthRecord>, EvalError> {
-    let io = |e| EvalError::Io { path: path.to_path_buf(), source: e };
+    let io = |e| EvalError::Io {
+        path: path.to_path_buf(),
+        source: e,
+    };
     let file = std::fs::File::open(path).map_err(io)?;
     let mut out = Vec::new();
     let mut keys = HashSet::new();
@@ -65,7 +71,11 @@ pub fn read_truth(path: &Path) -> Result<Vec<TruthRecord>, EvalError> {
         if line.trim().is_empty() {
             continue;
         }
-        let bad = |message: String| EvalError::BadLine { path: path.to_path_buf(), line: i + 1, message };
+        let bad = |message: String| EvalError::BadLine {
+            path: path.to_path_buf(),
+            line: i + 1,
+            message,
+        };
         let rec: TruthRecord = serde_json::from_str(&line).map_err(|e| bad(e.to_string()))?;
         if !keys.insert(key(&rec.host, &rec.post_id.0)) {
             return Err(bad(format!("duplicate post {}/{}", rec.host, rec.post_id)));
@@ -81,15 +91,23 @@ pub fn join(
     items: impl IntoIterator<Item = Item>,
     seen: &HashMap<Key, SeenRecord>,
 ) -> Joined {
-    let mut by_key: HashMap<Key, Item> =
-        items.into_iter().map(|i| (key(&i.post.host, &i.post.post_id.0), i)).collect();
-    let seen_lc: HashMap<Key, &SeenRecord> =
-        seen.values().map(|s| (key(&s.host, &s.post_id), s)).collect();
+    let mut by_key: HashMap<Key, Item> = items
+        .into_iter()
+        .map(|i| (key(&i.post.host, &i.post.post_id.0), i))
+        .collect();
+    let seen_lc: HashMap<Key, &SeenRecord> = seen
+        .values()
+        .map(|s| (key(&s.host, &s.post_id), s))
+        .collect();
     let rows = truth
         .into_iter()
         .map(|t| {
             let k = key(&t.host, &t.post_id.0);
-            Row { item: by_key.remove(&k), seen: seen_lc.get(&k).map(|s| (*s).clone()), truth: t }
+            Row {
+                item: by_key.remove(&k),
+                seen: seen_lc.get(&k).map(|s| (*s).clone()),
+                truth: t,
+            }
         })
         .collect();
     let mut unmatched: Vec<Item> = by_key.into_values().filter(|i| i.verdict.flagged).collect();

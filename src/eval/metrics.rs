@@ -47,7 +47,13 @@ impl Scores {
     }
 
     fn finish(mut self) -> Self {
-        let ratio = |a: u64, b: u64| if b == 0 { None } else { Some(a as f64 / b as f64) };
+        let ratio = |a: u64, b: u64| {
+            if b == 0 {
+                None
+            } else {
+                Some(a as f64 / b as f64)
+            }
+        };
         self.precision = ratio(self.tp, self.tp + self.fp);
         self.recall = ratio(self.tp, self.tp + self.fn_);
         self.f1 = match (self.precision, self.recall) {
@@ -226,15 +232,27 @@ pub struct EvalReport {
 fn breakdown(groups: BTreeMap<String, (u64, Scores)>) -> Vec<Breakdown> {
     groups
         .into_iter()
-        .map(|(key, (posts, s))| Breakdown { key, posts, scores: s.finish() })
+        .map(|(key, (posts, s))| Breakdown {
+            key,
+            posts,
+            scores: s.finish(),
+        })
         .collect()
 }
 
 fn fired_names(row: &Row) -> Vec<String> {
     if let Some(item) = &row.item {
-        return item.verdict.fired.iter().map(|f| f.rule.0.clone()).collect();
+        return item
+            .verdict
+            .fired
+            .iter()
+            .map(|f| f.rule.0.clone())
+            .collect();
     }
-    row.seen.as_ref().map(|s| s.fired.iter().map(|r| r.0.clone()).collect()).unwrap_or_default()
+    row.seen
+        .as_ref()
+        .map(|s| s.fired.iter().map(|r| r.0.clone()).collect())
+        .unwrap_or_default()
 }
 
 fn false_alarm(item: &Item, phenomena: Vec<Phenomenon>, in_truth: bool) -> FalseAlarm {
@@ -269,11 +287,16 @@ pub fn evaluate(joined: &Joined, seen_log: bool, flagged_items: u64, top: usize)
         ..Totals::default()
     };
     let mut overall = Scores::default();
-    let mut coverage = Coverage { seen_log, ..Coverage::default() };
+    let mut coverage = Coverage {
+        seen_log,
+        ..Coverage::default()
+    };
     let mut by_lang: BTreeMap<String, (u64, Scores)> = BTreeMap::new();
     let mut by_host: BTreeMap<String, (u64, Scores)> = BTreeMap::new();
-    let mut by_cat: BTreeMap<String, (u64, Scores)> =
-        Category::ALL.iter().map(|c| (c.as_str().to_string(), (0, Scores::default()))).collect();
+    let mut by_cat: BTreeMap<String, (u64, Scores)> = Category::ALL
+        .iter()
+        .map(|c| (c.as_str().to_string(), (0, Scores::default())))
+        .collect();
     let mut by_ph: BTreeMap<Phenomenon, PhenomenonRow> = BTreeMap::new();
     let mut misses = Vec::new();
     let mut alarms = Vec::new();
@@ -300,7 +323,10 @@ pub fn evaluate(joined: &Joined, seen_log: bool, flagged_items: u64, top: usize)
         totals.violating += u64::from(violating);
         totals.benign += u64::from(!violating);
         overall.add(violating, predicted);
-        for (map, k) in [(&mut by_lang, t.lang.code().to_string()), (&mut by_host, t.host.clone())] {
+        for (map, k) in [
+            (&mut by_lang, t.lang.code().to_string()),
+            (&mut by_host, t.host.clone()),
+        ] {
             let e = map.entry(k).or_default();
             e.0 += 1;
             e.1.add(violating, predicted);
@@ -345,7 +371,11 @@ pub fn evaluate(joined: &Joined, seen_log: bool, flagged_items: u64, top: usize)
                 lang: t.lang.code().to_string(),
                 category: t.category,
                 phenomena: t.phenomena.clone(),
-                reason: if reached { MissReason::BelowThreshold } else { MissReason::NotReached },
+                reason: if reached {
+                    MissReason::BelowThreshold
+                } else {
+                    MissReason::NotReached
+                },
                 score: row.score(),
                 fired: fired_names(row),
             });
@@ -358,16 +388,30 @@ pub fn evaluate(joined: &Joined, seen_log: bool, flagged_items: u64, top: usize)
     }
     for item in &joined.unmatched {
         overall.fp += 1;
-        by_host.entry(item.post.host.clone()).or_default().1.add(false, true);
-        by_lang.entry(item.verdict.lang.lang.code().to_string()).or_default().1.add(false, true);
+        by_host
+            .entry(item.post.host.clone())
+            .or_default()
+            .1
+            .add(false, true);
+        by_lang
+            .entry(item.verdict.lang.lang.code().to_string())
+            .or_default()
+            .1
+            .add(false, true);
         for c in &item.verdict.categories {
-            by_cat.entry(c.as_str().to_string()).or_default().1.add(false, true);
+            by_cat
+                .entry(c.as_str().to_string())
+                .or_default()
+                .1
+                .add(false, true);
         }
         alarms.push(false_alarm(item, Vec::new(), false));
     }
-    coverage.ratio = (coverage.reachable > 0).then(|| coverage.reached as f64 / coverage.reachable as f64);
+    coverage.ratio =
+        (coverage.reachable > 0).then(|| coverage.reached as f64 / coverage.reachable as f64);
     let overall = overall.finish();
-    let recall_including_disallowed = (violating_all > 0).then(|| overall.tp as f64 / violating_all as f64);
+    let recall_including_disallowed =
+        (violating_all > 0).then(|| overall.tp as f64 / violating_all as f64);
     let by_phenomenon = by_ph
         .into_values()
         .map(|mut r| {
@@ -382,7 +426,9 @@ pub fn evaluate(joined: &Joined, seen_log: bool, flagged_items: u64, top: usize)
         .collect();
     let mut miss_counts = BTreeMap::new();
     for m in &misses {
-        let k = serde_json::to_value(m.reason).ok().and_then(|v| v.as_str().map(String::from));
+        let k = serde_json::to_value(m.reason)
+            .ok()
+            .and_then(|v| v.as_str().map(String::from));
         *miss_counts.entry(k.unwrap_or_default()).or_insert(0) += 1;
     }
     misses.sort_by(|a, b| {
@@ -393,7 +439,9 @@ pub fn evaluate(joined: &Joined, seen_log: bool, flagged_items: u64, top: usize)
     });
     misses.truncate(top);
     alarms.sort_by(|a, b| {
-        b.score.total_cmp(&a.score).then_with(|| (&a.host, &a.post_id).cmp(&(&b.host, &b.post_id)))
+        b.score
+            .total_cmp(&a.score)
+            .then_with(|| (&a.host, &a.post_id).cmp(&(&b.host, &b.post_id)))
     });
     alarms.truncate(top);
     EvalReport {

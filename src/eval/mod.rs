@@ -52,9 +52,16 @@ pub fn evaluate_index(opts: &EvalOptions) -> Result<EvalReport, EvalError> {
         None => Default::default(),
     };
     let joined = join::join(truth, items, &seen);
-    Ok(metrics::evaluate(&joined, seen_path.is_some(), flagged, opts.top))
+    Ok(metrics::evaluate(
+        &joined,
+        seen_path.is_some(),
+        flagged,
+        opts.top,
+    ))
 }
 
-fn read_seen(path: &Path) -> Result<std::collections::HashMap<join::Key, crate::index::SeenRecord>, EvalError> {
+fn read_seen(
+    path: &Path,
+) -> Result<std::collections::HashMap<join::Key, crate::index::SeenRecord>, EvalError> {
     Ok(seen::read(path)?)
 }

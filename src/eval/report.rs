@@ -5,7 +5,8 @@ use std::fmt::Write;
 use super::metrics::{Breakdown, EvalReport, Scores};
 
 fn pct(v: Option<f64>) -> String {
-    v.map(|x| format!("{:.1}%", x * 100.0)).unwrap_or_else(|| "n/a".to_string())
+    v.map(|x| format!("{:.1}%", x * 100.0))
+        .unwrap_or_else(|| "n/a".to_string())
 }
 
 fn cell(s: &str) -> String {
@@ -28,7 +29,10 @@ fn scores_row(out: &mut String, key: &str, posts: u64, s: &Scores) {
 
 fn table(out: &mut String, title: &str, key: &str, rows: &[Breakdown]) {
     let _ = writeln!(out, "\n## {title}\n");
-    let _ = writeln!(out, "| {key} | posts | TP | FP | FN | precision | recall | F1 |");
+    let _ = writeln!(
+        out,
+        "| {key} | posts | TP | FP | FN | precision | recall | F1 |"
+    );
     let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|");
     for r in rows {
         scores_row(out, &r.key, r.posts, &r.scores);
@@ -37,7 +41,11 @@ fn table(out: &mut String, title: &str, key: &str, rows: &[Breakdown]) {
 
 fn excerpt(s: &str) -> String {
     let t: String = s.chars().take(60).collect();
-    if t.len() < s.len() { format!("{t}…") } else { t }
+    if t.len() < s.len() {
+        format!("{t}…")
+    } else {
+        t
+    }
 }
 
 /// The report as Markdown tables.
@@ -52,7 +60,10 @@ pub fn markdown(r: &EvalReport) -> String {
         t.truth_posts, t.evaluated, t.violating, t.benign, t.flagged_items, t.unmatched_items
     );
     let _ = writeln!(out, "\n## Overall\n");
-    let _ = writeln!(out, "| scope | posts | TP | FP | FN | precision | recall | F1 |");
+    let _ = writeln!(
+        out,
+        "| scope | posts | TP | FP | FN | precision | recall | F1 |"
+    );
     let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|");
     scores_row(&mut out, "all", t.evaluated, &r.overall);
     let _ = writeln!(
@@ -68,7 +79,13 @@ pub fn markdown(r: &EvalReport) -> String {
     let _ = writeln!(out, "| | reached | reachable | coverage |");
     let _ = writeln!(out, "|---|---:|---:|---:|");
     let ratio = |a: u64, b: u64| pct((b > 0).then(|| a as f64 / b as f64));
-    let _ = writeln!(out, "| all posts | {} | {} | {} |", c.reached, c.reachable, pct(c.ratio));
+    let _ = writeln!(
+        out,
+        "| all posts | {} | {} | {} |",
+        c.reached,
+        c.reachable,
+        pct(c.ratio)
+    );
     let _ = writeln!(
         out,
         "| violating posts | {} | {} | {} |",
@@ -119,14 +136,25 @@ pub fn markdown(r: &EvalReport) -> String {
     );
     table(&mut out, "By host", "host", &r.by_host);
     let _ = writeln!(out, "\n## Misses\n");
-    let counts: Vec<String> = r.miss_counts.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+    let counts: Vec<String> = r
+        .miss_counts
+        .iter()
+        .map(|(k, v)| format!("{k}: {v}"))
+        .collect();
     let _ = writeln!(
         out,
         "{} (listed: not reached first, then below threshold by score, highest first).\n",
-        if counts.is_empty() { "none".to_string() } else { counts.join(", ") }
+        if counts.is_empty() {
+            "none".to_string()
+        } else {
+            counts.join(", ")
+        }
     );
     if !r.misses.is_empty() {
-        let _ = writeln!(out, "| post | lang | category | phenomena | reason | score | fired rules |");
+        let _ = writeln!(
+            out,
+            "| post | lang | category | phenomena | reason | score | fired rules |"
+        );
         let _ = writeln!(out, "|---|---|---|---|---|---:|---|");
         for m in &r.misses {
             let ph: Vec<String> = m
@@ -141,8 +169,14 @@ pub fn markdown(r: &EvalReport) -> String {
                 m.lang,
                 m.category.map(|c| c.as_str()).unwrap_or("-"),
                 ph.join(", "),
-                if m.reason == super::metrics::MissReason::NotReached { "not reached" } else { "below threshold" },
-                m.score.map(|s| format!("{s:.2}")).unwrap_or_else(|| "-".into()),
+                if m.reason == super::metrics::MissReason::NotReached {
+                    "not reached"
+                } else {
+                    "below threshold"
+                },
+                m.score
+                    .map(|s| format!("{s:.2}"))
+                    .unwrap_or_else(|| "-".into()),
                 cell(&m.fired.join(", "))
             );
         }
@@ -151,7 +185,10 @@ pub fn markdown(r: &EvalReport) -> String {
     if r.false_alarms.is_empty() {
         let _ = writeln!(out, "none");
     } else {
-        let _ = writeln!(out, "| post | lang | truth | score | fired rules: excerpts |");
+        let _ = writeln!(
+            out,
+            "| post | lang | truth | score | fired rules: excerpts |"
+        );
         let _ = writeln!(out, "|---|---|---|---:|---|");
         for a in &r.false_alarms {
             let truth = if a.in_truth {
@@ -160,7 +197,11 @@ pub fn markdown(r: &EvalReport) -> String {
                     .iter()
                     .filter_map(|p| serde_json::to_value(p).ok()?.as_str().map(String::from))
                     .collect();
-                if ph.is_empty() { "benign".to_string() } else { format!("benign ({})", ph.join(", ")) }
+                if ph.is_empty() {
+                    "benign".to_string()
+                } else {
+                    format!("benign ({})", ph.join(", "))
+                }
             } else {
                 "not in truth".to_string()
             };
@@ -168,7 +209,11 @@ pub fn markdown(r: &EvalReport) -> String {
                 .fired
                 .iter()
                 .map(|f| {
-                    let ex: Vec<String> = f.excerpts.iter().map(|e| format!("\"{}\"", excerpt(e))).collect();
+                    let ex: Vec<String> = f
+                        .excerpts
+                        .iter()
+                        .map(|e| format!("\"{}\"", excerpt(e)))
+                        .collect();
                     format!("{}: {}", f.rule, ex.join(" "))
                 })
                 .collect();

@@ -35,7 +35,11 @@ pub struct VecTokenStream {
 
 impl VecTokenStream {
     fn new(tokens: Vec<Token>) -> Self {
-        VecTokenStream { tokens, next: 0, empty: Token::default() }
+        VecTokenStream {
+            tokens,
+            next: 0,
+            empty: Token::default(),
+        }
     }
 }
 
@@ -50,7 +54,9 @@ impl TokenStream for VecTokenStream {
     }
 
     fn token(&self) -> &Token {
-        self.tokens.get(self.next.wrapping_sub(1)).unwrap_or(&self.empty)
+        self.tokens
+            .get(self.next.wrapping_sub(1))
+            .unwrap_or(&self.empty)
     }
 
     fn token_mut(&mut self) -> &mut Token {
@@ -87,7 +93,8 @@ pub struct WordTokenizer;
 
 /// The plain word tokens of `text`: (byte start, byte end, lowercased word).
 pub fn words(text: &str) -> impl Iterator<Item = (usize, usize, String)> + '_ {
-    text.unicode_word_indices().map(|(start, w)| (start, start + w.len(), w.to_lowercase()))
+    text.unicode_word_indices()
+        .map(|(start, w)| (start, start + w.len(), w.to_lowercase()))
 }
 
 impl Tokenizer for WordTokenizer {
@@ -124,7 +131,12 @@ mod tests {
         let mut out = Vec::new();
         let mut s = t.token_stream(text);
         while let Some(tok) = s.next() {
-            out.push((tok.text.clone(), tok.offset_from, tok.offset_to, tok.position));
+            out.push((
+                tok.text.clone(),
+                tok.offset_from,
+                tok.offset_to,
+                tok.position,
+            ));
         }
         out
     }

@@ -64,7 +64,11 @@ pub fn signature(text: &str, lang: Lang) -> Signature {
 /// an all-`u32::MAX` signature, which matches nothing but itself.
 pub fn signature_tokens(tokens: &[String]) -> Signature {
     let mut features: Vec<u64> = tokens.iter().map(|t| hash_str(t)).collect();
-    features.extend(tokens.windows(2).map(|w| mix(hash_str(&w[0]) ^ hash_str(&w[1]).rotate_left(23))));
+    features.extend(
+        tokens
+            .windows(2)
+            .map(|w| mix(hash_str(&w[0]) ^ hash_str(&w[1]).rotate_left(23))),
+    );
     features.sort_unstable();
     features.dedup();
     let mut sig = [u32::MAX; SIG_LEN];
@@ -108,7 +112,9 @@ pub fn unpack(values: &[u64]) -> Option<Signature> {
 
 /// The cluster key a new cluster founded by `sig` gets.
 pub fn founder_key(sig: &Signature) -> u64 {
-    pack(sig).iter().fold(0x51_7cc1_b727_220a, |h, v| mix(h ^ v))
+    pack(sig)
+        .iter()
+        .fold(0x51_7cc1_b727_220a, |h, v| mix(h ^ v))
 }
 
 /// Formats a cluster key as 16 lowercase hex chars.
@@ -152,7 +158,10 @@ impl ClusterTable {
         let idx = self.entries.len() as u32;
         self.entries.push((sig, cluster));
         for band in 0..BANDS {
-            let prev = self.heads.insert(band_key(band, &sig), idx).unwrap_or(u32::MAX);
+            let prev = self
+                .heads
+                .insert(band_key(band, &sig), idx)
+                .unwrap_or(u32::MAX);
             self.next.push(prev);
         }
     }
@@ -161,12 +170,18 @@ impl ClusterTable {
     fn best(&self, sig: &Signature) -> Option<(usize, u64)> {
         let mut best: Option<(usize, u64)> = None;
         for band in 0..BANDS {
-            let mut at = self.heads.get(&band_key(band, sig)).copied().unwrap_or(u32::MAX);
+            let mut at = self
+                .heads
+                .get(&band_key(band, sig))
+                .copied()
+                .unwrap_or(u32::MAX);
             let mut steps = 0;
             while at != u32::MAX && steps < BUCKET_SCAN {
                 let (other, cluster) = &self.entries[at as usize];
                 let a = agreement(sig, other);
-                if a >= MIN_EQUAL && best.is_none_or(|(ba, bc)| a > ba || (a == ba && *cluster < bc)) {
+                if a >= MIN_EQUAL
+                    && best.is_none_or(|(ba, bc)| a > ba || (a == ba && *cluster < bc))
+                {
                     best = Some((a, *cluster));
                 }
                 at = self.next[at as usize * BANDS + band];

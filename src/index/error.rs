@@ -69,10 +69,16 @@ pub enum IndexError {
 
 impl IndexError {
     pub(crate) fn tantivy(dir: &std::path::Path, source: tantivy::TantivyError) -> Self {
-        IndexError::Tantivy { dir: dir.to_path_buf(), source }
+        IndexError::Tantivy {
+            dir: dir.to_path_buf(),
+            source,
+        }
     }
 
     pub(crate) fn io(path: &std::path::Path, source: std::io::Error) -> Self {
-        IndexError::Io { path: path.to_path_buf(), source }
+        IndexError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
     }
 }

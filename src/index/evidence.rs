@@ -18,7 +18,9 @@ pub struct EvidenceStore {
 }
 
 fn is_sha256(s: &str) -> bool {
-    s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    s.len() == 64
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 impl EvidenceStore {
@@ -36,7 +38,10 @@ impl EvidenceStore {
 
     fn paths(&self, sha: &str) -> (PathBuf, PathBuf) {
         let sub = self.dir.join(&sha[..2]);
-        (sub.join(format!("{sha}.body")), sub.join(format!("{sha}.json")))
+        (
+            sub.join(format!("{sha}.body")),
+            sub.join(format!("{sha}.json")),
+        )
     }
 
     /// Stores `page` (idempotent) and returns the sha256 of its body, computed from the bytes.

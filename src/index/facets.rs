@@ -33,14 +33,23 @@ pub struct Facets {
 }
 
 /// The facet fields, in output order.
-pub const FACET_FIELDS: [&str; 5] =
-    [schema::CATEGORY, schema::LANG, schema::HOST, schema::RULE, schema::STATUS];
+pub const FACET_FIELDS: [&str; 5] = [
+    schema::CATEGORY,
+    schema::LANG,
+    schema::HOST,
+    schema::RULE,
+    schema::STATUS,
+];
 
 fn counts(c: &FacetCounts) -> Vec<FacetCount> {
     let mut v: Vec<FacetCount> = c
         .get(Facet::root())
         .map(|(facet, count)| FacetCount {
-            value: facet.to_path().last().map(|s| s.to_string()).unwrap_or_default(),
+            value: facet
+                .to_path()
+                .last()
+                .map(|s| s.to_string())
+                .unwrap_or_default(),
             count,
         })
         .collect();
@@ -59,13 +68,24 @@ pub fn collect(store: &IndexStore, query: &dyn Query) -> Result<Facets> {
             multi.add_collector(c)
         })
         .collect();
-    let mut fruits = store.searcher().search(query, &multi).map_err(|e| store.err(e))?;
-    let mut lists: Vec<Vec<FacetCount>> =
-        handles.into_iter().map(|h| counts(&h.extract(&mut fruits))).collect();
+    let mut fruits = store
+        .searcher()
+        .search(query, &multi)
+        .map_err(|e| store.err(e))?;
+    let mut lists: Vec<Vec<FacetCount>> = handles
+        .into_iter()
+        .map(|h| counts(&h.extract(&mut fruits)))
+        .collect();
     let status = lists.pop().unwrap_or_default();
     let rule = lists.pop().unwrap_or_default();
     let host = lists.pop().unwrap_or_default();
     let lang = lists.pop().unwrap_or_default();
     let category = lists.pop().unwrap_or_default();
-    Ok(Facets { category, lang, host, rule, status })
+    Ok(Facets {
+        category,
+        lang,
+        host,
+        rule,
+        status,
+    })
 }

@@ -57,7 +57,9 @@ struct Inner {
 
 impl std::fmt::Debug for IndexStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("IndexStore").field("dir", &self.inner.dir).finish()
+        f.debug_struct("IndexStore")
+            .field("dir", &self.inner.dir)
+            .finish()
     }
 }
 
@@ -69,19 +71,30 @@ impl IndexStore {
         let (schema, fields) = schema::build();
         let mmap = MmapDirectory::open(&dir)
             .map_err(|e| IndexError::tantivy(&dir, tantivy::TantivyError::from(e)))?;
-        let index = Index::builder().schema(schema).open_or_create(mmap).map_err(|e| match e {
-            tantivy::TantivyError::SchemaError(detail) => {
-                IndexError::SchemaMismatch { dir: dir.clone(), detail }
-            }
-            other => IndexError::tantivy(&dir, other),
-        })?;
+        let index = Index::builder()
+            .schema(schema)
+            .open_or_create(mmap)
+            .map_err(|e| match e {
+                tantivy::TantivyError::SchemaError(detail) => IndexError::SchemaMismatch {
+                    dir: dir.clone(),
+                    detail,
+                },
+                other => IndexError::tantivy(&dir, other),
+            })?;
         analyzer::register(index.tokenizers());
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::OnCommitWithDelay)
             .try_into()
             .map_err(|e| IndexError::tantivy(&dir, e))?;
-        Ok(IndexStore { inner: Arc::new(Inner { dir, index, reader, fields }) })
+        Ok(IndexStore {
+            inner: Arc::new(Inner {
+                dir,
+                index,
+                reader,
+                fields,
+            }),
+        })
     }
 
     /// The index directory.
@@ -150,17 +163,25 @@ impl IndexStore {
     /// Number of items matching `filter`.
     pub fn count(&self, filter: &Filter) -> Result<usize> {
         let query = search::filter_query(&self.inner.fields, filter, None)?;
-        self.searcher().search(&query, &Count).map_err(|e| self.err(e))
+        self.searcher()
+            .search(&query, &Count)
+            .map_err(|e| self.err(e))
     }
 
     /// Every item matching `filter`, in index order, loaded lazily.
     pub fn items(&self, filter: &Filter) -> Result<Items> {
         let query = search::filter_query(&self.inner.fields, filter, None)?;
         let searcher = self.searcher();
-        let set = searcher.search(&query, &DocSetCollector).map_err(|e| self.err(e))?;
+        let set = searcher
+            .search(&query, &DocSetCollector)
+            .map_err(|e| self.err(e))?;
         let mut addrs: Vec<DocAddress> = set.into_iter().collect();
         addrs.sort_unstable();
-        Ok(Items { store: self.clone(), searcher, addrs: addrs.into_iter() })
+        Ok(Items {
+            store: self.clone(),
+            searcher,
+            addrs: addrs.into_iter(),
+        })
     }
 
     /// Runs a search.
@@ -188,7 +209,10 @@ impl IndexStore {
         let term = Term::from_field_text(self.inner.fields.id, id);
         let query = TermQuery::new(term, IndexRecordOption::Basic);
         let top = searcher
-            .search(&query as &dyn Query, &TopDocs::with_limit(1).order_by_score())
+            .search(
+                &query as &dyn Query,
+                &TopDocs::with_limit(1).order_by_score(),
+            )
             .map_err(|e| self.err(e))?;
         Ok(top.first().map(|(_, a)| *a))
     }
@@ -196,12 +220,18 @@ impl IndexStore {
     pub(crate) fn load(&self, searcher: &Searcher, addr: DocAddress) -> Result<Item> {
         let doc: TantivyDocument = searcher.doc(addr).map_err(|e| self.err(e))?;
         writer::item_from_doc(&self.inner.fields, &doc).map_err(|(id, message)| {
-            IndexError::CorruptItem { dir: self.inner.dir.clone(), id, message }
+            IndexError::CorruptItem {
+                dir: self.inner.dir.clone(),
+                id,
+                message,
+            }
         })
     }
 
     pub(crate) fn stored_id(doc: &TantivyDocument, fields: &Fields) -> Option<String> {
-        doc.get_first(fields.id).and_then(|v| v.as_str()).map(str::to_string)
+        doc.get_first(fields.id)
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
     }
 }
 

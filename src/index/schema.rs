@@ -127,7 +127,11 @@ pub struct Fields {
 impl Fields {
     /// The stemmed field for `lang`.
     pub fn stem(&self, lang: Lang) -> Field {
-        self.stems.iter().find(|(l, _)| *l == lang).map(|(_, f)| *f).unwrap_or(self.text)
+        self.stems
+            .iter()
+            .find(|(l, _)| *l == lang)
+            .map(|(_, f)| *f)
+            .unwrap_or(self.text)
     }
 }
 
@@ -158,7 +162,15 @@ pub fn build() -> (Schema, Fields) {
     let title = b.add_text_field(TITLE, analysed(WORDS_TOKENIZER, false));
     let stems = Lang::ALL
         .iter()
-        .map(|&l| (l, b.add_text_field(&stem_field_name(l), analysed(&stem_tokenizer_name(l), false))))
+        .map(|&l| {
+            (
+                l,
+                b.add_text_field(
+                    &stem_field_name(l),
+                    analysed(&stem_tokenizer_name(l), false),
+                ),
+            )
+        })
         .collect();
     let score = b.add_f64_field(SCORE, INDEXED | FAST);
     let category = b.add_facet_field(CATEGORY, facet());

@@ -183,7 +183,11 @@ pub struct SearchResults {
 }
 
 fn set_query(field: Field, values: impl IntoIterator<Item = String>) -> Box<dyn Query> {
-    Box::new(TermSetQuery::new(values.into_iter().map(|v| Term::from_facet(field, &facet(&v)))))
+    Box::new(TermSetQuery::new(
+        values
+            .into_iter()
+            .map(|v| Term::from_facet(field, &facet(&v))),
+    ))
 }
 
 fn date(t: Timestamp) -> DateTime {
@@ -201,7 +205,10 @@ pub(crate) fn filter_query(
         clauses.push((Occur::Must, q));
     }
     if !filter.langs.is_empty() {
-        clauses.push((Occur::Must, set_query(f.lang, filter.langs.iter().map(|l| l.code().into()))));
+        clauses.push((
+            Occur::Must,
+            set_query(f.lang, filter.langs.iter().map(|l| l.code().into())),
+        ));
     }
     if !filter.categories.is_empty() {
         let v = filter.categories.iter().map(|c| c.as_str().to_string());
@@ -219,15 +226,23 @@ pub(crate) fn filter_query(
         clauses.push((Occur::Must, set_query(f.status, v)));
     }
     if !filter.clusters.is_empty() {
-        let terms = filter.clusters.iter().map(|c| Term::from_field_text(f.cluster, c));
+        let terms = filter
+            .clusters
+            .iter()
+            .map(|c| Term::from_field_text(f.cluster, c));
         clauses.push((Occur::Must, Box::new(TermSetQuery::new(terms))));
     }
     if let Some(min) = filter.min_score {
         if !min.is_finite() {
-            return Err(IndexError::InvalidRequest(format!("min score {min} is not a number")));
+            return Err(IndexError::InvalidRequest(format!(
+                "min score {min} is not a number"
+            )));
         }
         let lo = Term::from_field_f64(f.score, f64::from(min));
-        clauses.push((Occur::Must, Box::new(RangeQuery::new(Bound::Included(lo), Bound::Unbounded))));
+        clauses.push((
+            Occur::Must,
+            Box::new(RangeQuery::new(Bound::Included(lo), Bound::Unbounded)),
+        ));
     }
     if let (Some(s), Some(u)) = (filter.since, filter.until)
         && s > u
@@ -251,13 +266,19 @@ pub(crate) fn filter_query(
     }
     Ok(match clauses.len() {
         0 => Box::new(AllQuery),
-        1 if clauses[0].0 == Occur::Must => clauses.pop().map(|(_, q)| q).unwrap_or(Box::new(AllQuery)),
+        1 if clauses[0].0 == Occur::Must => {
+            clauses.pop().map(|(_, q)| q).unwrap_or(Box::new(AllQuery))
+        }
         _ => Box::new(BooleanQuery::new(clauses)),
     })
 }
 
 /// Parses a user query. Errors carry the 1-based column of the problem.
-pub fn parse_query(store: &IndexStore, query: &str, langs: &[Lang]) -> Result<Option<Box<dyn Query>>> {
+pub fn parse_query(
+    store: &IndexStore,
+    query: &str,
+    langs: &[Lang],
+) -> Result<Option<Box<dyn Query>>> {
     let trimmed = query.trim();
     if trimmed.is_empty() || trimmed == "*" {
         return Ok(None);
@@ -268,7 +289,10 @@ pub fn parse_query(store: &IndexStore, query: &str, langs: &[Lang]) -> Result<Op
     default_fields.extend(langs.iter().map(|&l| f.stem(l)));
     let mut parser = QueryParser::for_index(store.index(), default_fields);
     parser.set_conjunction_by_default();
-    parser.parse_query(query).map(Some).map_err(|e| positioned(store, query, e))
+    parser
+        .parse_query(query)
+        .map(Some)
+        .map_err(|e| positioned(store, query, e))
 }
 
 fn positioned(store: &IndexStore, query: &str, err: QueryParserError) -> IndexError {
@@ -287,13 +311,42 @@ fn positioned(store: &IndexStore, query: &str, err: QueryParserError) -> IndexEr
                 .fields()
                 .filter(|(_, e)| e.is_indexed())
                 .map(|(_, e)| e.name().to_string())
-                .filter(|n| !n.starts_with(super::schema::STEM_PREFIX) || n == "stem_en")
+                .filter(|n| !n.starts_with(super::schema::STEM_PREFIX))
                 .collect();
             (
                 query.find(&format!("{name}:")).unwrap_or(0),
-                format!("unknown field {name:?} (searchable fields: {}, stem_<lang>)", known.join(", ")),
+                format!(
+                    "unknown field {name:?} (searchable fields: {}, stem_<lang>)",
+                    known.join(", ")
+                ),
             )
         }
+        QueryParserError::ExpectedInt(_)
+        | QueryParserError::ExpectedFloat(_)
+        | QueryParserError::ExpectedBool(_)
+        | QueryParserError::DateFormatError(_) => {
+            let typed = [
+                super::schema::SCORE,
+                super::schema::PUBLISHED,
+                super::schema::FETCHED,
+            ];
+            let pos = typed
+                .iter()
+                .filter_map(|f| query.find(&format!("{f}:")))
+                .min()
+                .unwrap_or(0);
+            let what = match &err {
+                QueryParserError::DateFormatError(_) => "an RFC 3339 date",
+                QueryParserError::ExpectedFloat(_) => "a number",
+                QueryParserError::ExpectedInt(_) => "an integer",
+                _ => "true or false",
+            };
+            (pos, format!("expected {what} as the value of this field"))
+        }
+        QueryParserError::AllButQueryForbidden => (
+            0,
+            "a query cannot only exclude terms (add a term to search for)".to_string(),
+        ),
         other => (field_position(query, other).unwrap_or(0), other.to_string()),
     };
     let mut pos = pos.min(query.len());
@@ -341,7 +394,11 @@ impl Highlighter {
     fn ranges(&self, text: &str, lang: Lang) -> Vec<(usize, usize)> {
         let mut out: Vec<(usize, usize)> = Vec::new();
         if !self.words.is_empty() {
-            out.extend(words(text).filter(|(_, _, w)| self.words.contains(w)).map(|(s, e, _)| (s, e)));
+            out.extend(
+                words(text)
+                    .filter(|(_, _, w)| self.words.contains(w))
+                    .map(|(s, e, _)| (s, e)),
+            );
         }
         if let Some(set) = self.stems.get(&lang).filter(|s| !s.is_empty()) {
             out.extend(
@@ -372,7 +429,11 @@ impl Highlighter {
 
 /// Picks the window of `max_chars` chars holding the most highlights, on word boundaries.
 pub(crate) fn make_snippet(text: &str, ranges: &[(usize, usize)], max_chars: usize) -> Snippet {
-    let bounds: Vec<usize> = text.char_indices().map(|(i, _)| i).chain([text.len()]).collect();
+    let bounds: Vec<usize> = text
+        .char_indices()
+        .map(|(i, _)| i)
+        .chain([text.len()])
+        .collect();
     let char_at = |byte: usize| bounds.partition_point(|&b| b < byte);
     let nchars = bounds.len() - 1;
     let (mut start_c, mut end_c) = (0, nchars.min(max_chars));
@@ -380,13 +441,19 @@ pub(crate) fn make_snippet(text: &str, ranges: &[(usize, usize)], max_chars: usi
         let mut best = (0usize, 0usize);
         for (i, &(s, _)) in ranges.iter().enumerate() {
             let sc = char_at(s);
-            let n = ranges[i..].iter().take_while(|&&(_, e)| char_at(e) <= sc + max_chars).count();
+            let n = ranges[i..]
+                .iter()
+                .take_while(|&&(_, e)| char_at(e) <= sc + max_chars)
+                .count();
             if n > best.0 {
                 best = (n, i);
             }
         }
         let first = char_at(ranges[best.1].0);
-        let last_end = ranges[best.1..best.1 + best.0].last().map(|r| char_at(r.1)).unwrap_or(first);
+        let last_end = ranges[best.1..best.1 + best.0]
+            .last()
+            .map(|r| char_at(r.1))
+            .unwrap_or(first);
         let slack = max_chars.saturating_sub(last_end - first);
         start_c = first.saturating_sub((slack / 3).min(60));
         end_c = (start_c + max_chars).min(nchars);
@@ -402,7 +469,13 @@ pub(crate) fn make_snippet(text: &str, ranges: &[(usize, usize)], max_chars: usi
         }
     }
     if eb < text.len() {
-        let last_hl = ranges.iter().rev().find(|r| r.1 <= eb).map(|r| r.1).unwrap_or(sb).max(sb);
+        let last_hl = ranges
+            .iter()
+            .rev()
+            .find(|r| r.1 <= eb)
+            .map(|r| r.1)
+            .unwrap_or(sb)
+            .max(sb);
         if let Some(ws) = text[last_hl..eb].rfind(char::is_whitespace) {
             eb = last_hl + ws;
         }
@@ -440,24 +513,33 @@ pub(crate) fn run(store: &IndexStore, req: &SearchRequest) -> Result<SearchResul
     let searcher = store.searcher();
     let range = req.offset..end;
     let (ranked, total): (Vec<(Option<f32>, DocAddress)>, usize) = if req.limit == 0 {
-        (Vec::new(), searcher.search(&query, &Count).map_err(|e| store.err(e))?)
+        (
+            Vec::new(),
+            searcher.search(&query, &Count).map_err(|e| store.err(e))?,
+        )
     } else {
         match req.sort {
             SortBy::Relevance => {
                 let top = TopDocs::for_doc_range(range).order_by_score();
-                let (hits, n) = searcher.search(&query, &(top, Count)).map_err(|e| store.err(e))?;
+                let (hits, n) = searcher
+                    .search(&query, &(top, Count))
+                    .map_err(|e| store.err(e))?;
                 (hits.into_iter().map(|(s, a)| (Some(s), a)).collect(), n)
             }
             SortBy::Score => {
                 let top = TopDocs::for_doc_range(range)
                     .order_by_fast_field::<f64>(super::schema::SCORE, Order::Desc);
-                let (hits, n) = searcher.search(&query, &(top, Count)).map_err(|e| store.err(e))?;
+                let (hits, n) = searcher
+                    .search(&query, &(top, Count))
+                    .map_err(|e| store.err(e))?;
                 (hits.into_iter().map(|(_, a)| (None, a)).collect(), n)
             }
             SortBy::Published => {
                 let top = TopDocs::for_doc_range(range)
                     .order_by_fast_field::<DateTime>(super::schema::PUBLISHED, Order::Desc);
-                let (hits, n) = searcher.search(&query, &(top, Count)).map_err(|e| store.err(e))?;
+                let (hits, n) = searcher
+                    .search(&query, &(top, Count))
+                    .map_err(|e| store.err(e))?;
                 (hits.into_iter().map(|(_, a)| (None, a)).collect(), n)
             }
         }
@@ -465,11 +547,24 @@ pub(crate) fn run(store: &IndexStore, req: &SearchRequest) -> Result<SearchResul
     let mut hits = Vec::with_capacity(ranked.len());
     for (relevance, addr) in ranked {
         let item = store.load(&searcher, addr)?;
-        let snippet = highlighter.snippet(&item.post.text, item.verdict.lang.lang, req.snippet_chars);
-        hits.push(Hit { item, relevance, snippet });
+        let snippet =
+            highlighter.snippet(&item.post.text, item.verdict.lang.lang, req.snippet_chars);
+        hits.push(Hit {
+            item,
+            relevance,
+            snippet,
+        });
     }
-    let facets = if req.facets { Some(facets::collect(store, &*query)?) } else { None };
-    Ok(SearchResults { total, hits, facets })
+    let facets = if req.facets {
+        Some(facets::collect(store, &*query)?)
+    } else {
+        None
+    };
+    Ok(SearchResults {
+        total,
+        hits,
+        facets,
+    })
 }
 
 /// An exact-id query (used by callers that need a single item's doc).
@@ -483,7 +578,11 @@ mod tests {
 
     #[test]
     fn snippet_window_holds_the_highlights() {
-        let text = format!("{} the target word here {}", "lorem ipsum ".repeat(40), "dolor sit ".repeat(40));
+        let text = format!(
+            "{} the target word here {}",
+            "lorem ipsum ".repeat(40),
+            "dolor sit ".repeat(40)
+        );
         let s = text.find("target").unwrap();
         let snip = make_snippet(&text, &[(s, s + 6)], 60);
         assert!(snip.cut_start && snip.cut_end);
@@ -513,6 +612,9 @@ mod tests {
 
     #[test]
     fn html_escape_escapes_quotes() {
-        assert_eq!(html_escape(r#"<a href="x">'&'</a>"#), "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
+        assert_eq!(
+            html_escape(r#"<a href="x">'&'</a>"#),
+            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
+        );
     }
 }

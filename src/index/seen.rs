@@ -72,7 +72,10 @@ impl SeenWriter {
             .append(true)
             .open(&path)
             .map_err(|e| IndexError::io(&path, e))?;
-        Ok(SeenWriter { path, out: BufWriter::new(file) })
+        Ok(SeenWriter {
+            path,
+            out: BufWriter::new(file),
+        })
     }
 
     /// Appends one record.
@@ -152,7 +155,10 @@ mod tests {
         w.write(&rec("1", 0.7)).unwrap();
         w.flush().unwrap();
         drop(w);
-        let mut f = std::fs::OpenOptions::new().append(true).open(&path).unwrap();
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap();
         f.write_all(br#"{"host":"forum1.test","post_"#).unwrap();
         let m = read(&path).unwrap();
         assert_eq!(m.len(), 2);

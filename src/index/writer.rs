@@ -43,10 +43,17 @@ impl std::fmt::Debug for ItemWriter {
 impl ItemWriter {
     pub(super) fn open(store: IndexStore, threads: usize, heap_bytes: usize) -> Result<Self> {
         let heap = heap_bytes.max(threads * (15 << 20));
-        let writer =
-            store.index().writer_with_num_threads(threads, heap).map_err(|e| store.err(e))?;
+        let writer = store
+            .index()
+            .writer_with_num_threads(threads, heap)
+            .map_err(|e| store.err(e))?;
         let clusters = load_clusters(&store)?;
-        Ok(ItemWriter { store, writer, clusters, pending: HashMap::new() })
+        Ok(ItemWriter {
+            store,
+            writer,
+            clusters,
+            pending: HashMap::new(),
+        })
     }
 
     /// Number of items added since the last commit.
@@ -79,10 +86,13 @@ impl ItemWriter {
 
     /// Re-indexes the item `id` with `status`; false when there is no such item.
     pub fn set_status(&mut self, id: &str, status: ReviewStatus) -> Result<bool> {
-        let Some(mut item) = self.existing(id)? else { return Ok(false) };
+        let Some(mut item) = self.existing(id)? else {
+            return Ok(false);
+        };
         item.status = status;
         let sig = cluster::signature(&item.post.text, item.verdict.lang.lang);
-        let key = u64::from_str_radix(&item.cluster, 16).unwrap_or_else(|_| cluster::founder_key(&sig));
+        let key =
+            u64::from_str_radix(&item.cluster, 16).unwrap_or_else(|_| cluster::founder_key(&sig));
         self.put(item, &sig, key)?;
         Ok(true)
     }
@@ -108,7 +118,9 @@ impl ItemWriter {
     pub fn finish(mut self) -> Result<u64> {
         let opstamp = self.commit()?;
         let store = self.store.clone();
-        self.writer.wait_merging_threads().map_err(|e| store.err(e))?;
+        self.writer
+            .wait_merging_threads()
+            .map_err(|e| store.err(e))?;
         store.reload()?;
         Ok(opstamp)
     }
@@ -123,10 +135,17 @@ impl ItemWriter {
     fn put(&mut self, item: Item, sig: &Signature, cluster: u64) -> Result<()> {
         let fields = self.store.fields();
         let doc = item_to_doc(fields, &item, sig, cluster).map_err(|message| {
-            IndexError::CorruptItem { dir: self.store.dir().to_path_buf(), id: item.id.clone(), message }
+            IndexError::CorruptItem {
+                dir: self.store.dir().to_path_buf(),
+                id: item.id.clone(),
+                message,
+            }
         })?;
-        self.writer.delete_term(Term::from_field_text(fields.id, &item.id));
-        self.writer.add_document(doc).map_err(|e| self.store.err(e))?;
+        self.writer
+            .delete_term(Term::from_field_text(fields.id, &item.id));
+        self.writer
+            .add_document(doc)
+            .map_err(|e| self.store.err(e))?;
         self.pending.insert(item.id.clone(), item);
         Ok(())
     }
@@ -138,7 +157,9 @@ fn load_clusters(store: &IndexStore) -> Result<ClusterTable> {
     for seg in searcher.segment_readers() {
         let ff = seg.fast_fields();
         let sigs = ff.u64(super::schema::MINHASH).map_err(|e| store.err(e))?;
-        let clusters = ff.u64(super::schema::CLUSTER_U64).map_err(|e| store.err(e))?;
+        let clusters = ff
+            .u64(super::schema::CLUSTER_U64)
+            .map_err(|e| store.err(e))?;
         let alive = seg.alive_bitset();
         for doc in 0..seg.max_doc() {
             if alive.is_some_and(|a| !a.is_alive(doc)) {
@@ -216,7 +237,10 @@ pub(crate) fn item_to_doc(
     for r in rules {
         doc.add_facet(f.rule, facet(r));
     }
-    doc.add_text(f.spans, serde_json::to_string(&spans).map_err(|e| e.to_string())?);
+    doc.add_text(
+        f.spans,
+        serde_json::to_string(&spans).map_err(|e| e.to_string())?,
+    );
     doc.add_text(f.page_sha256, &item.page_sha256);
     doc.add_text(f.cluster, &item.cluster);
     for v in cluster::pack(sig) {
@@ -226,7 +250,10 @@ pub(crate) fn item_to_doc(
     doc.add_facet(f.status, facet(item.status.as_str()));
     let mut stored = item.clone();
     stored.post.text = String::new();
-    doc.add_text(f.item, serde_json::to_string(&stored).map_err(|e| e.to_string())?);
+    doc.add_text(
+        f.item,
+        serde_json::to_string(&stored).map_err(|e| e.to_string())?,
+    );
     Ok(doc)
 }
 
@@ -241,6 +268,10 @@ pub(crate) fn item_from_doc(
         .and_then(|v| v.as_str())
         .ok_or_else(|| (id.clone(), "no stored item JSON".to_string()))?;
     let mut item: Item = serde_json::from_str(json).map_err(|e| (id.clone(), e.to_string()))?;
-    item.post.text = doc.get_first(f.text).and_then(|v| v.as_str()).unwrap_or_default().to_string();
+    item.post.text = doc
+        .get_first(f.text)
+        .and_then(|v| v.as_str())
+        .unwrap_or_default()
+        .to_string();
     Ok(item)
 }

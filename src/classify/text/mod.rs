@@ -22,11 +22,19 @@ pub fn analyze(text: &str, _lang: Lang) -> Vec<Token> {
         if c.is_alphanumeric() {
             start.get_or_insert(i);
         } else if let Some(s) = start.take() {
-            out.push(Token { text: text[s..i].to_lowercase(), start: s, end: i });
+            out.push(Token {
+                text: text[s..i].to_lowercase(),
+                start: s,
+                end: i,
+            });
         }
     }
     if let Some(s) = start {
-        out.push(Token { text: text[s..].to_lowercase(), start: s, end: text.len() });
+        out.push(Token {
+            text: text[s..].to_lowercase(),
+            start: s,
+            end: text.len(),
+        });
     }
     out
 }
