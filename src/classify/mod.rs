@@ -3,6 +3,5 @@
 //! May use: model, util.
 
 mod error;
-pub mod text;
 
 pub use error::ClassifyError;
