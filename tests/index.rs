@@ -700,3 +700,26 @@ fn cli_search_json_and_text() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no trawl index"));
 }
+
+#[test]
+fn query_terms_stem_and_normalise_like_the_rules() {
+    let dir = tempdir();
+    let store = build(
+        dir.path(),
+        &[
+            spec("forum1.test", "1", "They were marching to the square"),
+            spec("forum1.test", "2", "J0IN the fr0nt today"),
+            Spec { lang: Lang::Ru, ..spec("forum2.test", "3", "Присоединяйтесь к маршам фронта") },
+        ],
+    );
+    // An inflected query term finds the other inflection through the English stem field.
+    let res = store.search(&req("marches")).unwrap();
+    assert_eq!(ids(&res), ["1"]);
+    assert!(res.hits[0].snippet.marked("[", "]").contains("[marching]"));
+    // Leet in the post is undone by the shared normaliser; the snippet marks what was written.
+    let res = store.search(&req("join")).unwrap();
+    assert_eq!(ids(&res), ["2"]);
+    assert!(res.hits[0].snippet.marked("[", "]").contains("[J0IN]"), "{:?}", res.hits[0].snippet);
+    // Russian inflection.
+    assert_eq!(ids(&store.search(&req("марш")).unwrap()), ["3"]);
+}
