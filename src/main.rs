@@ -25,6 +25,10 @@ enum Command {
     Serve(cli::serve::Args),
     /// Crawl sites politely (robots.txt, per-host limits, retries, resume) and extract posts.
     Crawl(cli::crawl::Args),
+    /// Search flagged items: tantivy query syntax, filters, facets, snippets.
+    Search(cli::search::Args),
+    /// Score a scan's index against truth.jsonl: precision, recall, F1, coverage, misses.
+    Eval(cli::eval::Args),
 }
 
 fn main() -> ExitCode {
@@ -33,6 +37,8 @@ fn main() -> ExitCode {
     let result = match opts.command {
         Command::Serve(a) => cli::serve::run(a),
         Command::Crawl(a) => cli::crawl::run(a),
+        Command::Search(a) => cli::search::run(a),
+        Command::Eval(a) => cli::eval::run(a),
     };
     cli::finish(result)
 }

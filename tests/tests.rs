@@ -2,6 +2,7 @@
 //! against real local servers on loopback.
 
 mod serve;
+mod index;
 mod util;
 
 mod crawl;

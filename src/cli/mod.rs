@@ -6,6 +6,8 @@ use tracing_subscriber::EnvFilter;
 
 pub mod crawl;
 pub mod serve;
+pub mod eval;
+pub mod search;
 
 /// Logs go to stderr, filtered by `RUST_LOG` (default `trawl=info`).
 pub fn init_tracing() {
