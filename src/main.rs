@@ -21,11 +21,21 @@ struct Opts {
 #[derive(Subcommand)]
 enum Command {
     // Each verb's flags and handler live in src/cli/<verb>.rs.
+    /// Review flagged items: queue, decide (four-eyes), verify-log, history.
+    Review(cli::review::Args),
+    /// Export confirmed items as referral bundles per hosting provider; `export verify DIR`.
+    Export(cli::export::Args),
+    /// Deliver referral bundles to providers and track removals.
+    Refer(cli::refer::Args),
 }
 
 fn main() -> ExitCode {
     cli::init_tracing();
     let opts = Opts::parse();
-    let result = match opts.command {};
+    let result = match opts.command {
+        Command::Review(a) => cli::review::run(a),
+        Command::Export(a) => cli::export::run(a),
+        Command::Refer(a) => cli::refer::run(a),
+    };
     cli::finish(result)
 }

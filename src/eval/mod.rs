@@ -3,5 +3,6 @@
 //! May use: model, util, index (read), refer (bundle reader).
 
 mod error;
+pub mod referrals;
 
 pub use error::EvalError;

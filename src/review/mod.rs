@@ -19,9 +19,17 @@ pub use audit::{Action, AuditLog, AuditRecord, Outcome, VerifyReport};
 pub use decide::{Decided, Decision, ItemState, Review};
 pub use error::ReviewError;
 pub use queue::QueueEntry;
-pub use store::{EvidenceSource, ItemFilter, ItemSource, JsonlStore, MemoryStore};
+pub use store::{DirStore, EvidenceSource, ItemFilter, ItemSource, JsonlStore, MemoryStore};
 
 /// Where a store directory keeps its audit log: `<dir>/review/`.
 pub fn log_dir(store_dir: &std::path::Path) -> std::path::PathBuf {
     store_dir.join("review")
+}
+
+/// Opens the item store in `dir` and its audit log (`<dir>/review/audit.jsonl`), repairing
+/// statuses a crash left behind. Returns the review and the number of records replayed.
+pub fn open_dir(dir: &std::path::Path) -> Result<(Review<DirStore>, u64), ReviewError> {
+    let store = DirStore::open(dir)?;
+    let log = AuditLog::open(&log_dir(dir))?;
+    Review::open(store, log)
 }

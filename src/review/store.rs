@@ -243,3 +243,51 @@ impl EvidenceSource for JsonlStore {
         Ok(Some(page))
     }
 }
+
+/// The store behind a `--index DIR`: a JSONL store when `DIR/items.jsonl` exists (the tantivy
+/// index otherwise, once that adapter is wired in).
+#[derive(Debug)]
+pub enum DirStore {
+    /// `items.jsonl` + `evidence/`.
+    Jsonl(JsonlStore),
+}
+
+impl DirStore {
+    /// Opens the store in `dir`.
+    pub fn open(dir: &Path) -> Result<Self, ReviewError> {
+        if JsonlStore::is_store(dir) {
+            return Ok(DirStore::Jsonl(JsonlStore::open(dir)?));
+        }
+        Err(ReviewError::Store(format!(
+            "{}: no item store here (expected {} or an index)",
+            dir.display(),
+            JsonlStore::ITEMS
+        )))
+    }
+}
+
+impl ItemSource for DirStore {
+    fn get(&self, id: &str) -> Result<Option<Item>, ReviewError> {
+        match self {
+            DirStore::Jsonl(s) => s.get(id),
+        }
+    }
+    fn items(&self, filter: &ItemFilter) -> Result<Vec<Item>, ReviewError> {
+        match self {
+            DirStore::Jsonl(s) => s.items(filter),
+        }
+    }
+    fn set_status(&mut self, ids: &[String], status: ReviewStatus) -> Result<(), ReviewError> {
+        match self {
+            DirStore::Jsonl(s) => s.set_status(ids, status),
+        }
+    }
+}
+
+impl EvidenceSource for DirStore {
+    fn page(&self, sha256: &str) -> Result<Option<Page>, ReviewError> {
+        match self {
+            DirStore::Jsonl(s) => s.page(sha256),
+        }
+    }
+}
