@@ -96,28 +96,51 @@ fn verify(dir: PathBuf, json: bool) -> anyhow::Result<ExitCode> {
             }
             println!(
                 "{} {}: {} file(s), {} referral(s){}",
-                if b.problems.is_empty() { "ok     " } else { "BROKEN " },
+                if b.problems.is_empty() {
+                    "ok     "
+                } else {
+                    "BROKEN "
+                },
                 b.dir.display(),
                 b.files,
                 b.items,
-                b.manifest_sha256.as_deref().map(|h| format!(", manifest sha256 {h}")).unwrap_or_default()
+                b.manifest_sha256
+                    .as_deref()
+                    .map(|h| format!(", manifest sha256 {h}"))
+                    .unwrap_or_default()
             );
         }
-        println!("{}", if out.ok { "verified: all hashes and records check out" } else { "verification FAILED" });
+        println!(
+            "{}",
+            if out.ok {
+                "verified: all hashes and records check out"
+            } else {
+                "verification FAILED"
+            }
+        );
     }
-    Ok(if out.ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if out.ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 fn export(a: ExportArgs) -> anyhow::Result<ExitCode> {
     let out = a.out.clone().context("--out DIR is required")?;
     let issued_at = match &a.issued_at {
-        Some(s) => Some(trawl::model::parse_rfc3339(s).with_context(|| format!("--issued-at {s:?} is not RFC 3339"))?),
+        Some(s) => Some(
+            trawl::model::parse_rfc3339(s)
+                .with_context(|| format!("--issued-at {s:?} is not RFC 3339"))?,
+        ),
         None => None,
     };
     let (mut r, replayed) =
         review::open_dir(&a.index).with_context(|| format!("opening {}", a.index.display()))?;
     if replayed > 0 {
-        eprintln!("trawl: repaired the index status of {replayed} audit record(s) left by an interrupted run");
+        eprintln!(
+            "trawl: repaired the index status of {replayed} audit record(s) left by an interrupted run"
+        );
     }
     let store = review::DirStore::open(&a.index)?;
     let opts = ExportOptions {
@@ -130,7 +153,11 @@ fn export(a: ExportArgs) -> anyhow::Result<ExitCode> {
         again: a.again,
         four_eyes: !a.single_review,
         issued_at,
-        issuer: Issuer { name: a.issuer, member_state: a.member_state, ..Issuer::default() },
+        issuer: Issuer {
+            name: a.issuer,
+            member_state: a.member_state,
+            ..Issuer::default()
+        },
         actor: a.operator,
         recorded_at: super::review::now(),
     };
@@ -142,13 +169,24 @@ fn export(a: ExportArgs) -> anyhow::Result<ExitCode> {
     if s.bundles.is_empty() {
         println!(
             "nothing to export: no {}items{}",
-            if opts.four_eyes { "four-eyes confirmed " } else { "confirmed " },
-            if opts.again { "" } else { " that were not referred before (--again to include them)" }
+            if opts.four_eyes {
+                "four-eyes confirmed "
+            } else {
+                "confirmed "
+            },
+            if opts.again {
+                ""
+            } else {
+                " that were not referred before (--again to include them)"
+            }
         );
         return Ok(ExitCode::SUCCESS);
     }
     for b in &s.bundles {
-        println!("{}\t{}\t{} referral(s)\tmanifest sha256 {}", b.host, b.bundle_id, b.items, b.manifest_sha256);
+        println!(
+            "{}\t{}\t{} referral(s)\tmanifest sha256 {}",
+            b.host, b.bundle_id, b.items, b.manifest_sha256
+        );
     }
     println!(
         "wrote {} bundle(s) to {} (issued {}); {} item(s) marked referred",

@@ -65,15 +65,27 @@ enum Cmd {
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_current_thread().enable_all().build()?)
+    Ok(tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?)
 }
 
 /// Runs `trawl refer`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     match args.cmd {
-        Cmd::Send { dir, net, again, json } => {
+        Cmd::Send {
+            dir,
+            net,
+            again,
+            json,
+        } => {
             let resolver = net.resolver()?;
-            let ds = runtime()?.block_on(trawl::refer::send::send(&dir, &resolver, again, super::review::now()))?;
+            let ds = runtime()?.block_on(trawl::refer::send::send(
+                &dir,
+                &resolver,
+                again,
+                super::review::now(),
+            ))?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&ds)?);
             } else {
@@ -88,24 +100,40 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                             d.bundle_id,
                             d.http_status.unwrap_or(0),
                             d.receipt_id.as_deref().unwrap_or("-"),
-                            d.accepted.map(|x| x.to_string()).unwrap_or_else(|| "-".into()),
-                            d.rejected.map(|x| x.to_string()).unwrap_or_else(|| "-".into()),
+                            d.accepted
+                                .map(|x| x.to_string())
+                                .unwrap_or_else(|| "-".into()),
+                            d.rejected
+                                .map(|x| x.to_string())
+                                .unwrap_or_else(|| "-".into()),
                         ),
                         Some(e) => println!("{}\t{}\tFAILED: {e}", d.host, d.bundle_id),
                     }
                 }
             }
-            Ok(if ds.iter().all(|d| d.ok()) { ExitCode::SUCCESS } else { ExitCode::from(1) })
+            Ok(if ds.iter().all(|d| d.ok()) {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
         }
         Cmd::Status { dir, net, json } => {
             let resolver = net.resolver()?;
-            let rep = runtime()?.block_on(trawl::refer::status::check(&dir, &resolver, super::review::now()))?;
+            let rep = runtime()?.block_on(trawl::refer::status::check(
+                &dir,
+                &resolver,
+                super::review::now(),
+            ))?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&rep)?);
             } else {
                 print!("{}", trawl::refer::status::render_markdown(&rep));
             }
-            Ok(if rep.errors == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+            Ok(if rep.errors == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
         }
     }
 }

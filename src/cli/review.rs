@@ -140,10 +140,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 }
 
 fn open(store: &StoreArgs) -> anyhow::Result<review::Review<review::DirStore>> {
-    let (r, replayed) =
-        review::open_dir(&store.index).with_context(|| format!("opening {}", store.index.display()))?;
+    let (r, replayed) = review::open_dir(&store.index)
+        .with_context(|| format!("opening {}", store.index.display()))?;
     if replayed > 0 {
-        eprintln!("trawl: repaired the index status of {replayed} audit record(s) left by an interrupted run");
+        eprintln!(
+            "trawl: repaired the index status of {replayed} audit record(s) left by an interrupted run"
+        );
     }
     Ok(r)
 }
@@ -151,7 +153,11 @@ fn open(store: &StoreArgs) -> anyhow::Result<review::Review<review::DirStore>> {
 fn queue(a: QueueArgs) -> anyhow::Result<ExitCode> {
     let r = open(&a.store)?;
     let filter = ItemFilter {
-        status: if a.escalated { vec![trawl::model::ReviewStatus::Escalated] } else { vec![] },
+        status: if a.escalated {
+            vec![trawl::model::ReviewStatus::Escalated]
+        } else {
+            vec![]
+        },
         category: a.category,
         lang: a.lang,
         host: a.host.clone(),
@@ -171,7 +177,10 @@ fn queue(a: QueueArgs) -> anyhow::Result<ExitCode> {
         println!("queue empty");
         return Ok(ExitCode::SUCCESS);
     }
-    println!("{:<18} {:>5} {:>4} {:<4} {:<14} {:<10} {}", "ID", "SCORE", "DUPS", "LANG", "CATEGORY", "CONFIRMED", "URL");
+    println!(
+        "{:<18} {:>5} {:>4} {:<4} {:<14} {:<10} {}",
+        "ID", "SCORE", "DUPS", "LANG", "CATEGORY", "CONFIRMED", "URL"
+    );
     for e in &rows {
         println!(
             "{:<18} {:>5.2} {:>4} {:<4} {:<14} {:<10} {}",
@@ -180,7 +189,11 @@ fn queue(a: QueueArgs) -> anyhow::Result<ExitCode> {
             e.count,
             e.lang,
             e.categories.first().map(String::as_str).unwrap_or("-"),
-            if e.confirmed_by.is_empty() { "-".to_string() } else { e.confirmed_by.join(",") },
+            if e.confirmed_by.is_empty() {
+                "-".to_string()
+            } else {
+                e.confirmed_by.join(",")
+            },
             e.url
         );
         println!("    {}", e.excerpt);
@@ -225,7 +238,10 @@ fn decide(a: DecideArgs) -> anyhow::Result<ExitCode> {
         if d.record.cluster { " (cluster)" } else { "" }
     );
     if !d.record.disagrees_with.is_empty() {
-        println!("disagrees with earlier decision(s) #{:?}: recorded; item(s) escalated unless overridden", d.record.disagrees_with);
+        println!(
+            "disagrees with earlier decision(s) #{:?}: recorded; item(s) escalated unless overridden",
+            d.record.disagrees_with
+        );
     }
     for (id, st) in &d.statuses {
         println!("{id}\t{st}");
@@ -242,7 +258,11 @@ fn verify_log(a: VerifyArgs) -> anyhow::Result<ExitCode> {
     if a.json {
         println!("{}", serde_json::to_string_pretty(&rep)?);
     } else if rep.ok {
-        println!("{}: ok, {} record(s), chain intact", rep.path.display(), rep.records);
+        println!(
+            "{}: ok, {} record(s), chain intact",
+            rep.path.display(),
+            rep.records
+        );
     } else {
         println!(
             "{}:{}: BROKEN: {} ({} record(s) before it are intact)",
@@ -252,7 +272,11 @@ fn verify_log(a: VerifyArgs) -> anyhow::Result<ExitCode> {
             rep.records
         );
     }
-    Ok(if rep.ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if rep.ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 fn history(a: HistoryArgs) -> anyhow::Result<ExitCode> {
@@ -260,15 +284,21 @@ fn history(a: HistoryArgs) -> anyhow::Result<ExitCode> {
     let recs = r.history(&a.id)?;
     let item = r.source().get(&a.id)?;
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&serde_json::json!({
-            "id": a.id,
-            "status": item.as_ref().map(|i| i.status),
-            "records": recs,
-        }))?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "id": a.id,
+                "status": item.as_ref().map(|i| i.status),
+                "records": recs,
+            }))?
+        );
         return Ok(ExitCode::SUCCESS);
     }
     match &item {
-        Some(i) => println!("{} {} status={} score={:.2}", i.id, i.post.url, i.status, i.verdict.score),
+        Some(i) => println!(
+            "{} {} status={} score={:.2}",
+            i.id, i.post.url, i.status, i.verdict.score
+        ),
         None => println!("{} (not in the index)", a.id),
     }
     if recs.is_empty() {
@@ -281,7 +311,9 @@ fn history(a: HistoryArgs) -> anyhow::Result<ExitCode> {
             trawl::model::rfc3339(rec.time),
             rec.action.as_str(),
             rec.reviewer,
-            rec.outcome.map(|o| format!(" ({o:?})").to_lowercase()).unwrap_or_default(),
+            rec.outcome
+                .map(|o| format!(" ({o:?})").to_lowercase())
+                .unwrap_or_default(),
             if rec.cluster { " [cluster]" } else { "" },
             review::queue::excerpt(&rec.reason, 200)
         );

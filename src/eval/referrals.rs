@@ -48,10 +48,29 @@ impl Prf {
         let tp = pred.intersection(pos).count() as u64;
         let fp = pred.len() as u64 - tp;
         let fn_ = pos.len() as u64 - tp;
-        let precision = if tp + fp == 0 { 0.0 } else { tp as f64 / (tp + fp) as f64 };
-        let recall = if tp + fn_ == 0 { 0.0 } else { tp as f64 / (tp + fn_) as f64 };
-        let f1 = if precision + recall == 0.0 { 0.0 } else { 2.0 * precision * recall / (precision + recall) };
-        Prf { tp, fp, fn_, precision, recall, f1 }
+        let precision = if tp + fp == 0 {
+            0.0
+        } else {
+            tp as f64 / (tp + fp) as f64
+        };
+        let recall = if tp + fn_ == 0 {
+            0.0
+        } else {
+            tp as f64 / (tp + fn_) as f64
+        };
+        let f1 = if precision + recall == 0.0 {
+            0.0
+        } else {
+            2.0 * precision * recall / (precision + recall)
+        };
+        Prf {
+            tp,
+            fp,
+            fn_,
+            precision,
+            recall,
+            f1,
+        }
     }
 }
 
@@ -135,24 +154,40 @@ fn find_bundles(path: &Path) -> Result<Vec<PathBuf>, ReferError> {
     Ok(out)
 }
 
-fn opt_str<'a>(v: &'a serde_json::Value, key: &str, file: &Path, at: &str) -> Result<Option<&'a str>, ReferError> {
+fn opt_str<'a>(
+    v: &'a serde_json::Value,
+    key: &str,
+    file: &Path,
+    at: &str,
+) -> Result<Option<&'a str>, ReferError> {
     match v.get(key) {
         None | Some(serde_json::Value::Null) => Ok(None),
         Some(serde_json::Value::String(s)) => Ok(Some(s)),
-        Some(_) => Err(ReferError::field(file, format!("{at}.{key}"), "must be a string")),
+        Some(_) => Err(ReferError::field(
+            file,
+            format!("{at}.{key}"),
+            "must be a string",
+        )),
     }
 }
 
 fn read_bundle(file: &Path, seen: &mut BTreeMap<String, String>) -> Result<Vec<Ref>, ReferError> {
     let bytes = std::fs::read(file).map_err(|e| ReferError::io(file, e))?;
-    let v: serde_json::Value = serde_json::from_slice(&bytes)
-        .map_err(|e| ReferError::field(file, format!("line {} column {}", e.line(), e.column()), e.to_string()))?;
+    let v: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
+        ReferError::field(
+            file,
+            format!("line {} column {}", e.line(), e.column()),
+            e.to_string(),
+        )
+    })?;
     let items = v
         .get("items")
         .and_then(|i| i.as_array())
         .ok_or_else(|| ReferError::field(file, "items", "missing or not an array"))?;
     let bundle_issued = match opt_str(&v, "issued_at", file, "")? {
-        Some(s) => Some(parse_rfc3339(s).ok_or_else(|| ReferError::field(file, "issued_at", format!("{s:?} is not RFC 3339")))?),
+        Some(s) => Some(parse_rfc3339(s).ok_or_else(|| {
+            ReferError::field(file, "issued_at", format!("{s:?} is not RFC 3339"))
+        })?),
         None => None,
     };
     let mut out = Vec::new();
@@ -164,29 +199,53 @@ fn read_bundle(file: &Path, seen: &mut BTreeMap<String, String>) -> Result<Vec<R
         let rid = opt_str(it, "referral_id", file, &at)?
             .ok_or_else(|| ReferError::field(file, format!("{at}.referral_id"), "missing"))?;
         if !crate::refer::ids::is_valid_referral_id(rid) {
-            return Err(ReferError::field(file, format!("{at}.referral_id"), format!("{rid:?} does not match ^[a-zA-Z0-9_-]+$")));
+            return Err(ReferError::field(
+                file,
+                format!("{at}.referral_id"),
+                format!("{rid:?} does not match ^[a-zA-Z0-9_-]+$"),
+            ));
         }
         let here = format!("{}: {at}", file.display());
         if let Some(prev) = seen.insert(rid.to_string(), here) {
-            return Err(ReferError::field(file, format!("{at}.referral_id"), format!("{rid:?} already used at {prev}")));
+            return Err(ReferError::field(
+                file,
+                format!("{at}.referral_id"),
+                format!("{rid:?} already used at {prev}"),
+            ));
         }
         let url_s = opt_str(it, "content_url", file, &at)?
             .ok_or_else(|| ReferError::field(file, format!("{at}.content_url"), "missing"))?;
-        let url = url::Url::parse(url_s)
-            .map_err(|e| ReferError::field(file, format!("{at}.content_url"), format!("{url_s:?}: {e}")))?;
+        let url = url::Url::parse(url_s).map_err(|e| {
+            ReferError::field(file, format!("{at}.content_url"), format!("{url_s:?}: {e}"))
+        })?;
         if url.host_str().is_none() {
-            return Err(ReferError::field(file, format!("{at}.content_url"), format!("{url_s:?} has no host")));
+            return Err(ReferError::field(
+                file,
+                format!("{at}.content_url"),
+                format!("{url_s:?} has no host"),
+            ));
         }
         let category = match opt_str(it, "scenario_category", file, &at)? {
-            Some(c) => Some(c.parse::<Category>().map_err(|m| ReferError::field(file, format!("{at}.scenario_category"), m))?),
+            Some(c) => Some(
+                c.parse::<Category>()
+                    .map_err(|m| ReferError::field(file, format!("{at}.scenario_category"), m))?,
+            ),
             None => None,
         };
         let issued_at = match opt_str(it, "issued_at", file, &at)? {
-            Some(s) => Some(parse_rfc3339(s).ok_or_else(|| ReferError::field(file, format!("{at}.issued_at"), format!("{s:?} is not RFC 3339")))?),
+            Some(s) => Some(parse_rfc3339(s).ok_or_else(|| {
+                ReferError::field(
+                    file,
+                    format!("{at}.issued_at"),
+                    format!("{s:?} is not RFC 3339"),
+                )
+            })?),
             None => bundle_issued,
         };
         let post_id = match it.get("content_locator") {
-            Some(loc) if loc.is_object() => opt_str(loc, "post_id", file, &format!("{at}.content_locator"))?.map(String::from),
+            Some(loc) if loc.is_object() => {
+                opt_str(loc, "post_id", file, &format!("{at}.content_locator"))?.map(String::from)
+            }
             _ => None,
         };
         out.push(Ref {
@@ -208,15 +267,22 @@ pub fn read_truth(path: &Path) -> Result<Vec<TruthRecord>, ReferError> {
         if line.trim().is_empty() {
             continue;
         }
-        let r: TruthRecord = serde_json::from_str(line)
-            .map_err(|e| ReferError::field(path, format!("line {} column {}", i + 1, e.column()), e.to_string()))?;
+        let r: TruthRecord = serde_json::from_str(line).map_err(|e| {
+            ReferError::field(
+                path,
+                format!("line {} column {}", i + 1, e.column()),
+                e.to_string(),
+            )
+        })?;
         out.push(r);
     }
     Ok(out)
 }
 
 fn norm_url(s: &str) -> String {
-    url::Url::parse(s).map(|u| u.to_string()).unwrap_or_else(|_| s.to_string())
+    url::Url::parse(s)
+        .map(|u| u.to_string())
+        .unwrap_or_else(|_| s.to_string())
 }
 
 /// Scores the bundles under `bundle_dir` against the truth at `truth_path`.
@@ -242,9 +308,17 @@ fn score_refs(truth: &[TruthRecord], refs: Vec<Ref>, files: Vec<PathBuf>) -> Ref
         Some(c) if !c.is_empty() => format!("cluster:{c}"),
         _ => format!("post:{}/{}", t.host, t.post_id),
     };
-    let cat_of = |t: &TruthRecord| t.category.map(|c| c.as_str().to_string()).unwrap_or_else(|| "none".into());
+    let cat_of = |t: &TruthRecord| {
+        t.category
+            .map(|c| c.as_str().to_string())
+            .unwrap_or_else(|| "none".into())
+    };
 
-    let mut s = ReferralScore { bundles: files, referrals: refs.len(), ..Default::default() };
+    let mut s = ReferralScore {
+        bundles: files,
+        referrals: refs.len(),
+        ..Default::default()
+    };
     // Predicted keys per dimension.
     let mut pred: [BTreeSet<String>; 4] = Default::default();
     let mut pos: [BTreeSet<String>; 4] = Default::default();
@@ -253,11 +327,15 @@ fn score_refs(truth: &[TruthRecord], refs: Vec<Ref>, files: Vec<PathBuf>) -> Ref
     let (mut agree, mut claimed) = (0usize, 0usize);
     let mut referred_truth = BTreeSet::new();
     for r in &refs {
-        let host = url::Url::parse(&r.url).ok().and_then(|u| u.host_str().map(String::from)).unwrap_or_default();
-        let idx = by_url
-            .get(&r.url)
-            .copied()
-            .or_else(|| r.post_id.as_ref().and_then(|p| by_post.get(&(host.clone(), p.clone())).copied()));
+        let host = url::Url::parse(&r.url)
+            .ok()
+            .and_then(|u| u.host_str().map(String::from))
+            .unwrap_or_default();
+        let idx = by_url.get(&r.url).copied().or_else(|| {
+            r.post_id
+                .as_ref()
+                .and_then(|p| by_post.get(&(host.clone(), p.clone())).copied())
+        });
         match idx {
             Some(i) => {
                 s.matched += 1;
@@ -271,7 +349,9 @@ fn score_refs(truth: &[TruthRecord], refs: Vec<Ref>, files: Vec<PathBuf>) -> Ref
                 let cat = if violating {
                     cat_of(t)
                 } else {
-                    r.category.map(|c| c.as_str().to_string()).unwrap_or_else(|| "none".into())
+                    r.category
+                        .map(|c| c.as_str().to_string())
+                        .unwrap_or_else(|| "none".into())
                 };
                 pred[0].insert(u.clone());
                 pred[1].insert(format!("{u}\0{cat}"));
@@ -298,10 +378,16 @@ fn score_refs(truth: &[TruthRecord], refs: Vec<Ref>, files: Vec<PathBuf>) -> Ref
                 if !hit_units.insert(u.clone()) {
                     s.duplicate_referrals += 1;
                 }
-                let cat = r.category.map(|c| c.as_str().to_string()).unwrap_or_else(|| "none".into());
+                let cat = r
+                    .category
+                    .map(|c| c.as_str().to_string())
+                    .unwrap_or_else(|| "none".into());
                 pred[0].insert(u.clone());
                 pred[1].insert(format!("{u}\0{cat}"));
-                pred[2].insert(format!("{u}\0{}", r.lang.clone().unwrap_or_else(|| "und".into())));
+                pred[2].insert(format!(
+                    "{u}\0{}",
+                    r.lang.clone().unwrap_or_else(|| "und".into())
+                ));
                 pred[3].insert(format!("{u}\0{host}"));
             }
         }
@@ -328,8 +414,10 @@ fn score_refs(truth: &[TruthRecord], refs: Vec<Ref>, files: Vec<PathBuf>) -> Ref
             .into_iter()
             .map(|v| {
                 let suffix = format!("\0{v}");
-                let pp: BTreeSet<String> = p.iter().filter(|k| k.ends_with(&suffix)).cloned().collect();
-                let qq: BTreeSet<String> = q.iter().filter(|k| k.ends_with(&suffix)).cloned().collect();
+                let pp: BTreeSet<String> =
+                    p.iter().filter(|k| k.ends_with(&suffix)).cloned().collect();
+                let qq: BTreeSet<String> =
+                    q.iter().filter(|k| k.ends_with(&suffix)).cloned().collect();
                 (v, Prf::from_sets(&pp, &qq))
             })
             .collect()
@@ -354,12 +442,16 @@ fn score_refs(truth: &[TruthRecord], refs: Vec<Ref>, files: Vec<PathBuf>) -> Ref
 }
 
 fn row(name: &str, p: &Prf) -> String {
-    format!("| {name} | {} | {} | {} | {:.3} | {:.3} | {:.3} |\n", p.tp, p.fp, p.fn_, p.precision, p.recall, p.f1)
+    format!(
+        "| {name} | {} | {} | {} | {:.3} | {:.3} | {:.3} |\n",
+        p.tp, p.fp, p.fn_, p.precision, p.recall, p.f1
+    )
 }
 
 /// Markdown rendering.
 pub fn render_markdown(s: &ReferralScore) -> String {
-    let head = "| | tp | fp | fn | precision | recall | F1 |\n|---|---:|---:|---:|---:|---:|---:|\n";
+    let head =
+        "| | tp | fp | fn | precision | recall | F1 |\n|---|---:|---:|---:|---:|---:|---:|\n";
     let mut out = format!(
         "# Referral score\n\n{} bundle file(s), {} referrals ({} matched the truth, {} unknown URLs, {} duplicates of an already referred cluster/post).\n\n{head}{}",
         s.bundles.len(),
@@ -369,14 +461,21 @@ pub fn render_markdown(s: &ReferralScore) -> String {
         s.duplicate_referrals,
         row("**all**", &s.overall)
     );
-    for (title, m) in [("category", &s.by_category), ("language", &s.by_lang), ("host", &s.by_host)] {
+    for (title, m) in [
+        ("category", &s.by_category),
+        ("language", &s.by_lang),
+        ("host", &s.by_host),
+    ] {
         out.push_str(&format!("\n## By {title}\n\n{head}"));
         for (k, p) in m {
             out.push_str(&row(k, p));
         }
     }
     if let Some(a) = s.category_agreement {
-        out.push_str(&format!("\nClaimed category equals the truth category for {:.1}% of true positives.\n", 100.0 * a));
+        out.push_str(&format!(
+            "\nClaimed category equals the truth category for {:.1}% of true positives.\n",
+            100.0 * a
+        ));
     }
     let t = &s.time_to_referral;
     let f = |x: Option<f64>| x.map(|v| format!("{v:.2} h")).unwrap_or_else(|| "-".into());

@@ -18,8 +18,13 @@ pub const SCHEMA_VERSION: &str = "1.0";
 /// Longest statement of reasons, in characters (the DSA `illegal_content_explanation` limit).
 pub const MAX_SOR_CHARS: usize = 2000;
 /// The five terrorist-content categories of Art. 2(7)(a)-(e) Regulation (EU) 2021/784.
-pub const TCO_REASONS: [&str; 5] =
-    ["incites", "solicits_commission", "solicits_participation", "provides_instruction", "threatens"];
+pub const TCO_REASONS: [&str; 5] = [
+    "incites",
+    "solicits_commission",
+    "solicits_participation",
+    "provides_instruction",
+    "threatens",
+];
 /// The EU Member States (ISO 3166-1 alpha-2), the territorial scope of a removal order.
 pub const EU_MEMBER_STATES: [&str; 27] = [
     "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU", "IE", "IT",
@@ -96,7 +101,12 @@ pub struct Issuer {
 
 impl Default for Issuer {
     fn default() -> Self {
-        Issuer { name: "trawl exercise cell".into(), kind: "exercise_cell".into(), member_state: None, contact: None }
+        Issuer {
+            name: "trawl exercise cell".into(),
+            kind: "exercise_cell".into(),
+            member_state: None,
+            contact: None,
+        }
     }
 }
 
@@ -326,7 +336,11 @@ pub fn referral_id(kind: Kind, item_id: &str) -> String {
     if super::ids::is_valid_referral_id(item_id) && item_id.len() <= 64 {
         format!("{}-{item_id}", kind.id_prefix())
     } else {
-        format!("{}-{}", kind.id_prefix(), &crate::util::sha256_hex(item_id.as_bytes())[..24])
+        format!(
+            "{}-{}",
+            kind.id_prefix(),
+            &crate::util::sha256_hex(item_id.as_bytes())[..24]
+        )
     }
 }
 
@@ -334,11 +348,17 @@ pub fn referral_id(kind: Kind, item_id: &str) -> String {
 pub fn check_host(host: &str) -> Result<(), String> {
     let ok = !host.is_empty()
         && host.len() <= 253
-        && host.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
         && !host.starts_with('.')
         && !host.ends_with('.')
         && !host.contains("..");
-    if ok { Ok(()) } else { Err(format!("host {host:?} is not a lowercase DNS name")) }
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("host {host:?} is not a lowercase DNS name"))
+    }
 }
 
 /// Text made safe for a one-line statement: control and bidi characters dropped.
@@ -361,13 +381,22 @@ fn date_part(t: &str) -> String {
 }
 
 /// Builds the statement of reasons from the item and its review (<= [`MAX_SOR_CHARS`] chars).
-pub fn statement_of_reasons(item: &Item, kind: Kind, category: Category, reviewers: &[ReviewerDecision]) -> String {
+pub fn statement_of_reasons(
+    item: &Item,
+    kind: Kind,
+    category: Category,
+    reviewers: &[ReviewerDecision],
+) -> String {
     let post = &item.post;
     let reasons = tco_reasons(category);
     let letters: Vec<&str> = reasons.iter().map(|r| tco_letter(r)).collect();
     let mut head = format!(
         "{}: post {} on {}",
-        if kind == Kind::RemovalOrder { "Removal order" } else { "Referral" },
+        if kind == Kind::RemovalOrder {
+            "Removal order"
+        } else {
+            "Referral"
+        },
         clean_text(&post.post_id.0, 80),
         post.host
     );
@@ -417,7 +446,11 @@ pub fn statement_of_reasons(item: &Item, kind: Kind, category: Category, reviewe
             clean_text(&fired.rule.0, 80),
             fired.category,
             fired.weight,
-            if excerpts.is_empty() { "no excerpt".to_string() } else { excerpts.join(", ") }
+            if excerpts.is_empty() {
+                "no excerpt".to_string()
+            } else {
+                excerpts.join(", ")
+            }
         );
         if rules.chars().count() + part.chars().count() > budget {
             break;
@@ -467,20 +500,31 @@ pub struct ReferralInput<'a> {
 pub fn build_referral(input: &ReferralInput<'_>) -> Result<(Referral, Vec<u8>), ReferError> {
     let item = input.item;
     let post = &item.post;
-    let err = |message: String| ReferError::Item { item: item.id.clone(), message };
+    let err = |message: String| ReferError::Item {
+        item: item.id.clone(),
+        message,
+    };
     check_host(&post.host).map_err(err)?;
-    let category = primary_category(item).ok_or_else(|| err("the verdict names no category".into()))?;
+    let category =
+        primary_category(item).ok_or_else(|| err("the verdict names no category".into()))?;
     let rid = referral_id(input.kind, &item.id);
     let issued = rfc3339(input.issued_at);
-    let deadline = (input.kind == Kind::RemovalOrder).then(|| rfc3339(input.issued_at + time::Duration::hours(1)));
+    let deadline = (input.kind == Kind::RemovalOrder)
+        .then(|| rfc3339(input.issued_at + time::Duration::hours(1)));
     let reviewers: Vec<ReviewerDecision> = input
         .state
         .deciders()
         .into_iter()
-        .map(|(reviewer, t)| ReviewerDecision { reviewer, decided_at: rfc3339(t) })
+        .map(|(reviewer, t)| ReviewerDecision {
+            reviewer,
+            decided_at: rfc3339(t),
+        })
         .collect();
     let sor = statement_of_reasons(item, input.kind, category, &reviewers);
-    let reasons: Vec<String> = tco_reasons(category).iter().map(|s| s.to_string()).collect();
+    let reasons: Vec<String> = tco_reasons(category)
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
     let (page_url, anchor) = match post.url.split_once('#') {
         Some((u, a)) => (u.to_string(), Some(a.to_string())),
         None => (post.url.clone(), None),
@@ -501,12 +545,16 @@ pub fn build_referral(input: &ReferralInput<'_>) -> Result<(Referral, Vec<u8>), 
             }
         }
     }
-    let record_id = format!("<urn:uuid:{}>", super::ids::uuid_v4_from(&["warc", &rid, &input.page.sha256]));
+    let record_id = format!(
+        "<urn:uuid:{}>",
+        super::ids::uuid_v4_from(&["warc", &rid, &input.page.sha256])
+    );
     let warc = super::warc::response_record(input.page, &record_id);
     let warc_file = format!("evidence/{rid}.warc");
     let order = input.kind == Kind::RemovalOrder;
     let legal_basis = if order {
-        "Regulation (EU) 2021/784 Art. 3 (removal order) for terrorist content within Art. 2(7)".to_string()
+        "Regulation (EU) 2021/784 Art. 3 (removal order) for terrorist content within Art. 2(7)"
+            .to_string()
     } else {
         "Terms of service of the hosting provider (terrorist content; referral under Art. 5 and \
          recital 40 of Regulation (EU) 2021/784)"
@@ -516,17 +564,29 @@ pub fn build_referral(input: &ReferralInput<'_>) -> Result<(Referral, Vec<u8>), 
         "Detected automatically by rule packs (score {:.2}; rules: {}); confirmed by {} reviewer(s); \
          evidence captured {} (sha256 {}).",
         item.verdict.score,
-        item.verdict.fired.iter().map(|f| clean_text(&f.rule.0, 60)).collect::<Vec<_>>().join(", "),
+        item.verdict
+            .fired
+            .iter()
+            .map(|f| clean_text(&f.rule.0, 60))
+            .collect::<Vec<_>>()
+            .join(", "),
         reviewers.len(),
         rfc3339(input.page.fetched_at),
         input.page.sha256
     );
     let dsa = DsaStatement {
         puid: rid.clone(),
-        decision_ground: if order { "DECISION_GROUND_ILLEGAL_CONTENT" } else { "DECISION_GROUND_INCOMPATIBLE_CONTENT" }.into(),
-        illegal_content_legal_ground: order.then(|| "Regulation (EU) 2021/784, Art. 2(7) and Art. 3".to_string()),
+        decision_ground: if order {
+            "DECISION_GROUND_ILLEGAL_CONTENT"
+        } else {
+            "DECISION_GROUND_INCOMPATIBLE_CONTENT"
+        }
+        .into(),
+        illegal_content_legal_ground: order
+            .then(|| "Regulation (EU) 2021/784, Art. 2(7) and Art. 3".to_string()),
         illegal_content_explanation: order.then(|| sor.clone()),
-        incompatible_content_ground: (!order).then(|| "Terms of service: terrorist content".to_string()),
+        incompatible_content_ground: (!order)
+            .then(|| "Terms of service: terrorist content".to_string()),
         incompatible_content_explanation: (!order).then(|| sor.clone()),
         category: "STATEMENT_CATEGORY_RISK_FOR_PUBLIC_SECURITY".into(),
         category_specification: vec!["KEYWORD_TERRORIST_CONTENT".into()],
@@ -537,7 +597,12 @@ pub fn build_referral(input: &ReferralInput<'_>) -> Result<(Referral, Vec<u8>), 
         application_date: date_part(&issued),
         automated_detection: "Yes".into(),
         automated_decision: "AUTOMATED_DECISION_PARTIALLY".into(),
-        source_type: if order { "SOURCE_TYPE_OTHER_NOTIFICATION" } else { "SOURCE_TRUSTED_FLAGGER" }.into(),
+        source_type: if order {
+            "SOURCE_TYPE_OTHER_NOTIFICATION"
+        } else {
+            "SOURCE_TRUSTED_FLAGGER"
+        }
+        .into(),
         decision_visibility: vec!["DECISION_VISIBILITY_CONTENT_REMOVED".into()],
         territorial_scope: EU_MEMBER_STATES.iter().map(|s| s.to_string()).collect(),
     };
@@ -549,12 +614,22 @@ pub fn build_referral(input: &ReferralInput<'_>) -> Result<(Referral, Vec<u8>), 
         item_id: item.id.clone(),
         host: post.host.clone(),
         content_url: post.url.clone(),
-        content_locator: Locator { post_id: post.post_id.0.clone(), thread: post.thread.clone(), anchor, page_url },
+        content_locator: Locator {
+            post_id: post.post_id.0.clone(),
+            thread: post.thread.clone(),
+            anchor,
+            page_url,
+        },
         content_type: vec!["text".into()],
         content_language: lang.code().to_string(),
         content_posted_at: post.published.map(rfc3339),
         scenario_category: category.as_str().to_string(),
-        categories: item.verdict.categories.iter().map(|c| c.as_str().to_string()).collect(),
+        categories: item
+            .verdict
+            .categories
+            .iter()
+            .map(|c| c.as_str().to_string())
+            .collect(),
         tco_reasons: reasons,
         legal_basis,
         statement_of_reasons: sor,
@@ -567,12 +642,20 @@ pub fn build_referral(input: &ReferralInput<'_>) -> Result<(Referral, Vec<u8>), 
         automated_decision: "partially".into(),
         detection: Detection {
             score: item.verdict.score,
-            rule_ids: item.verdict.fired.iter().map(|f| f.rule.0.clone()).collect(),
+            rule_ids: item
+                .verdict
+                .fired
+                .iter()
+                .map(|f| f.rule.0.clone())
+                .collect(),
             matched_terms: terms,
             spans,
             lang_method: Some(item.verdict.lang.method.clone()),
         },
-        review: ReviewInfo { four_eyes: input.four_eyes, reviewers },
+        review: ReviewInfo {
+            four_eyes: input.four_eyes,
+            reviewers,
+        },
         cluster: (!item.cluster.is_empty()).then(|| item.cluster.clone()),
         dsa,
         evidence: Evidence {
@@ -581,7 +664,11 @@ pub fn build_referral(input: &ReferralInput<'_>) -> Result<(Referral, Vec<u8>), 
             warc_sha256: crate::util::sha256_hex(&warc),
             sha256: input.page.sha256.clone(),
             captured_at: rfc3339(input.page.fetched_at),
-            target_uri: if input.page.final_url.is_empty() { input.page.url.clone() } else { input.page.final_url.clone() },
+            target_uri: if input.page.final_url.is_empty() {
+                input.page.url.clone()
+            } else {
+                input.page.final_url.clone()
+            },
             http_status: input.page.status,
         },
     };

@@ -30,7 +30,11 @@ pub const COLUMNS: [&str; 20] = [
 ];
 
 fn cell(s: &str) -> String {
-    let guarded = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{s}") } else { s.to_string() };
+    let guarded = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{s}")
+    } else {
+        s.to_string()
+    };
     if guarded.contains([',', '"', '\r', '\n']) {
         format!("\"{}\"", guarded.replace('"', "\"\""))
     } else {
@@ -59,8 +63,18 @@ pub fn render(bundle: &Bundle) -> String {
             r.requested_action.clone(),
             r.automated_detection.clone(),
             r.automated_decision.clone(),
-            r.review.reviewers.iter().map(|d| d.reviewer.as_str()).collect::<Vec<_>>().join(";"),
-            r.review.reviewers.iter().map(|d| d.decided_at.as_str()).collect::<Vec<_>>().join(";"),
+            r.review
+                .reviewers
+                .iter()
+                .map(|d| d.reviewer.as_str())
+                .collect::<Vec<_>>()
+                .join(";"),
+            r.review
+                .reviewers
+                .iter()
+                .map(|d| d.decided_at.as_str())
+                .collect::<Vec<_>>()
+                .join(";"),
             r.evidence.sha256.clone(),
             r.evidence.captured_at.clone(),
             r.statement_of_reasons.clone(),

@@ -72,11 +72,22 @@ pub enum ReferError {
 impl ReferError {
     /// Wraps an I/O error with its path.
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        ReferError::Io { path: path.into(), source }
+        ReferError::Io {
+            path: path.into(),
+            source,
+        }
     }
 
     /// A field error.
-    pub fn field(file: impl Into<PathBuf>, path: impl Into<String>, message: impl Into<String>) -> Self {
-        ReferError::Field { file: file.into(), path: path.into(), message: message.into() }
+    pub fn field(
+        file: impl Into<PathBuf>,
+        path: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        ReferError::Field {
+            file: file.into(),
+            path: path.into(),
+            message: message.into(),
+        }
     }
 }

@@ -14,7 +14,10 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::ReferError;
-use super::bundle::{Addressee, Bundle, Issuer, Kind, ReferralInput, SCHEMA, SCHEMA_VERSION, build_referral, check_host};
+use super::bundle::{
+    Addressee, Bundle, Issuer, Kind, ReferralInput, SCHEMA, SCHEMA_VERSION, build_referral,
+    check_host,
+};
 use super::manifest::{EXPORT_SCHEMA, ExportIndex, ExportedBundle, safe_rel, write_manifest};
 use crate::model::{Timestamp, rfc3339};
 use crate::review::{EvidenceSource, ItemSource, Review};
@@ -30,20 +33,30 @@ pub struct Formats {
 
 impl Default for Formats {
     fn default() -> Self {
-        Formats { csv: true, stix: true }
+        Formats {
+            csv: true,
+            stix: true,
+        }
     }
 }
 
 impl Formats {
     /// Parses `json,csv,stix` (any subset; `json` is implied).
     pub fn parse(list: &str) -> Result<Formats, ReferError> {
-        let mut f = Formats { csv: false, stix: false };
+        let mut f = Formats {
+            csv: false,
+            stix: false,
+        };
         for part in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
             match part {
                 "json" => {}
                 "csv" => f.csv = true,
                 "stix" => f.stix = true,
-                other => return Err(ReferError::Config(format!("unknown format {other:?} (expected json, csv, stix)"))),
+                other => {
+                    return Err(ReferError::Config(format!(
+                        "unknown format {other:?} (expected json, csv, stix)"
+                    )));
+                }
             }
         }
         Ok(f)
@@ -109,12 +122,17 @@ pub fn check_out(out: &Path) -> Result<(), ReferError> {
             if rd.next().is_some() {
                 return Err(ReferError::Target {
                     path: out.to_path_buf(),
-                    message: "output directory is not empty (refusing to overwrite; choose a new --out)".into(),
+                    message:
+                        "output directory is not empty (refusing to overwrite; choose a new --out)"
+                            .into(),
                 });
             }
             Ok(())
         }
-        Ok(_) => Err(ReferError::Target { path: out.to_path_buf(), message: "output exists and is not a directory".into() }),
+        Ok(_) => Err(ReferError::Target {
+            path: out.to_path_buf(),
+            message: "output exists and is not a directory".into(),
+        }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
         Err(e) => Err(ReferError::io(out, e)),
     }
@@ -122,7 +140,10 @@ pub fn check_out(out: &Path) -> Result<(), ReferError> {
 
 /// Joins a relative path under `root`, refusing anything that would leave it.
 pub fn join_inside(root: &Path, rel: &str) -> Result<PathBuf, ReferError> {
-    let r = safe_rel(rel).map_err(|m| ReferError::Target { path: root.join(rel), message: format!("{m} (outside --out)") })?;
+    let r = safe_rel(rel).map_err(|m| ReferError::Target {
+        path: root.join(rel),
+        message: format!("{m} (outside --out)"),
+    })?;
     Ok(root.join(r))
 }
 
@@ -142,7 +163,8 @@ fn pretty<T: Serialize>(v: &T) -> Vec<u8> {
 
 /// Test hook: the export fails after writing this many bundles (simulates an interruption).
 #[doc(hidden)]
-pub static FAIL_AFTER_BUNDLES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(usize::MAX);
+pub static FAIL_AFTER_BUNDLES: std::sync::atomic::AtomicUsize =
+    std::sync::atomic::AtomicUsize::new(usize::MAX);
 
 /// Runs an export.
 pub fn export<S: ItemSource>(
@@ -152,7 +174,12 @@ pub fn export<S: ItemSource>(
 ) -> Result<ExportSummary, ReferError> {
     check_out(&opts.out)?;
     let referable = review.referable(opts.four_eyes, opts.again)?;
-    let mut summary = ExportSummary { out: opts.out.clone(), issued_at: None, bundles: vec![], referred: vec![] };
+    let mut summary = ExportSummary {
+        out: opts.out.clone(),
+        issued_at: None,
+        bundles: vec![],
+        referred: vec![],
+    };
     if referable.is_empty() {
         return Ok(summary);
     }
@@ -162,13 +189,21 @@ pub fn export<S: ItemSource>(
             .iter()
             .flat_map(|(_, st)| st.deciders().into_iter().map(|(_, t)| t))
             .max()
-            .ok_or_else(|| ReferError::Config("no decision times to derive the issue time from".into()))?,
+            .ok_or_else(|| {
+                ReferError::Config("no decision times to derive the issue time from".into())
+            })?,
     };
     let issued = rfc3339(issued_at);
     let mut by_host: BTreeMap<String, Vec<_>> = BTreeMap::new();
     for (item, st) in &referable {
-        check_host(&item.post.host).map_err(|m| ReferError::Item { item: item.id.clone(), message: m })?;
-        by_host.entry(item.post.host.clone()).or_default().push((item, st));
+        check_host(&item.post.host).map_err(|m| ReferError::Item {
+            item: item.id.clone(),
+            message: m,
+        })?;
+        by_host
+            .entry(item.post.host.clone())
+            .or_default()
+            .push((item, st));
     }
     let parent = match opts.out.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
@@ -195,11 +230,13 @@ pub fn export<S: ItemSource>(
         }
         let mut referrals = Vec::new();
         for (item, st) in items {
-            let page = evidence.page(&item.page_sha256)?.ok_or_else(|| ReferError::Evidence {
-                item: item.id.clone(),
-                sha256: item.page_sha256.clone(),
-                message: "captured page not in the evidence store".into(),
-            })?;
+            let page = evidence
+                .page(&item.page_sha256)?
+                .ok_or_else(|| ReferError::Evidence {
+                    item: item.id.clone(),
+                    sha256: item.page_sha256.clone(),
+                    message: "captured page not in the evidence store".into(),
+                })?;
             let actual = crate::util::sha256_hex(&page.body);
             if actual != item.page_sha256 {
                 return Err(ReferError::Evidence {
@@ -216,14 +253,30 @@ pub fn export<S: ItemSource>(
                 issued_at,
                 four_eyes: opts.four_eyes,
             })?;
-            write(root, &format!("{host}/{}", referral.evidence.warc_file), &warc)?;
+            write(
+                root,
+                &format!("{host}/{}", referral.evidence.warc_file),
+                &warc,
+            )?;
             referred.push(item.id.clone());
             referrals.push(referral);
         }
         referrals.sort_by(|a, b| a.referral_id.cmp(&b.referral_id));
         let ids: Vec<&str> = referrals.iter().map(|r| r.referral_id.as_str()).collect();
-        let digest = crate::util::sha256_hex(format!("{}\0{host}\0{issued}\0{}", opts.kind.as_str(), ids.join("\0")).as_bytes());
-        let bundle_id = format!("{}-{}-{}", opts.kind.id_prefix(), host.replace('.', "_"), &digest[..16]);
+        let digest = crate::util::sha256_hex(
+            format!(
+                "{}\0{host}\0{issued}\0{}",
+                opts.kind.as_str(),
+                ids.join("\0")
+            )
+            .as_bytes(),
+        );
+        let bundle_id = format!(
+            "{}-{}-{}",
+            opts.kind.id_prefix(),
+            host.replace('.', "_"),
+            &digest[..16]
+        );
         let bundle = Bundle {
             schema: SCHEMA.into(),
             schema_version: SCHEMA_VERSION.into(),
@@ -231,7 +284,8 @@ pub fn export<S: ItemSource>(
             kind: opts.kind,
             host: host.clone(),
             issued_at: issued.clone(),
-            deadline_at: (opts.kind == Kind::RemovalOrder).then(|| rfc3339(issued_at + time::Duration::hours(1))),
+            deadline_at: (opts.kind == Kind::RemovalOrder)
+                .then(|| rfc3339(issued_at + time::Duration::hours(1))),
             issuer: opts.issuer.clone(),
             addressee: Addressee {
                 hosting_provider: host.clone(),
@@ -242,10 +296,18 @@ pub fn export<S: ItemSource>(
         };
         write(root, &format!("{host}/bundle.json"), &pretty(&bundle))?;
         if opts.formats.csv {
-            write(root, &format!("{host}/referrals.csv"), super::csv::render(&bundle).as_bytes())?;
+            write(
+                root,
+                &format!("{host}/referrals.csv"),
+                super::csv::render(&bundle).as_bytes(),
+            )?;
         }
         if opts.formats.stix {
-            write(root, &format!("{host}/stix.json"), &pretty(&super::stix::render(&bundle)))?;
+            write(
+                root,
+                &format!("{host}/stix.json"),
+                &pretty(&super::stix::render(&bundle)),
+            )?;
         }
         let manifest_sha256 = write_manifest(&join_inside(root, host)?, &bundle_id)?;
         index.bundles.push(ExportedBundle {
@@ -275,8 +337,17 @@ pub fn export<S: ItemSource>(
         return Err(ReferError::io(&opts.out, e));
     }
     referred.sort();
-    let bundle_ids: Vec<&str> = summary.bundles.iter().map(|b| b.bundle_id.as_str()).collect();
-    review.mark_referred(&referred, &opts.actor, &bundle_ids.join(","), opts.recorded_at)?;
+    let bundle_ids: Vec<&str> = summary
+        .bundles
+        .iter()
+        .map(|b| b.bundle_id.as_str())
+        .collect();
+    review.mark_referred(
+        &referred,
+        &opts.actor,
+        &bundle_ids.join(","),
+        opts.recorded_at,
+    )?;
     summary.issued_at = Some(issued);
     summary.referred = referred;
     Ok(summary)

@@ -12,7 +12,13 @@ use sha2::{Digest, Sha256};
 
 /// SHA-1 (FIPS 180-4). Only for UUIDv5; never for integrity.
 pub fn sha1(data: &[u8]) -> [u8; 20] {
-    let mut h: [u32; 5] = [0x6745_2301, 0xEFCD_AB89, 0x98BA_DCFE, 0x1032_5476, 0xC3D2_E1F0];
+    let mut h: [u32; 5] = [
+        0x6745_2301,
+        0xEFCD_AB89,
+        0x98BA_DCFE,
+        0x1032_5476,
+        0xC3D2_E1F0,
+    ];
     let bit_len = (data.len() as u64).wrapping_mul(8);
     let mut msg = data.to_vec();
     msg.push(0x80);
@@ -36,7 +42,12 @@ pub fn sha1(data: &[u8]) -> [u8; 20] {
                 40..=59 => ((b & c) | (b & d) | (c & d), 0x8F1B_BCDC),
                 _ => (b ^ c ^ d, 0xCA62_C1D6),
             };
-            let t = a.rotate_left(5).wrapping_add(f).wrapping_add(e).wrapping_add(k).wrapping_add(*wi);
+            let t = a
+                .rotate_left(5)
+                .wrapping_add(f)
+                .wrapping_add(e)
+                .wrapping_add(k)
+                .wrapping_add(*wi);
             e = d;
             d = c;
             c = b.rotate_left(30);
@@ -56,7 +67,14 @@ pub fn sha1(data: &[u8]) -> [u8; 20] {
 
 fn format_uuid(b: &[u8]) -> String {
     let h = hex::encode(&b[..16]);
-    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
 }
 
 fn parse_uuid(s: &str) -> Option<[u8; 16]> {
@@ -96,7 +114,10 @@ pub const STIX_SCO_NAMESPACE: &str = "00abedb4-aa42-466c-9c01-fed23315a9b7";
 
 /// Whether `s` is a valid DSA PUID / referral id: `^[a-zA-Z0-9_-]+$`, at most 500 chars.
 pub fn is_valid_referral_id(s: &str) -> bool {
-    !s.is_empty() && s.len() <= 500 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    !s.is_empty()
+        && s.len() <= 500
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 #[cfg(test)]
@@ -105,10 +126,19 @@ mod tests {
 
     #[test]
     fn sha1_known_vectors() {
-        assert_eq!(hex::encode(sha1(b"abc")), "a9993e364706816aba3e25717850c26c9cd0d89d");
-        assert_eq!(hex::encode(sha1(b"")), "da39a3ee5e6b4b0d3255bfef95601890afd80709");
+        assert_eq!(
+            hex::encode(sha1(b"abc")),
+            "a9993e364706816aba3e25717850c26c9cd0d89d"
+        );
+        assert_eq!(
+            hex::encode(sha1(b"")),
+            "da39a3ee5e6b4b0d3255bfef95601890afd80709"
+        );
         let long = vec![b'a'; 1000];
-        assert_eq!(hex::encode(sha1(&long)), "291e9a6c66994949b57ba5e650361e98fc36b1ba");
+        assert_eq!(
+            hex::encode(sha1(&long)),
+            "291e9a6c66994949b57ba5e650361e98fc36b1ba"
+        );
     }
 
     #[test]

@@ -34,7 +34,9 @@ fn loopback(addr: SocketAddr, what: &str) -> Result<SocketAddr, ReferError> {
     if addr.ip().is_loopback() {
         Ok(addr)
     } else {
-        Err(ReferError::Config(format!("{what}: {addr} is not a loopback address (trawl only talks to 127.0.0.0/8 and ::1)")))
+        Err(ReferError::Config(format!(
+            "{what}: {addr} is not a loopback address (trawl only talks to 127.0.0.0/8 and ::1)"
+        )))
     }
 }
 
@@ -47,11 +49,17 @@ fn parse_addr(s: &str, what: &str) -> Result<SocketAddr, ReferError> {
         return loopback(SocketAddr::new(ip, 80), what);
     }
     let (host, port) = match s.rsplit_once(':') {
-        Some((h, p)) => (h, p.parse::<u16>().map_err(|_| ReferError::Config(format!("{what}: bad port in {s:?}")))?),
+        Some((h, p)) => (
+            h,
+            p.parse::<u16>()
+                .map_err(|_| ReferError::Config(format!("{what}: bad port in {s:?}")))?,
+        ),
         None => (s, 80),
     };
     if host != "localhost" {
-        return Err(ReferError::Config(format!("{what}: {s:?} is not a loopback address")));
+        return Err(ReferError::Config(format!(
+            "{what}: {s:?} is not a loopback address"
+        )));
     }
     let addr = (host, port)
         .to_socket_addrs()
@@ -66,7 +74,9 @@ impl Resolver {
     pub fn with_to(mut self, to: &str) -> Result<Self, ReferError> {
         let rest = to.strip_prefix("http://").unwrap_or(to);
         if rest.contains("://") {
-            return Err(ReferError::Config(format!("--to {to:?}: only http:// is supported")));
+            return Err(ReferError::Config(format!(
+                "--to {to:?}: only http:// is supported"
+            )));
         }
         let authority = rest.split('/').next().unwrap_or_default();
         self.to = Some(parse_addr(authority, "--to")?);
@@ -75,12 +85,14 @@ impl Resolver {
 
     /// `--resolve HOST=ADDR[:PORT]`.
     pub fn with_rule(mut self, rule: &str) -> Result<Self, ReferError> {
-        let (pat, addr) = rule
-            .split_once('=')
-            .ok_or_else(|| ReferError::Config(format!("--resolve {rule:?}: expected HOST=ADDR:PORT")))?;
+        let (pat, addr) = rule.split_once('=').ok_or_else(|| {
+            ReferError::Config(format!("--resolve {rule:?}: expected HOST=ADDR:PORT"))
+        })?;
         let pat = pat.trim().to_ascii_lowercase();
         if pat.is_empty() {
-            return Err(ReferError::Config(format!("--resolve {rule:?}: empty host")));
+            return Err(ReferError::Config(format!(
+                "--resolve {rule:?}: empty host"
+            )));
         }
         self.rules.push((pat, parse_addr(addr, "--resolve")?));
         Ok(self)
@@ -104,7 +116,11 @@ impl Resolver {
         if let Some((_, a)) = best {
             return Some(a);
         }
-        self.rules.iter().find(|(p, _)| p == "*").map(|(_, a)| *a).or(self.to)
+        self.rules
+            .iter()
+            .find(|(p, _)| p == "*")
+            .map(|(_, a)| *a)
+            .or(self.to)
     }
 
     /// A client whose lookups of `host` go to its address.
@@ -117,7 +133,11 @@ impl Resolver {
             .timeout(Duration::from_secs(30))
             .redirect(reqwest::redirect::Policy::none())
             .resolve(host, addr)
-            .user_agent(concat!("trawl/", env!("CARGO_PKG_VERSION"), " (referral delivery)"))
+            .user_agent(concat!(
+                "trawl/",
+                env!("CARGO_PKG_VERSION"),
+                " (referral delivery)"
+            ))
             .build()
             .map_err(|e| ReferError::Config(format!("HTTP client: {e}")))
     }
@@ -170,15 +190,26 @@ pub fn delivery_dir(export: &Path) -> PathBuf {
 pub fn read_export(dir: &Path) -> Result<(ExportIndex, Vec<Bundle>), ReferError> {
     let ipath = dir.join("export.json");
     let bytes = std::fs::read(&ipath).map_err(|e| ReferError::io(&ipath, e))?;
-    let index: ExportIndex = serde_json::from_slice(&bytes)
-        .map_err(|e| ReferError::field(&ipath, format!("line {} column {}", e.line(), e.column()), e.to_string()))?;
+    let index: ExportIndex = serde_json::from_slice(&bytes).map_err(|e| {
+        ReferError::field(
+            &ipath,
+            format!("line {} column {}", e.line(), e.column()),
+            e.to_string(),
+        )
+    })?;
     let mut bundles = Vec::new();
     for b in &index.bundles {
-        let rel = super::manifest::safe_rel(&b.dir).map_err(|m| ReferError::field(&ipath, "bundles[].dir", m))?;
+        let rel = super::manifest::safe_rel(&b.dir)
+            .map_err(|m| ReferError::field(&ipath, "bundles[].dir", m))?;
         let bpath = dir.join(rel).join("bundle.json");
         let bytes = std::fs::read(&bpath).map_err(|e| ReferError::io(&bpath, e))?;
-        let bundle: Bundle = serde_json::from_slice(&bytes)
-            .map_err(|e| ReferError::field(&bpath, format!("line {} column {}", e.line(), e.column()), e.to_string()))?;
+        let bundle: Bundle = serde_json::from_slice(&bytes).map_err(|e| {
+            ReferError::field(
+                &bpath,
+                format!("line {} column {}", e.line(), e.column()),
+                e.to_string(),
+            )
+        })?;
         bundles.push(bundle);
     }
     Ok((index, bundles))
@@ -196,7 +227,8 @@ pub fn read_deliveries(export: &Path) -> Result<Vec<Delivery>, ReferError> {
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
         .map(|(i, l)| {
-            serde_json::from_str(l).map_err(|e| ReferError::field(&path, format!("line {}", i + 1), e.to_string()))
+            serde_json::from_str(l)
+                .map_err(|e| ReferError::field(&path, format!("line {}", i + 1), e.to_string()))
         })
         .collect()
 }
@@ -206,7 +238,11 @@ fn append_line<T: Serialize>(path: &Path, v: &T) -> Result<(), ReferError> {
     if let Some(p) = path.parent() {
         std::fs::create_dir_all(p).map_err(|e| ReferError::io(p, e))?;
     }
-    let mut f = std::fs::OpenOptions::new().create(true).append(true).open(path).map_err(|e| ReferError::io(path, e))?;
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(|e| ReferError::io(path, e))?;
     let mut line = serde_json::to_vec(v).unwrap_or_default();
     line.push(b'\n');
     f.write_all(&line).map_err(|e| ReferError::io(path, e))?;
@@ -227,14 +263,27 @@ fn count(v: Option<&serde_json::Value>) -> Option<u64> {
 
 /// Sends every bundle of the export at `dir`; records and returns the deliveries. Bundles
 /// already delivered with a 2xx are skipped unless `again`.
-pub async fn send(dir: &Path, resolver: &Resolver, again: bool, now: Timestamp) -> Result<Vec<Delivery>, ReferError> {
+pub async fn send(
+    dir: &Path,
+    resolver: &Resolver,
+    again: bool,
+    now: Timestamp,
+) -> Result<Vec<Delivery>, ReferError> {
     let (index, bundles) = read_export(dir)?;
     let previous = read_deliveries(dir)?;
     let log = delivery_dir(dir).join("receipts.jsonl");
     let mut out = Vec::new();
     for (entry, bundle) in index.bundles.iter().zip(&bundles) {
-        if !again && previous.iter().any(|d| d.bundle_id == bundle.bundle_id && d.ok()) {
-            tracing::info!("refer: {} already delivered to {} (use --again to resend)", bundle.bundle_id, bundle.host);
+        if !again
+            && previous
+                .iter()
+                .any(|d| d.bundle_id == bundle.bundle_id && d.ok())
+        {
+            tracing::info!(
+                "refer: {} already delivered to {} (use --again to resend)",
+                bundle.bundle_id,
+                bundle.host
+            );
             continue;
         }
         let endpoint = format!("http://{}{ENDPOINT_PATH}", bundle.host);
@@ -267,7 +316,10 @@ pub async fn send(dir: &Path, resolver: &Resolver, again: bool, now: Timestamp) 
                 d.http_status = Some(status);
                 let bytes = resp.bytes().await.unwrap_or_default();
                 if let Ok(v) = serde_json::from_slice::<serde_json::Value>(&bytes) {
-                    d.receipt_id = v.get("receipt_id").and_then(|x| x.as_str()).map(String::from);
+                    d.receipt_id = v
+                        .get("receipt_id")
+                        .and_then(|x| x.as_str())
+                        .map(String::from);
                     d.accepted = count(v.get("accepted"));
                     d.rejected = count(v.get("rejected"));
                     d.receipt = Some(v);

@@ -40,7 +40,10 @@ fn stix_time(rfc3339: &str) -> String {
 /// Builds the STIX bundle for a referral bundle.
 pub fn render(bundle: &Bundle) -> Value {
     let t = stix_time(&bundle.issued_at);
-    let identity_id = format!("identity--{}", uuid_v4_from(&["identity", &bundle.issuer.name]));
+    let identity_id = format!(
+        "identity--{}",
+        uuid_v4_from(&["identity", &bundle.issuer.name])
+    );
     let identity = json!({
         "type": "identity",
         "spec_version": "2.1",
@@ -57,16 +60,23 @@ pub fn render(bundle: &Bundle) -> Value {
         let id = url_id(&r.content_url);
         if !refs.contains(&id) {
             refs.push(id.clone());
-            objects.push(json!({ "type": "url", "spec_version": "2.1", "id": id, "value": r.content_url }));
+            objects.push(
+                json!({ "type": "url", "spec_version": "2.1", "id": id, "value": r.content_url }),
+            );
         }
         ext.push(json!({
             "source_name": "trawl-referral",
             "external_id": r.referral_id,
             "url": r.content_url,
+            "hashes": { "SHA-256": r.evidence.sha256 },
             "description": format!("{} ({}): {}", r.scenario_category, r.tco_reasons.join(", "), r.content_language),
         }));
     }
-    let mut labels: Vec<String> = bundle.items.iter().map(|r| r.scenario_category.clone()).collect();
+    let mut labels: Vec<String> = bundle
+        .items
+        .iter()
+        .map(|r| r.scenario_category.clone())
+        .collect();
     labels.sort();
     labels.dedup();
     let report_id = format!("report--{}", uuid_v4_from(&["report", &bundle.bundle_id]));

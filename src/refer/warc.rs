@@ -27,7 +27,10 @@ pub struct WarcRecord {
 impl WarcRecord {
     /// The first field with this name (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -83,10 +86,20 @@ fn clean(s: &str) -> bool {
 
 /// The HTTP block for a captured page.
 pub fn http_block(page: &Page) -> Vec<u8> {
-    let mut block = format!("HTTP/1.1 {} {}\r\n", page.status, reason_phrase(page.status)).into_bytes();
+    let mut block = format!(
+        "HTTP/1.1 {} {}\r\n",
+        page.status,
+        reason_phrase(page.status)
+    )
+    .into_bytes();
     for (k, v) in &page.headers {
         let lk = k.to_ascii_lowercase();
-        if lk == "transfer-encoding" || lk == "content-length" || !clean(k) || !clean(v) || k.is_empty() {
+        if lk == "transfer-encoding"
+            || lk == "content-length"
+            || !clean(k)
+            || !clean(v)
+            || k.is_empty()
+        {
             continue;
         }
         block.extend_from_slice(format!("{k}: {v}\r\n").as_bytes());
@@ -99,15 +112,28 @@ pub fn http_block(page: &Page) -> Vec<u8> {
 /// A complete `response` record for `page` with the given record id (`<urn:uuid:...>`).
 pub fn response_record(page: &Page, record_id: &str) -> Vec<u8> {
     let block = http_block(page);
-    let target = if page.final_url.is_empty() { &page.url } else { &page.final_url };
+    let target = if page.final_url.is_empty() {
+        &page.url
+    } else {
+        &page.final_url
+    };
     let fields = [
         ("WARC-Type", "response".to_string()),
         ("WARC-Record-ID", record_id.to_string()),
         ("WARC-Date", rfc3339(page.fetched_at)),
         ("WARC-Target-URI", target.replace(['\r', '\n'], "")),
-        ("Content-Type", "application/http;msgtype=response".to_string()),
-        ("WARC-Payload-Digest", format!("sha256:{}", sha256_hex(&page.body))),
-        ("WARC-Block-Digest", format!("sha256:{}", sha256_hex(&block))),
+        (
+            "Content-Type",
+            "application/http;msgtype=response".to_string(),
+        ),
+        (
+            "WARC-Payload-Digest",
+            format!("sha256:{}", sha256_hex(&page.body)),
+        ),
+        (
+            "WARC-Block-Digest",
+            format!("sha256:{}", sha256_hex(&block)),
+        ),
         ("Content-Length", block.len().to_string()),
     ];
     let mut out = b"WARC/1.1\r\n".to_vec();
@@ -121,7 +147,10 @@ pub fn response_record(page: &Page, record_id: &str) -> Vec<u8> {
 }
 
 fn find(hay: &[u8], needle: &[u8], from: usize) -> Option<usize> {
-    hay.get(from..)?.windows(needle.len()).position(|w| w == needle).map(|p| p + from)
+    hay.get(from..)?
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .map(|p| p + from)
 }
 
 /// Parses every record in a WARC file. Errors name the byte offset.
@@ -136,7 +165,9 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<WarcRecord>, String> {
         let mut lines = head.split("\r\n");
         let version = lines.next().unwrap_or_default().to_string();
         if !version.starts_with("WARC/") {
-            return Err(format!("byte {pos}: expected a WARC version line, found {version:?}"));
+            return Err(format!(
+                "byte {pos}: expected a WARC version line, found {version:?}"
+            ));
         }
         let mut headers = Vec::new();
         for line in lines {
@@ -153,13 +184,20 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<WarcRecord>, String> {
             .parse()
             .map_err(|_| format!("byte {pos}: Content-Length is not a number"))?;
         let start = head_end + 4;
-        let end = start.checked_add(len).filter(|e| *e <= bytes.len()).ok_or_else(|| {
-            format!("byte {pos}: Content-Length {len} runs past the end of the file")
-        })?;
+        let end = start
+            .checked_add(len)
+            .filter(|e| *e <= bytes.len())
+            .ok_or_else(|| {
+                format!("byte {pos}: Content-Length {len} runs past the end of the file")
+            })?;
         if bytes.get(end..end + 4) != Some(b"\r\n\r\n") {
             return Err(format!("byte {end}: record not followed by CRLF CRLF"));
         }
-        out.push(WarcRecord { version, headers, block: bytes[start..end].to_vec() });
+        out.push(WarcRecord {
+            version,
+            headers,
+            block: bytes[start..end].to_vec(),
+        });
         pos = end + 4;
     }
     Ok(out)
@@ -182,15 +220,23 @@ pub fn parse_http(block: &[u8]) -> Result<HttpMessage, String> {
         .ok_or_else(|| format!("bad HTTP status line {status_line:?}"))?;
     let mut headers = Vec::new();
     for line in lines {
-        let (k, v) = line.split_once(':').ok_or_else(|| format!("malformed HTTP header {line:?}"))?;
+        let (k, v) = line
+            .split_once(':')
+            .ok_or_else(|| format!("malformed HTTP header {line:?}"))?;
         headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
     }
-    Ok(HttpMessage { status, headers, body: block[end + 4..].to_vec() })
+    Ok(HttpMessage {
+        status,
+        headers,
+        body: block[end + 4..].to_vec(),
+    })
 }
 
 fn digest_hex(label: Option<&str>, name: &str) -> Result<String, String> {
     let v = label.ok_or_else(|| format!("missing {name}"))?;
-    let hex = v.strip_prefix("sha256:").ok_or_else(|| format!("{name} {v:?} is not sha256:<hex>"))?;
+    let hex = v
+        .strip_prefix("sha256:")
+        .ok_or_else(|| format!("{name} {v:?} is not sha256:<hex>"))?;
     Ok(hex.to_ascii_lowercase())
 }
 
@@ -200,17 +246,29 @@ pub fn check_response(rec: &WarcRecord) -> Result<CheckedResponse, String> {
         return Err(format!("version {:?} (expected WARC/1.1)", rec.version));
     }
     if rec.header("WARC-Type") != Some("response") {
-        return Err(format!("WARC-Type {:?} (expected response)", rec.header("WARC-Type")));
+        return Err(format!(
+            "WARC-Type {:?} (expected response)",
+            rec.header("WARC-Type")
+        ));
     }
-    let record_id = rec.header("WARC-Record-ID").ok_or("missing WARC-Record-ID")?.to_string();
+    let record_id = rec
+        .header("WARC-Record-ID")
+        .ok_or("missing WARC-Record-ID")?
+        .to_string();
     if !(record_id.starts_with('<') && record_id.ends_with('>')) {
         return Err(format!("WARC-Record-ID {record_id:?} is not an <URI>"));
     }
-    let date = rec.header("WARC-Date").ok_or("missing WARC-Date")?.to_string();
+    let date = rec
+        .header("WARC-Date")
+        .ok_or("missing WARC-Date")?
+        .to_string();
     if crate::model::parse_rfc3339(&date).is_none() {
         return Err(format!("WARC-Date {date:?} is not a W3C/RFC 3339 date"));
     }
-    let target_uri = rec.header("WARC-Target-URI").ok_or("missing WARC-Target-URI")?.to_string();
+    let target_uri = rec
+        .header("WARC-Target-URI")
+        .ok_or("missing WARC-Target-URI")?
+        .to_string();
     let block_hex = digest_hex(rec.header("WARC-Block-Digest"), "WARC-Block-Digest")?;
     if block_hex != sha256_hex(&rec.block) {
         return Err("WARC-Block-Digest does not match the block".into());
@@ -221,7 +279,13 @@ pub fn check_response(rec: &WarcRecord) -> Result<CheckedResponse, String> {
     if payload_hex != payload {
         return Err("WARC-Payload-Digest does not match the HTTP body".into());
     }
-    Ok(CheckedResponse { record_id, target_uri, date, payload_sha256: payload, status: http.status })
+    Ok(CheckedResponse {
+        record_id,
+        target_uri,
+        date,
+        payload_sha256: payload,
+        status: http.status,
+    })
 }
 
 #[cfg(test)]
@@ -229,7 +293,9 @@ mod tests {
     use super::*;
 
     fn page() -> Page {
-        let body = "<html><p id=\"p1\">fictional</p></html>\r\n\r\nWARC/1.1\r\n".as_bytes().to_vec();
+        let body = "<html><p id=\"p1\">fictional</p></html>\r\n\r\nWARC/1.1\r\n"
+            .as_bytes()
+            .to_vec();
         Page {
             url: "http://forum-a.test/topic/1/".into(),
             final_url: "http://forum-a.test/topic/1/".into(),
@@ -259,7 +325,12 @@ mod tests {
         assert_eq!(c.date, "2026-03-01T12:00:00Z");
         let http = parse_http(&recs[0].block).unwrap();
         assert_eq!(http.body, p.body);
-        assert!(!http.headers.iter().any(|(k, _)| k == "transfer-encoding" || k == "x-evil"));
+        assert!(
+            !http
+                .headers
+                .iter()
+                .any(|(k, _)| k == "transfer-encoding" || k == "x-evil")
+        );
     }
 
     #[test]
@@ -269,7 +340,10 @@ mod tests {
         for i in (0..bytes.len()).step_by(7) {
             let mut b = bytes.clone();
             b[i] ^= 0x01;
-            let ok = parse(&b).ok().and_then(|r| r.first().map(check_response)).map(|r| r.is_ok());
+            let ok = parse(&b)
+                .ok()
+                .and_then(|r| r.first().map(check_response))
+                .map(|r| r.is_ok());
             // A flip inside the free-text parts of a header value may still parse, but then the
             // value changed and the caller compares it; a flip in block or digests must fail.
             if ok == Some(true) {
@@ -283,7 +357,12 @@ mod tests {
 
     #[test]
     fn hostile_input_errors_without_panic() {
-        for junk in [&b""[..], b"WARC/1.1\r\n", b"WARC/1.1\r\nContent-Length: 99\r\n\r\nab", b"\xff\xfe\r\n\r\n"] {
+        for junk in [
+            &b""[..],
+            b"WARC/1.1\r\n",
+            b"WARC/1.1\r\nContent-Length: 99\r\n\r\nab",
+            b"\xff\xfe\r\n\r\n",
+        ] {
             let _ = parse(junk);
         }
         assert!(parse(b"WARC/1.1\r\nContent-Length: 18446744073709551615\r\n\r\n").is_err());

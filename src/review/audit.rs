@@ -177,14 +177,20 @@ impl AuditLog {
     /// The log `audit.jsonl` in `dir` (created if missing).
     pub fn open(dir: &Path) -> Result<Self, ReviewError> {
         std::fs::create_dir_all(dir).map_err(|e| ReviewError::io(dir, e))?;
-        Ok(AuditLog { path: dir.join("audit.jsonl"), head_path: dir.join("audit.head.json") })
+        Ok(AuditLog {
+            path: dir.join("audit.jsonl"),
+            head_path: dir.join("audit.head.json"),
+        })
     }
 
     /// A log at an explicit path (head file beside it as `<name>.head.json`).
     pub fn at(path: &Path) -> Self {
         let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("audit");
         let head_path = path.with_file_name(format!("{stem}.head.json"));
-        AuditLog { path: path.to_path_buf(), head_path }
+        AuditLog {
+            path: path.to_path_buf(),
+            head_path,
+        }
     }
 
     /// The log file.
@@ -234,8 +240,13 @@ impl AuditLog {
     pub fn verify(&self) -> Result<VerifyReport, ReviewError> {
         let text = self.read_text()?;
         let head = self.head()?;
-        let mut report =
-            VerifyReport { path: self.path.clone(), records: 0, ok: true, broken_line: None, problem: None };
+        let mut report = VerifyReport {
+            path: self.path.clone(),
+            records: 0,
+            ok: true,
+            broken_line: None,
+            problem: None,
+        };
         match check_chain(&text, &head) {
             Ok(records) => report.records = records.len() as u64,
             Err((line, good, problem)) => {
@@ -274,7 +285,8 @@ impl AuditLog {
                 .append(true)
                 .open(&self.path)
                 .map_err(|e| ReviewError::io(&self.path, e))?;
-            f.write_all(b"\n").map_err(|e| ReviewError::io(&self.path, e))?;
+            f.write_all(b"\n")
+                .map_err(|e| ReviewError::io(&self.path, e))?;
             f.sync_all().map_err(|e| ReviewError::io(&self.path, e))?;
             return Ok(true);
         }
@@ -282,8 +294,12 @@ impl AuditLog {
         if self.head()?.seq > complete {
             return Ok(false); // the head saw that record: this is damage, not a torn append
         }
-        let f = OpenOptions::new().write(true).open(&self.path).map_err(|e| ReviewError::io(&self.path, e))?;
-        f.set_len(cut as u64).map_err(|e| ReviewError::io(&self.path, e))?;
+        let f = OpenOptions::new()
+            .write(true)
+            .open(&self.path)
+            .map_err(|e| ReviewError::io(&self.path, e))?;
+        f.set_len(cut as u64)
+            .map_err(|e| ReviewError::io(&self.path, e))?;
         f.sync_all().map_err(|e| ReviewError::io(&self.path, e))?;
         Ok(true)
     }
@@ -317,10 +333,15 @@ impl AuditLog {
             .append(true)
             .open(&self.path)
             .map_err(|e| ReviewError::io(&self.path, e))?;
-        f.write_all(&line).map_err(|e| ReviewError::io(&self.path, e))?;
+        f.write_all(&line)
+            .map_err(|e| ReviewError::io(&self.path, e))?;
         f.sync_all().map_err(|e| ReviewError::io(&self.path, e))?;
         let applied = self.head()?.applied;
-        self.write_head(&Head { seq: rec.seq, hash: rec.hash.clone(), applied })?;
+        self.write_head(&Head {
+            seq: rec.seq,
+            hash: rec.hash.clone(),
+            applied,
+        })?;
         Ok(rec)
     }
 }
@@ -336,16 +357,28 @@ fn check_chain(text: &str, head: &Head) -> Result<Vec<AuditRecord>, (usize, u64,
         let body = body.strip_suffix('\r').unwrap_or(body);
         let good = out.len() as u64;
         if body.trim().is_empty() {
-            return Err((line_no, good, "empty line (records are never removed)".into()));
+            return Err((
+                line_no,
+                good,
+                "empty line (records are never removed)".into(),
+            ));
         }
-        let rec: AuditRecord = serde_json::from_str(body)
-            .map_err(|e| (line_no, good, format!("column {}: not an audit record: {e}", e.column())))?;
+        let rec: AuditRecord = serde_json::from_str(body).map_err(|e| {
+            (
+                line_no,
+                good,
+                format!("column {}: not an audit record: {e}", e.column()),
+            )
+        })?;
         let expected_seq = good + 1;
         if rec.seq != expected_seq {
             return Err((
                 line_no,
                 good,
-                format!("seq {} where {expected_seq} was expected (record removed or reordered)", rec.seq),
+                format!(
+                    "seq {} where {expected_seq} was expected (record removed or reordered)",
+                    rec.seq
+                ),
             ));
         }
         if rec.prev_hash != prev {
@@ -365,7 +398,11 @@ fn check_chain(text: &str, head: &Head) -> Result<Vec<AuditRecord>, (usize, u64,
             return Err((
                 line_no,
                 good,
-                format!("hash {} but the content hashes to {} (record edited)", short(&rec.hash), short(&computed)),
+                format!(
+                    "hash {} but the content hashes to {} (record edited)",
+                    short(&rec.hash),
+                    short(&computed)
+                ),
             ));
         }
         if rec.reason.trim().is_empty() {
@@ -391,7 +428,10 @@ fn check_chain(text: &str, head: &Head) -> Result<Vec<AuditRecord>, (usize, u64,
             return Err((
                 head.seq as usize,
                 head.seq - 1,
-                format!("record seq {} does not carry the hash the head recorded (log rewritten)", head.seq),
+                format!(
+                    "record seq {} does not carry the hash the head recorded (log rewritten)",
+                    head.seq
+                ),
             ));
         }
     }
@@ -430,7 +470,11 @@ mod tests {
     }
 
     fn lines(log: &AuditLog) -> Vec<String> {
-        std::fs::read_to_string(log.path()).unwrap().lines().map(String::from).collect()
+        std::fs::read_to_string(log.path())
+            .unwrap()
+            .lines()
+            .map(String::from)
+            .collect()
     }
 
     fn write_lines(log: &AuditLog, lines: &[String]) {
@@ -469,7 +513,10 @@ mod tests {
         let mut recs = log.records().unwrap();
         recs[1].reviewer = "mallory".into();
         recs[1].hash = recs[1].compute_hash();
-        let ls: Vec<String> = recs.iter().map(|r| serde_json::to_string(r).unwrap()).collect();
+        let ls: Vec<String> = recs
+            .iter()
+            .map(|r| serde_json::to_string(r).unwrap())
+            .collect();
         write_lines(&log, &ls);
         let r = log.verify().unwrap();
         assert_eq!(r.broken_line, Some(3), "{r:?}");
@@ -503,7 +550,10 @@ mod tests {
         let mut ls = lines(&log);
         ls[0] = ls[0].replace("\"r0\"", "\"rX\"");
         write_lines(&log, &ls);
-        assert!(matches!(log.append(draft(9)), Err(ReviewError::Chain { line: 1, .. })));
+        assert!(matches!(
+            log.append(draft(9)),
+            Err(ReviewError::Chain { line: 1, .. })
+        ));
     }
 
     #[test]
@@ -521,7 +571,13 @@ mod tests {
     #[test]
     fn hostile_lines_do_not_panic() {
         let (_d, log) = log_with(1);
-        for junk in ["[]", "null", "{\"seq\":-1}", "\u{0}\u{1}", "{\"seq\":1,\"extra\":true}"] {
+        for junk in [
+            "[]",
+            "null",
+            "{\"seq\":-1}",
+            "\u{0}\u{1}",
+            "{\"seq\":1,\"extra\":true}",
+        ] {
             write_lines(&log, &[junk.to_string()]);
             let r = log.verify().unwrap();
             assert_eq!(r.broken_line, Some(1));

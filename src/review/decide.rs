@@ -16,9 +16,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
+use super::ReviewError;
 use super::audit::{Action, AuditLog, AuditRecord, Draft, Outcome};
 use super::store::{ItemFilter, ItemSource};
-use super::ReviewError;
 use crate::model::{Item, ReviewStatus, Timestamp};
 
 /// A reviewer's latest say on an item.
@@ -53,7 +53,11 @@ pub struct ItemState {
 impl ItemState {
     /// Reviewers whose latest decision is `confirm`, oldest confirmation first.
     pub fn confirmations(&self) -> Vec<&Say> {
-        let mut v: Vec<&Say> = self.latest.values().filter(|s| s.action == Action::Confirm).collect();
+        let mut v: Vec<&Say> = self
+            .latest
+            .values()
+            .filter(|s| s.action == Action::Confirm)
+            .collect();
         v.sort_by_key(|s| s.seq);
         v
     }
@@ -73,8 +77,11 @@ impl ItemState {
                 Outcome::Reject => ReviewStatus::Rejected,
             };
         }
-        let (c, r, e) =
-            (self.count(Action::Confirm), self.count(Action::Reject), self.count(Action::Escalate));
+        let (c, r, e) = (
+            self.count(Action::Confirm),
+            self.count(Action::Reject),
+            self.count(Action::Escalate),
+        );
         if e > 0 || (c > 0 && r > 0) {
             ReviewStatus::Escalated
         } else if c >= 2 {
@@ -95,8 +102,11 @@ impl ItemState {
         if let Some((outcome, _)) = &self.overridden {
             return *outcome == Outcome::Confirm;
         }
-        let (c, r, e) =
-            (self.count(Action::Confirm), self.count(Action::Reject), self.count(Action::Escalate));
+        let (c, r, e) = (
+            self.count(Action::Confirm),
+            self.count(Action::Reject),
+            self.count(Action::Escalate),
+        );
         if r > 0 || e > 0 {
             return false;
         }
@@ -107,12 +117,18 @@ impl ItemState {
     /// confirming override.
     pub fn deciders(&self) -> Vec<(String, Timestamp)> {
         if let Some((Outcome::Confirm, say)) = &self.overridden {
-            let mut v: Vec<(String, Timestamp)> =
-                self.confirmations().iter().map(|s| (s.reviewer.clone(), s.time)).collect();
+            let mut v: Vec<(String, Timestamp)> = self
+                .confirmations()
+                .iter()
+                .map(|s| (s.reviewer.clone(), s.time))
+                .collect();
             v.push((say.reviewer.clone(), say.time));
             return v;
         }
-        self.confirmations().iter().map(|s| (s.reviewer.clone(), s.time)).collect()
+        self.confirmations()
+            .iter()
+            .map(|s| (s.reviewer.clone(), s.time))
+            .collect()
     }
 }
 
@@ -123,8 +139,12 @@ pub fn fold(records: &[AuditRecord]) -> BTreeMap<String, ItemState> {
         for id in &rec.items {
             let st = states.entry(id.clone()).or_default();
             st.records.push(rec.seq);
-            let say =
-                Say { reviewer: rec.reviewer.clone(), action: rec.action, time: rec.time, seq: rec.seq };
+            let say = Say {
+                reviewer: rec.reviewer.clone(),
+                action: rec.action,
+                time: rec.time,
+                seq: rec.seq,
+            };
             match rec.action {
                 Action::Confirm | Action::Reject | Action::Escalate => {
                     st.latest.insert(rec.reviewer.clone(), say);
@@ -218,8 +238,11 @@ impl<S: ItemSource> Review<S> {
             return Ok(0);
         }
         let from = head.applied.min(last);
-        let ids: BTreeSet<String> =
-            records.iter().filter(|r| r.seq > from).flat_map(|r| r.items.iter().cloned()).collect();
+        let ids: BTreeSet<String> = records
+            .iter()
+            .filter(|r| r.seq > from)
+            .flat_map(|r| r.items.iter().cloned())
+            .collect();
         let states = fold(&records);
         self.apply(&states, &ids)?;
         head.seq = last;
@@ -243,7 +266,10 @@ impl<S: ItemSource> Review<S> {
         let mut by_status: BTreeMap<ReviewStatus, Vec<String>> = BTreeMap::new();
         let mut out = BTreeMap::new();
         for id in ids {
-            let status = states.get(id).map(ItemState::status).unwrap_or(ReviewStatus::Pending);
+            let status = states
+                .get(id)
+                .map(ItemState::status)
+                .unwrap_or(ReviewStatus::Pending);
             by_status.entry(status).or_default().push(id.clone());
             out.insert(id.clone(), status);
         }
@@ -260,17 +286,28 @@ impl<S: ItemSource> Review<S> {
 
     /// Every record naming `id`, oldest first.
     pub fn history(&self, id: &str) -> Result<Vec<AuditRecord>, ReviewError> {
-        Ok(self.log.records()?.into_iter().filter(|r| r.items.iter().any(|i| i == id)).collect())
+        Ok(self
+            .log
+            .records()?
+            .into_iter()
+            .filter(|r| r.items.iter().any(|i| i == id))
+            .collect())
     }
 
     /// Expands ids to their clusters (when asked), checking every id exists. Sorted, unique.
     pub fn expand(&self, ids: &[String], cluster: bool) -> Result<Vec<String>, ReviewError> {
         let mut out = BTreeSet::new();
         for id in ids {
-            let item = self.source.get(id)?.ok_or_else(|| ReviewError::UnknownItem(id.clone()))?;
+            let item = self
+                .source
+                .get(id)?
+                .ok_or_else(|| ReviewError::UnknownItem(id.clone()))?;
             out.insert(item.id.clone());
             if cluster && !item.cluster.is_empty() {
-                let filter = ItemFilter { cluster: Some(item.cluster.clone()), ..Default::default() };
+                let filter = ItemFilter {
+                    cluster: Some(item.cluster.clone()),
+                    ..Default::default()
+                };
                 for m in self.source.items(&filter)? {
                     out.insert(m.id);
                 }
@@ -286,17 +323,23 @@ impl<S: ItemSource> Review<S> {
             return Err(ReviewError::Refused("a reviewer name is required".into()));
         }
         if d.reason.trim().is_empty() {
-            return Err(ReviewError::Refused("a reason is required (--reason TEXT)".into()));
+            return Err(ReviewError::Refused(
+                "a reason is required (--reason TEXT)".into(),
+            ));
         }
         if d.ids.is_empty() {
             return Err(ReviewError::Refused("no item ids given".into()));
         }
         match (d.action, d.outcome) {
             (Action::Referred, _) => {
-                return Err(ReviewError::Refused("`referred` is recorded by the export".into()));
+                return Err(ReviewError::Refused(
+                    "`referred` is recorded by the export".into(),
+                ));
             }
             (Action::Override, None) => {
-                return Err(ReviewError::Refused("an override needs an outcome (confirm or reject)".into()));
+                return Err(ReviewError::Refused(
+                    "an override needs an outcome (confirm or reject)".into(),
+                ));
             }
             _ => {}
         }
@@ -330,7 +373,11 @@ impl<S: ItemSource> Review<S> {
             items: ids.clone(),
             reason: d.reason.trim().to_string(),
             cluster: d.cluster,
-            outcome: if d.action == Action::Override { d.outcome } else { None },
+            outcome: if d.action == Action::Override {
+                d.outcome
+            } else {
+                None
+            },
             disagrees_with: disagrees.into_iter().collect(),
             bundle: None,
         })?;
@@ -390,7 +437,9 @@ impl<S: ItemSource> Review<S> {
             }
             match self.source.get(&id)? {
                 Some(item) => out.push((item, st)),
-                None => tracing::warn!("review: item {id} is in the audit log but not in the index"),
+                None => {
+                    tracing::warn!("review: item {id} is in the audit log but not in the index")
+                }
             }
         }
         Ok(out)

@@ -52,6 +52,9 @@ pub enum ReviewError {
 impl ReviewError {
     /// Wraps an I/O error with its path.
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        ReviewError::Io { path: path.into(), source }
+        ReviewError::Io {
+            path: path.into(),
+            source,
+        }
     }
 }

@@ -4,9 +4,9 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use super::ReviewError;
 use super::decide::ItemState;
 use super::store::{ItemFilter, ItemSource};
-use super::ReviewError;
 use crate::model::{Item, ReviewStatus};
 
 /// One queue row: the head item of a near-duplicate group.
@@ -53,23 +53,37 @@ pub fn build(
     let mut groups: BTreeMap<String, Vec<Item>> = BTreeMap::new();
     for item in source.items(&filter)? {
         if let Some(r) = hide_decided_by
-            && states.get(&item.id).is_some_and(|s| s.latest.contains_key(r))
+            && states
+                .get(&item.id)
+                .is_some_and(|s| s.latest.contains_key(r))
         {
             continue;
         }
-        let key = if item.cluster.is_empty() { format!("\0{}", item.id) } else { item.cluster.clone() };
+        let key = if item.cluster.is_empty() {
+            format!("\0{}", item.id)
+        } else {
+            item.cluster.clone()
+        };
         groups.entry(key).or_default().push(item);
     }
     let mut out: Vec<QueueEntry> = groups
         .into_values()
         .map(|mut members| {
             members.sort_by(|a, b| {
-                b.verdict.score.total_cmp(&a.verdict.score).then_with(|| a.id.cmp(&b.id))
+                b.verdict
+                    .score
+                    .total_cmp(&a.verdict.score)
+                    .then_with(|| a.id.cmp(&b.id))
             });
             let head = &members[0];
             let confirmed_by = states
                 .get(&head.id)
-                .map(|s| s.confirmations().iter().map(|c| c.reviewer.clone()).collect())
+                .map(|s| {
+                    s.confirmations()
+                        .iter()
+                        .map(|c| c.reviewer.clone())
+                        .collect()
+                })
                 .unwrap_or_default();
             QueueEntry {
                 id: head.id.clone(),
@@ -77,7 +91,12 @@ pub fn build(
                 host: head.post.host.clone(),
                 url: head.post.url.clone(),
                 lang: head.verdict.lang.lang.code().to_string(),
-                categories: head.verdict.categories.iter().map(|c| c.as_str().to_string()).collect(),
+                categories: head
+                    .verdict
+                    .categories
+                    .iter()
+                    .map(|c| c.as_str().to_string())
+                    .collect(),
                 status: head.status,
                 cluster: head.cluster.clone(),
                 count: members.len(),

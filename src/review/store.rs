@@ -32,9 +32,14 @@ impl ItemFilter {
     /// Whether `item` passes.
     pub fn matches(&self, item: &Item) -> bool {
         (self.status.is_empty() || self.status.contains(&item.status))
-            && self.category.is_none_or(|c| item.verdict.categories.contains(&c))
+            && self
+                .category
+                .is_none_or(|c| item.verdict.categories.contains(&c))
             && self.lang.is_none_or(|l| item.verdict.lang.lang == l)
-            && self.host.as_deref().is_none_or(|h| item.post.host.eq_ignore_ascii_case(h))
+            && self
+                .host
+                .as_deref()
+                .is_none_or(|h| item.post.host.eq_ignore_ascii_case(h))
             && self.min_score.is_none_or(|m| item.verdict.score >= m)
             && self.cluster.as_deref().is_none_or(|c| item.cluster == c)
     }
@@ -83,11 +88,18 @@ impl ItemSource for MemoryStore {
         Ok(self.items.get(id).cloned())
     }
     fn items(&self, filter: &ItemFilter) -> Result<Vec<Item>, ReviewError> {
-        Ok(self.items.values().filter(|i| filter.matches(i)).cloned().collect())
+        Ok(self
+            .items
+            .values()
+            .filter(|i| filter.matches(i))
+            .cloned()
+            .collect())
     }
     fn set_status(&mut self, ids: &[String], status: ReviewStatus) -> Result<(), ReviewError> {
         if self.fail_status_updates {
-            return Err(ReviewError::Store("simulated crash before the status update".into()));
+            return Err(ReviewError::Store(
+                "simulated crash before the status update".into(),
+            ));
         }
         for id in ids {
             match self.items.get_mut(id) {
@@ -152,7 +164,11 @@ impl JsonlStore {
             order.push(item.id.clone());
             items.insert(item.id.clone(), item);
         }
-        Ok(JsonlStore { dir: dir.to_path_buf(), items, order })
+        Ok(JsonlStore {
+            dir: dir.to_path_buf(),
+            items,
+            order,
+        })
     }
 
     /// Writes a new store (items, plus pages into `evidence/`).
@@ -189,7 +205,10 @@ pub fn put_page(dir: &Path, page: &Page) -> Result<(), ReviewError> {
     let ev = dir.join("evidence");
     std::fs::create_dir_all(&ev).map_err(|e| ReviewError::io(&ev, e))?;
     if !is_hex64(&page.sha256) {
-        return Err(ReviewError::Store(format!("page {}: bad sha256 {:?}", page.url, page.sha256)));
+        return Err(ReviewError::Store(format!(
+            "page {}: bad sha256 {:?}",
+            page.url, page.sha256
+        )));
     }
     let meta = ev.join(format!("{}.json", page.sha256));
     crate::util::write_atomic(&meta, &serde_json::to_vec_pretty(page).unwrap_or_default())
@@ -207,7 +226,12 @@ impl ItemSource for JsonlStore {
         Ok(self.items.get(id).cloned())
     }
     fn items(&self, filter: &ItemFilter) -> Result<Vec<Item>, ReviewError> {
-        Ok(self.items.values().filter(|i| filter.matches(i)).cloned().collect())
+        Ok(self
+            .items
+            .values()
+            .filter(|i| filter.matches(i))
+            .cloned()
+            .collect())
     }
     fn set_status(&mut self, ids: &[String], status: ReviewStatus) -> Result<(), ReviewError> {
         for id in ids {
