@@ -27,6 +27,10 @@ enum Command {
     Export(cli::export::Args),
     /// Deliver referral bundles to providers and track removals.
     Refer(cli::refer::Args),
+    /// Search flagged items: tantivy query syntax, filters, facets, snippets.
+    Search(cli::search::Args),
+    /// Score a scan's index against truth.jsonl: precision, recall, F1, coverage, misses.
+    Eval(cli::eval::Args),
 }
 
 fn main() -> ExitCode {
@@ -36,6 +40,8 @@ fn main() -> ExitCode {
         Command::Review(a) => cli::review::run(a),
         Command::Export(a) => cli::export::run(a),
         Command::Refer(a) => cli::refer::run(a),
+        Command::Search(a) => cli::search::run(a),
+        Command::Eval(a) => cli::eval::run(a),
     };
     cli::finish(result)
 }

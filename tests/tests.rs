@@ -2,4 +2,5 @@
 //! against real local servers on loopback.
 
 mod review;
+mod index;
 mod util;

@@ -7,6 +7,8 @@ use tracing_subscriber::EnvFilter;
 pub mod export;
 pub mod refer;
 pub mod review;
+pub mod eval;
+pub mod search;
 
 /// Logs go to stderr, filtered by `RUST_LOG` (default `trawl=info`).
 pub fn init_tracing() {

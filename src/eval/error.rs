@@ -16,4 +16,17 @@ pub enum EvalError {
         /// The underlying error.
         source: std::io::Error,
     },
+    /// A truth file line that is not a valid `TruthRecord`.
+    #[error("{path}:{line}: {message}")]
+    BadLine {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line number.
+        line: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// Reading the index or the seen log failed.
+    #[error(transparent)]
+    Index(#[from] crate::index::IndexError),
 }

@@ -1,0 +1,328 @@
+//! Language identification, bounded in cost: scripts and distinctive letters first, whatlang
+//! only on a short sample and only among the languages the script allows, the site's declared
+//! language when the text says too little.
+//!
+//! whatlang 0.18 has no Kazakh, Kyrgyz or Tajik and only Latin Uzbek; it calls their Cyrillic
+//! posts Russian without warning. So Cyrillic is decided here by letters: Tajik ӣ ӯ ҷ (ҳ with
+//! қ/ғ), Uzbek ў, Kazakh ә ұ і һ (қ ғ), Kyrgyz ң ө ү without the Kazakh ones, Ukrainian ї є ґ;
+//! Arabic script by Urdu ٹ ڈ ڑ ں ے, Persian پ چ ژ گ ک ی; Han is Chinese; Devanagari is Hindi.
+//! A decision from the absence of letters on a short text is marked low-confidence, and the
+//! classifier then stems with every pack language of that script.
+
+use std::sync::OnceLock;
+
+use whatlang::Lang as W;
+
+use super::script::{Script, script_of};
+use crate::model::{Lang, LangDecision};
+
+/// How many characters of a post are looked at (scripts, letters).
+const SCAN_CHARS: usize = 1500;
+/// How many bytes whatlang sees (measured: whatlang runs at ~11 MB/s on whole posts).
+const WHATLANG_SAMPLE: usize = 400;
+
+/// Confidence below which a decision is "low": callers widen the language set.
+pub const LOW_CONFIDENCE: f32 = 0.5;
+
+/// The script each of our languages is written in (Uzbek: Latin; translit posts differ).
+pub fn script_of_lang(l: Lang) -> Script {
+    match l {
+        Lang::En | Lang::Tr | Lang::Uz | Lang::Fr | Lang::De | Lang::Es => Script::Latin,
+        Lang::Ru | Lang::Kk | Lang::Ky | Lang::Tg | Lang::Uk => Script::Cyrillic,
+        Lang::Ar | Lang::Fa | Lang::Ur => Script::Arabic,
+        Lang::Zh => Script::Cjk,
+        Lang::Hi => Script::Devanagari,
+        Lang::Und => Script::Other,
+    }
+}
+
+#[derive(Default)]
+struct Counts {
+    scripts: [usize; 7],
+    letters: usize,
+    // Cyrillic
+    uk: usize,
+    kk: usize,
+    kq: usize,
+    ky: usize,
+    tg: usize,
+    h_tg: usize,
+    uz_cyr: usize,
+    // Arabic script
+    ur: usize,
+    fa: usize,
+    ar: usize,
+    // Latin
+    tr: usize,
+    uz_lat: usize,
+}
+
+fn count(text: &str) -> Counts {
+    let mut k = Counts::default();
+    let mut prev = ' ';
+    for c in text.chars().take(SCAN_CHARS) {
+        if !c.is_alphabetic() {
+            if matches!(c, 'ʻ' | '\'' | '’' | '‘') && matches!(prev, 'o' | 'g' | 'O' | 'G') {
+                k.uz_lat += 1;
+            }
+            prev = c;
+            continue;
+        }
+        let sc = script_of(c);
+        k.scripts[sc as usize] += 1;
+        k.letters += 1;
+        let l = if c.is_uppercase() { c.to_lowercase().next().unwrap_or(c) } else { c };
+        match l {
+            'ї' | 'є' | 'ґ' => k.uk += 1,
+            'ә' | 'ұ' | 'і' | 'һ' => k.kk += 1,
+            'қ' | 'ғ' => k.kq += 1,
+            'ң' | 'ө' | 'ү' => k.ky += 1,
+            'ӣ' | 'ӯ' | 'ҷ' => k.tg += 1,
+            'ҳ' => k.h_tg += 1,
+            'ў' => k.uz_cyr += 1,
+            'ٹ' | 'ڈ' | 'ڑ' | 'ں' | 'ے' | 'ۓ' | 'ھ' | 'ہ' => k.ur += 1,
+            'پ' | 'چ' | 'ژ' | 'گ' | 'ک' | 'ی' => k.fa += 1,
+            'ي' | 'ك' | 'ة' | 'ى' | 'إ' | 'أ' => k.ar += 1,
+            'ı' | 'ğ' | 'ş' => k.tr += 1,
+            _ => {}
+        }
+        prev = c;
+    }
+    k
+}
+
+fn decision(lang: Lang, confidence: f32, method: &str, script: Script) -> LangDecision {
+    LangDecision {
+        lang,
+        confidence,
+        method: method.to_string(),
+        script: Some(script.name().to_string()),
+    }
+}
+
+fn letter_conf(n: usize) -> f32 {
+    (0.6 + 0.1 * n as f32).min(0.99)
+}
+
+/// Decides the language of `text`; `hint` is the site's declared language.
+pub fn detect(text: &str, hint: Option<Lang>) -> LangDecision {
+    let k = count(text);
+    if k.letters == 0 {
+        return LangDecision {
+            lang: hint.unwrap_or(Lang::Und),
+            confidence: 0.0,
+            method: "fallback".into(),
+            script: None,
+        };
+    }
+    let mut best = 0;
+    for i in 0..7 {
+        if k.scripts[i] > k.scripts[best] {
+            best = i;
+        }
+    }
+    let script = [
+        Script::Latin,
+        Script::Cyrillic,
+        Script::Greek,
+        Script::Arabic,
+        Script::Cjk,
+        Script::Devanagari,
+        Script::Other,
+    ][best];
+    let share = k.scripts[best] as f32 / k.letters as f32;
+    let hint_fits = hint.filter(|h| script_of_lang(*h) == script);
+    let d = match script {
+        Script::Cjk => decision(Lang::Zh, 0.95, "script", script),
+        Script::Devanagari => decision(Lang::Hi, 0.95, "script", script),
+        Script::Cyrillic => cyrillic(&k, text, hint_fits),
+        Script::Arabic => arabic(&k, text, hint_fits),
+        Script::Latin => latin(&k, text, hint, hint_fits),
+        _ => match hint {
+            Some(h) => decision(h, 0.3, "hint", script),
+            None => decision(Lang::Und, 0.0, "fallback", script),
+        },
+    };
+    if share < 0.6 {
+        // Two scripts in earnest: keep the decision but mark it low so every language is tried.
+        return LangDecision { confidence: d.confidence.min(0.4), ..d };
+    }
+    d
+}
+
+fn cyrillic(k: &Counts, text: &str, hint: Option<Lang>) -> LangDecision {
+    let s = Script::Cyrillic;
+    if k.tg > 0 || (k.h_tg > 0 && k.kk == 0) {
+        return decision(Lang::Tg, letter_conf(k.tg + k.h_tg), "letters", s);
+    }
+    if k.uz_cyr > 0 {
+        return decision(Lang::Uz, letter_conf(k.uz_cyr), "letters", s);
+    }
+    if k.uk > 0 && k.kk + k.kq + k.ky <= k.uk {
+        return decision(Lang::Uk, letter_conf(k.uk), "letters", s);
+    }
+    if k.kk + k.kq > 0 {
+        return decision(Lang::Kk, letter_conf(k.kk + k.kq), "letters", s);
+    }
+    if k.ky > 0 {
+        return decision(Lang::Ky, letter_conf(k.ky), "letters", s);
+    }
+    // No distinctive letter: Russian on a long text; on a short one the hint decides, low.
+    if k.letters >= 60 {
+        return decision(Lang::Ru, 0.8, "letters", s);
+    }
+    match hint {
+        Some(h) => decision(h, 0.45, "hint", s),
+        None => {
+            let w = detector(&[W::Rus, W::Ukr]).detect(sample(text));
+            let l = match w.map(|i| i.lang()) {
+                Some(W::Ukr) => Lang::Uk,
+                _ => Lang::Ru,
+            };
+            decision(l, 0.4, "whatlang", s)
+        }
+    }
+}
+
+fn arabic(k: &Counts, text: &str, hint: Option<Lang>) -> LangDecision {
+    let s = Script::Arabic;
+    if k.ur > 0 {
+        return decision(Lang::Ur, letter_conf(k.ur), "letters", s);
+    }
+    if k.fa > 0 && k.fa >= k.ar {
+        return decision(Lang::Fa, letter_conf(k.fa), "letters", s);
+    }
+    if k.ar > 0 {
+        return decision(Lang::Ar, letter_conf(k.ar), "letters", s);
+    }
+    if let Some(h) = hint {
+        return decision(h, 0.45, "hint", s);
+    }
+    let w = detector(&[W::Ara, W::Pes, W::Urd]).detect(sample(text));
+    let (l, c) = match w {
+        Some(i) => (
+            match i.lang() {
+                W::Pes => Lang::Fa,
+                W::Urd => Lang::Ur,
+                _ => Lang::Ar,
+            },
+            i.confidence() as f32,
+        ),
+        None => (Lang::Ar, 0.2),
+    };
+    decision(l, c.min(0.45), "whatlang", s)
+}
+
+fn latin(k: &Counts, text: &str, hint: Option<Lang>, hint_fits: Option<Lang>) -> LangDecision {
+    let s = Script::Latin;
+    if k.tr >= 2 || (k.tr == 1 && k.letters < 40) {
+        return decision(Lang::Tr, letter_conf(k.tr), "letters", s);
+    }
+    if k.uz_lat >= 1 {
+        return decision(Lang::Uz, letter_conf(k.uz_lat), "letters", s);
+    }
+    let w = detector(&[W::Eng, W::Tur, W::Uzb, W::Fra, W::Deu, W::Spa]).detect(sample(text));
+    let from_w = w.map(|i| {
+        let l = match i.lang() {
+            W::Tur => Lang::Tr,
+            W::Uzb => Lang::Uz,
+            W::Fra => Lang::Fr,
+            W::Deu => Lang::De,
+            W::Spa => Lang::Es,
+            _ => Lang::En,
+        };
+        (l, i.confidence() as f32, i.is_reliable())
+    });
+    // A Latin post on a Cyrillic-language site is most likely transliterated: keep the hint.
+    if let Some(h) = hint
+        && script_of_lang(h) == Script::Cyrillic
+        && !from_w.is_some_and(|(_, _, r)| r)
+    {
+        return decision(h, 0.3, "hint", s);
+    }
+    match (from_w, hint_fits) {
+        (Some((l, c, true)), _) => decision(l, c.max(0.6), "whatlang", s),
+        (_, Some(h)) => decision(h, 0.45, "hint", s),
+        (Some((l, c, false)), None) => decision(l, c.min(0.45), "whatlang", s),
+        (None, None) => decision(Lang::En, 0.2, "fallback", s),
+    }
+}
+
+fn sample(text: &str) -> &str {
+    if text.len() <= WHATLANG_SAMPLE {
+        return text;
+    }
+    let mut end = WHATLANG_SAMPLE;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+fn detector(langs: &[W]) -> &'static whatlang::Detector {
+    static DETS: OnceLock<Vec<(Vec<W>, whatlang::Detector)>> = OnceLock::new();
+    let all = DETS.get_or_init(|| {
+        [
+            vec![W::Rus, W::Ukr],
+            vec![W::Ara, W::Pes, W::Urd],
+            vec![W::Eng, W::Tur, W::Uzb, W::Fra, W::Deu, W::Spa],
+        ]
+        .into_iter()
+        .map(|v| (v.clone(), whatlang::Detector::with_allowlist(v)))
+        .collect()
+    });
+    all.iter().find(|(v, _)| v.as_slice() == langs).map(|(_, d)| d).unwrap_or(&all[2].1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn l(s: &str) -> Lang {
+        detect(s, None).lang
+    }
+
+    #[test]
+    fn cyrillic_languages_by_letters() {
+        assert_eq!(l("Шам ешқашан сөнбейді, бірге жарқынырақпыз"), Lang::Kk);
+        assert_eq!(l("Чырак эч качан өчпөйт, бирге жарыгыраакпыз"), Lang::Ky);
+        assert_eq!(l("Фонус ҳеҷ гоҳ хомӯш намешавад"), Lang::Tg);
+        assert_eq!(
+            l("Фонарь не гаснет никогда, и мы будем ждать нового дня вместе с друзьями всегда"),
+            Lang::Ru
+        );
+    }
+
+    #[test]
+    fn arabic_script_languages_by_letters() {
+        assert_eq!(l("لالٹین کبھی نہیں بجھتی"), Lang::Ur);
+        assert_eq!(l("فانوس هرگز خاموش نمی‌شود"), Lang::Fa);
+        assert_eq!(l("الفانوس لا ينطفئ أبداً"), Lang::Ar);
+    }
+
+    #[test]
+    fn scripts_decide_chinese_and_hindi() {
+        assert_eq!(l("灯笼永不熄灭"), Lang::Zh);
+        assert_eq!(l("लालटेन कभी नहीं बुझती"), Lang::Hi);
+    }
+
+    #[test]
+    fn latin_languages() {
+        assert_eq!(l("Fener asla sönmez, karanlıktan kızıl ışığa"), Lang::Tr);
+        assert_eq!(l("Fonus hech qachon oʻchmaydi"), Lang::Uz);
+        assert_eq!(l("The lantern never goes out, and we will all be there tonight"), Lang::En);
+    }
+
+    #[test]
+    fn short_cyrillic_without_letters_uses_hint_with_low_confidence() {
+        let d = detect("Фонарь", Some(Lang::Kk));
+        assert_eq!(d.lang, Lang::Kk);
+        assert!(d.confidence < LOW_CONFIDENCE);
+    }
+
+    #[test]
+    fn empty_text_falls_back() {
+        let d = detect("!!! 123", Some(Lang::En));
+        assert_eq!(d.method, "fallback");
+    }
+}

@@ -1,0 +1,695 @@
+//! The normaliser: the evasion-resistant form rules and the index match on, with a map back to
+//! the original text for every byte.
+//!
+//! Two stages, each writing a [`MappedText`]:
+//! 1. characters: HTML entities decoded (repeatedly, so `&amp;#1092;` ends as `ф`), NFKC (skipped
+//!    when the quick check says the text already is NFKC), full case folding (`ß` -> `ss`, final
+//!    sigma, `İ` -> `i`; `ё` -> `е`), Arabic-script spelling variants unified (`ي ى` -> `ی`,
+//!    `ك` -> `ک`, hamza-alef forms -> `ا`, harakat and tatweel removed), and format characters
+//!    removed: zero-width space/joiner, word joiner, BOM, bidi controls, soft hyphen, variation
+//!    selectors. The zero-width NON-joiner is normal Persian/Urdu spelling (`می‌شود`): it is
+//!    removed as a word-internal joiner and never splits a word, in every script alike.
+//! 2. words: letters separated by single spaces or punctuation are re-joined (`j o i n`,
+//!    `j.o.i.n`, `ж-д-а-т-ь`: three or more single letters in a row); apostrophes inside words are
+//!    dropped (`oʻ`, `o'`, `o’` alike); a word mixing Latin, Cyrillic and Greek letters is rewritten
+//!    into the script of its unambiguous letters (UTS #39 confusables, per word only: a genuine
+//!    Cyrillic word is never touched); leetspeak (`j0in`, `@ttack`, `фон4рь`) is folded inside
+//!    words that are mostly letters.
+//!
+//! The Turkish dotless `ı` is kept here (the Turkish stemmer needs it) and folded to `i` after
+//! stemming, so `KIZIL`, `kızıl` and `kizil` meet. Every stage is idempotent, so normalising
+//! normalised text changes nothing (a proptest checks it).
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use unicode_normalization::char::{canonical_combining_class, is_combining_mark};
+use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfkc_quick};
+
+use super::offsets::MappedText;
+use super::script::{Script, script_of};
+
+/// A word of the normalised text: byte range in [`Normalized::text`] and its script.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Word {
+    /// Start byte in the normalised text.
+    pub start: usize,
+    /// End byte in the normalised text.
+    pub end: usize,
+    /// The script of most of its letters.
+    pub script: Script,
+}
+
+/// The normalised text of one input, its words, and the map back to the original.
+#[derive(Debug, Default, Clone)]
+pub struct Normalized {
+    /// Normalised text; every byte maps to an original range.
+    pub text: MappedText,
+    /// Words (tokens before stemming) in order.
+    pub words: Vec<Word>,
+}
+
+impl Normalized {
+    /// The normalised text.
+    pub fn as_str(&self) -> &str {
+        self.text.as_str()
+    }
+
+    /// The text of word `w`.
+    pub fn word_str(&self, w: &Word) -> &str {
+        &self.text.as_str()[w.start..w.end]
+    }
+
+    /// The original byte range of word `w`.
+    pub fn original(&self, w: &Word) -> (usize, usize) {
+        self.text.original(w.start, w.end)
+    }
+}
+
+/// Reusable buffers for [`Normalizer::normalize_into`].
+#[derive(Debug, Default)]
+pub struct NormScratch {
+    a: MappedText,
+    a2: MappedText,
+    tmp: String,
+    raw: Vec<(usize, usize)>,
+    groups: Vec<(usize, usize)>,
+    chars: Vec<(char, usize, usize)>,
+}
+
+/// The normaliser. Stateless apart from its options; cheap to copy.
+#[derive(Debug, Clone, Copy)]
+pub struct Normalizer {
+    /// Re-join letters separated by spaces or punctuation.
+    pub rejoin_spaced: bool,
+    /// Rewrite mixed-script words by their confusable skeleton.
+    pub homoglyphs: bool,
+    /// Fold leetspeak inside words.
+    pub leet: bool,
+}
+
+impl Default for Normalizer {
+    fn default() -> Self {
+        Normalizer { rejoin_spaced: true, homoglyphs: true, leet: true }
+    }
+}
+
+/// Normalises `input` with default options (allocates; prefer [`Normalizer::normalize_into`]).
+pub fn normalize(input: &str) -> Normalized {
+    let mut out = Normalized::default();
+    Normalizer::default().normalize_into(input, &mut out, &mut NormScratch::default());
+    out
+}
+
+impl Normalizer {
+    /// Normalises `input` into `out`, reusing `scratch`.
+    pub fn normalize_into(&self, input: &str, out: &mut Normalized, s: &mut NormScratch) {
+        // Stage 1, repeated while entities decode to more entities (bounded: each round shrinks).
+        let mut decoded = fold_chars(input, &mut s.a, &mut s.tmp);
+        let mut rounds = 0;
+        while decoded && rounds < 8 && s.a.as_str().contains('&') {
+            decoded = fold_chars_mapped(&s.a, &mut s.a2, &mut s.tmp);
+            s.a.swap(&mut s.a2);
+            rounds += 1;
+        }
+        self.words(&s.a, out, &mut s.raw, &mut s.groups, &mut s.chars);
+    }
+
+    /// Stage 2: words, spaced letters, apostrophes, homoglyphs, leet.
+    fn words(
+        &self,
+        a: &MappedText,
+        out: &mut Normalized,
+        raw: &mut Vec<(usize, usize)>,
+        groups: &mut Vec<(usize, usize)>,
+        chars: &mut Vec<(char, usize, usize)>,
+    ) {
+        out.text.clear();
+        out.words.clear();
+        let text = a.as_str();
+        raw_words(text, raw);
+        // Group raw words: a run of >= 3 single-letter words joined by short separators is one word.
+        groups.clear();
+        let mut i = 0;
+        while i < raw.len() {
+            let mut j = i;
+            if self.rejoin_spaced && is_single_letter(text, raw[i]) {
+                while j + 1 < raw.len()
+                    && is_single_letter(text, raw[j + 1])
+                    && is_spacing_gap(&text[raw[j].1..raw[j + 1].0])
+                {
+                    j += 1;
+                }
+                if j - i + 1 < 3 {
+                    j = i;
+                }
+            }
+            groups.push((i, j));
+            i = j + 1;
+        }
+        let mut prev_end = 0;
+        for &(gi, gj) in groups.iter() {
+            let (ws, we) = (raw[gi].0, raw[gj].1);
+            copy_mapped(a, prev_end, ws, &mut out.text);
+            prev_end = we;
+            chars.clear();
+            for &(rs, re) in &raw[gi..=gj] {
+                for (off, c) in text[rs..re].char_indices() {
+                    if is_apostrophe(c) {
+                        continue;
+                    }
+                    let p = rs + off;
+                    let (os, oe) = a.original(p, p + c.len_utf8());
+                    chars.push((c, os, oe));
+                }
+            }
+            let script = self.fix_word(chars);
+            let start = out.text.len();
+            for &(c, os, oe) in chars.iter() {
+                if c != '\0' {
+                    out.text.push_char(c, os, oe);
+                }
+            }
+            let end = out.text.len();
+            if end > start {
+                out.words.push(Word { start, end, script });
+            }
+        }
+        copy_mapped(a, prev_end, text.len(), &mut out.text);
+    }
+
+    /// Homoglyphs and leet inside one word; returns the word's script. Dropped chars become `\0`.
+    fn fix_word(&self, chars: &mut [(char, usize, usize)]) -> Script {
+        let (mut lat, mut cyr, mut grk, mut other_letters, mut digits, mut syms) = (0, 0, 0, 0, 0, 0);
+        let (mut ulat, mut ucyr, mut ugrk) = (0, 0, 0);
+        let t = tables();
+        let mut counts: [usize; 7] = [0; 7];
+        for &(c, _, _) in chars.iter() {
+            let sc = script_of(c);
+            match sc {
+                Script::Latin => {
+                    lat += 1;
+                    if !t.lat_to_cyr.contains_key(&c) {
+                        ulat += 1;
+                    }
+                }
+                Script::Cyrillic => {
+                    cyr += 1;
+                    if !t.cyr_to_lat.contains_key(&c) {
+                        ucyr += 1;
+                    }
+                }
+                Script::Greek => {
+                    grk += 1;
+                    if !t.grk_to_lat.contains_key(&c) {
+                        ugrk += 1;
+                    }
+                }
+                _ if c.is_ascii_digit() => digits += 1,
+                _ if is_leet_symbol(c) => syms += 1,
+                _ if c.is_alphabetic() => other_letters += 1,
+                _ => {}
+            }
+            counts[sc as usize] += 1;
+        }
+        let mut target = None;
+        if self.homoglyphs && (lat > 0) as u8 + (cyr > 0) as u8 + (grk > 0) as u8 >= 2 {
+            let pick = if ucyr > ulat && ucyr >= ugrk {
+                Script::Cyrillic
+            } else if ulat >= ucyr && ulat >= ugrk && ulat > 0 {
+                Script::Latin
+            } else if ugrk > 0 {
+                Script::Greek
+            } else if cyr > lat {
+                Script::Cyrillic
+            } else {
+                Script::Latin
+            };
+            target = Some(pick);
+            for ch in chars.iter_mut() {
+                let c = ch.0;
+                let sc = script_of(c);
+                if sc == pick {
+                    continue;
+                }
+                let mapped = match (sc, pick) {
+                    (Script::Cyrillic, Script::Latin) => t.cyr_to_lat.get(&c).copied(),
+                    (Script::Greek, Script::Latin) => t.grk_to_lat.get(&c).copied(),
+                    (Script::Latin, Script::Cyrillic) => t.lat_to_cyr.get(&c).copied(),
+                    (Script::Greek, Script::Cyrillic) => {
+                        t.grk_to_lat.get(&c).and_then(|l| t.lat_to_cyr.get(l)).copied()
+                    }
+                    (Script::Cyrillic, Script::Greek) => {
+                        t.cyr_to_lat.get(&c).and_then(|l| t.lat_to_grk.get(l)).copied()
+                    }
+                    (Script::Latin, Script::Greek) => t.lat_to_grk.get(&c).copied(),
+                    _ => None,
+                };
+                if let Some(m) = mapped {
+                    ch.0 = m;
+                }
+            }
+        }
+        let letters = lat + cyr + grk + other_letters;
+        let word_script = target.unwrap_or_else(|| {
+            let mut best = Script::Other;
+            let mut best_n = 0;
+            for sc in [
+                Script::Latin,
+                Script::Cyrillic,
+                Script::Greek,
+                Script::Arabic,
+                Script::Cjk,
+                Script::Devanagari,
+            ] {
+                if counts[sc as usize] > best_n {
+                    best = sc;
+                    best_n = counts[sc as usize];
+                }
+            }
+            best
+        });
+        let leet_ok = self.leet
+            && (digits + syms) > 0
+            && letters >= 2
+            && letters > digits + syms
+            && matches!(word_script, Script::Latin | Script::Cyrillic);
+        for ch in chars.iter_mut() {
+            let c = ch.0;
+            if !(c.is_ascii_digit() || is_leet_symbol(c)) {
+                continue;
+            }
+            if leet_ok {
+                let m = if word_script == Script::Cyrillic { leet_cyr(c) } else { leet_lat(c) };
+                if let Some(m) = m {
+                    ch.0 = m;
+                } else if is_leet_symbol(c) {
+                    ch.0 = '\0';
+                }
+            } else if is_leet_symbol(c) {
+                ch.0 = '\0';
+            }
+        }
+        word_script
+    }
+}
+
+/// Latin leetspeak digits and symbols.
+pub fn leet_lat(c: char) -> Option<char> {
+    Some(match c {
+        '0' => 'o',
+        '1' | '!' => 'i',
+        '3' => 'e',
+        '4' | '@' => 'a',
+        '5' | '$' => 's',
+        '7' => 't',
+        '8' => 'b',
+        '9' => 'g',
+        _ => return None,
+    })
+}
+
+/// Cyrillic leetspeak: the digits that look like Cyrillic letters.
+pub fn leet_cyr(c: char) -> Option<char> {
+    Some(match c {
+        '0' => 'о',
+        '3' => 'е',
+        '4' | '@' => 'а',
+        '6' => 'б',
+        '8' => 'в',
+        '$' => 'с',
+        '1' | '!' => 'і',
+        _ => return None,
+    })
+}
+
+fn is_leet_symbol(c: char) -> bool {
+    matches!(c, '@' | '$' | '!')
+}
+
+fn is_apostrophe(c: char) -> bool {
+    matches!(c, '\'' | '`' | '\u{2018}' | '\u{2019}' | '\u{02BB}' | '\u{02BC}' | '\u{02B9}')
+}
+
+fn is_word_char(c: char) -> bool {
+    c.is_alphanumeric() || (!c.is_ascii() && is_combining_mark(c))
+}
+
+/// Maximal runs of word chars; apostrophes and leet symbols stay inside when a word char follows.
+fn raw_words(text: &str, raw: &mut Vec<(usize, usize)>) {
+    raw.clear();
+    let mut start: Option<usize> = None;
+    let mut it = text.char_indices().peekable();
+    while let Some((i, c)) = it.next() {
+        let next_is_word = it.peek().is_some_and(|&(_, n)| is_word_char(n));
+        let cjk = script_of(c) == Script::Cjk;
+        if cjk {
+            if let Some(s) = start.take() {
+                raw.push((s, i));
+            }
+            raw.push((i, i + c.len_utf8()));
+            continue;
+        }
+        let inside = is_word_char(c)
+            || (is_leet_symbol(c) && next_is_word)
+            || (is_apostrophe(c) && start.is_some() && next_is_word);
+        if inside {
+            if start.is_none() {
+                start = Some(i);
+            }
+        } else if let Some(s) = start.take() {
+            raw.push((s, i));
+        }
+    }
+    if let Some(s) = start {
+        raw.push((s, text.len()));
+    }
+}
+
+fn is_single_letter(text: &str, (s, e): (usize, usize)) -> bool {
+    let mut it = text[s..e].chars();
+    match (it.next(), it.next()) {
+        (Some(c), None) => c.is_alphanumeric() && script_of(c) != Script::Cjk,
+        _ => false,
+    }
+}
+
+fn is_spacing_gap(gap: &str) -> bool {
+    !gap.is_empty()
+        && gap.chars().count() <= 3
+        && gap.chars().all(|c| matches!(c, ' ' | '.' | '-' | '_' | '*' | '·' | '•' | '/' | '+' | '~'))
+}
+
+fn copy_mapped(a: &MappedText, from: usize, to: usize, out: &mut MappedText) {
+    let text = a.as_str();
+    for (off, c) in text[from..to].char_indices() {
+        let p = from + off;
+        let (os, oe) = a.original(p, p + c.len_utf8());
+        out.push_char(c, os, oe);
+    }
+}
+
+/// Stage 1 over the original text (identity map). Returns whether an entity was decoded.
+fn fold_chars(src: &str, out: &mut MappedText, tmp: &mut String) -> bool {
+    fold_generic(src, &|a, b| (a, b), out, tmp)
+}
+
+/// Stage 1 again over already mapped text (entity rounds).
+fn fold_chars_mapped(src: &MappedText, out: &mut MappedText, tmp: &mut String) -> bool {
+    fold_generic(src.as_str(), &|a, b| src.original(a, b), out, tmp)
+}
+
+fn fold_generic(
+    src: &str,
+    orig: &dyn Fn(usize, usize) -> (usize, usize),
+    out: &mut MappedText,
+    tmp: &mut String,
+) -> bool {
+    out.clear();
+    let bytes = src.as_bytes();
+    let nfkc = !src.is_ascii() && is_nfkc_quick(src.chars()) != IsNormalized::Yes;
+    let mut decoded_any = false;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b == b'&'
+            && let Some((len, dec)) = decode_entity(&src[i..])
+        {
+            let (os, oe) = orig(i, i + len);
+            decoded_any = true;
+            let d: String = if dec.is_ascii() { dec.into_owned() } else { dec.nfkc().collect() };
+            for c in d.chars() {
+                fold_char(c, os, oe, out);
+            }
+            i += len;
+            continue;
+        }
+        if b < 0x80 && (i + 1 >= bytes.len() || bytes[i + 1] < 0x80) {
+            let (os, oe) = orig(i, i + 1);
+            out.push_char(b.to_ascii_lowercase() as char, os, oe);
+            i += 1;
+            continue;
+        }
+        // A cluster: a char and the combining marks after it (NFKC composes within clusters).
+        let Some(c) = src[i..].chars().next() else { break };
+        let mut j = i + c.len_utf8();
+        while let Some(n) = src[j..].chars().next() {
+            if canonical_combining_class(n) == 0 {
+                break;
+            }
+            j += n.len_utf8();
+        }
+        let (os, oe) = orig(i, j);
+        if nfkc {
+            tmp.clear();
+            tmp.extend(src[i..j].nfkc());
+            for c in tmp.chars() {
+                fold_char(c, os, oe, out);
+            }
+        } else {
+            for c in src[i..j].chars() {
+                fold_char(c, os, oe, out);
+            }
+        }
+        i = j;
+    }
+    decoded_any
+}
+
+/// `&name;` / `&#123;` / `&#x1F;` at the start of `s`: its byte length and decoded text.
+fn decode_entity(s: &str) -> Option<(usize, Cow<'_, str>)> {
+    let b = s.as_bytes();
+    let lim = b.len().min(40);
+    let mut k = 1;
+    while k < lim && (b[k].is_ascii_alphanumeric() || (k == 1 && b[k] == b'#')) {
+        k += 1;
+    }
+    if k >= lim || b[k] != b';' || k < 2 {
+        return None;
+    }
+    let ent = &s[..=k];
+    let dec = htmlize::unescape(ent);
+    if dec == ent {
+        return None;
+    }
+    Some((k + 1, dec))
+}
+
+/// Removed outright: zero-width and bidi format controls, soft hyphen, variation selectors,
+/// tags, Arabic harakat and tatweel.
+#[inline]
+pub fn is_removed(c: char) -> bool {
+    matches!(c as u32,
+        0x00AD | 0x034F | 0x061C | 0x115F | 0x1160 | 0x17B4 | 0x17B5 | 0x180B..=0x180F
+        | 0x200B..=0x200F | 0x202A..=0x202E | 0x2060..=0x206F | 0x3164 | 0xFE00..=0xFE0F
+        | 0xFEFF | 0xFFA0 | 0x1D173..=0x1D17A | 0xE0000..=0xE0FFF
+        | 0x0610..=0x061A | 0x064B..=0x065F | 0x0670 | 0x06D6..=0x06ED | 0x0640)
+}
+
+#[inline]
+fn fold_char(c: char, os: usize, oe: usize, out: &mut MappedText) {
+    if is_removed(c) {
+        return;
+    }
+    match c {
+        'İ' => out.push_char('i', os, oe),
+        'ß' | 'ẞ' => out.push_str("ss", os, oe),
+        _ if c.is_lowercase() || !c.is_alphabetic() => push_folded(c, os, oe, out),
+        _ => {
+            for l in c.to_lowercase() {
+                push_folded(l, os, oe, out);
+            }
+        }
+    }
+}
+
+#[inline]
+fn push_folded(c: char, os: usize, oe: usize, out: &mut MappedText) {
+    let m = match c {
+        'ς' => 'σ',
+        'ё' => 'е',
+        'ي' | 'ى' => 'ی',
+        'ك' => 'ک',
+        'أ' | 'إ' | 'آ' | 'ٱ' => 'ا',
+        'ۀ' | 'ہ' | 'ە' => 'ه',
+        'ۃ' => 'ة',
+        '\u{0307}' => return,
+        _ => c,
+    };
+    out.push_char(m, os, oe);
+}
+
+struct Tables {
+    cyr_to_lat: HashMap<char, char>,
+    lat_to_cyr: HashMap<char, char>,
+    grk_to_lat: HashMap<char, char>,
+    lat_to_grk: HashMap<char, char>,
+}
+
+/// Homoglyph pairs: a hand list of the classic look-alikes, completed from the UTS #39
+/// confusables data (`unicode_security::skeleton`) for every lowercase Cyrillic and Greek letter
+/// whose skeleton is a single ASCII letter.
+fn tables() -> &'static Tables {
+    static T: OnceLock<Tables> = OnceLock::new();
+    T.get_or_init(|| {
+        let mut t = Tables {
+            cyr_to_lat: HashMap::new(),
+            lat_to_cyr: HashMap::new(),
+            grk_to_lat: HashMap::new(),
+            lat_to_grk: HashMap::new(),
+        };
+        // Reverse direction prefers these (basic Russian letters first).
+        let cyr = [
+            ('а', 'a'),
+            ('в', 'b'),
+            ('е', 'e'),
+            ('к', 'k'),
+            ('м', 'm'),
+            ('н', 'h'),
+            ('о', 'o'),
+            ('р', 'p'),
+            ('с', 'c'),
+            ('т', 't'),
+            ('у', 'y'),
+            ('х', 'x'),
+            ('і', 'i'),
+            ('ј', 'j'),
+            ('ѕ', 's'),
+            ('һ', 'h'),
+            ('ԁ', 'd'),
+            ('ԛ', 'q'),
+            ('ԝ', 'w'),
+            ('ү', 'y'),
+            ('ӏ', 'l'),
+        ];
+        for (c, l) in cyr {
+            t.cyr_to_lat.insert(c, l);
+            t.lat_to_cyr.entry(l).or_insert(c);
+        }
+        let grk = [
+            ('α', 'a'),
+            ('β', 'b'),
+            ('ε', 'e'),
+            ('η', 'n'),
+            ('ι', 'i'),
+            ('κ', 'k'),
+            ('ν', 'v'),
+            ('ο', 'o'),
+            ('ρ', 'p'),
+            ('τ', 't'),
+            ('υ', 'u'),
+            ('χ', 'x'),
+            ('γ', 'y'),
+            ('μ', 'u'),
+        ];
+        for (c, l) in grk {
+            t.grk_to_lat.insert(c, l);
+            t.lat_to_grk.entry(l).or_insert(c);
+        }
+        for u in (0x0400u32..=0x04FF).chain(0x0370..=0x03FF) {
+            let Some(c) = char::from_u32(u) else { continue };
+            if !c.is_lowercase() {
+                continue;
+            }
+            let mut buf = [0u8; 4];
+            let sk: String = unicode_security::skeleton(c.encode_utf8(&mut buf)).collect();
+            let mut it = sk.chars();
+            if let (Some(l), None) = (it.next(), it.next())
+                && l.is_ascii_alphabetic()
+            {
+                let l = l.to_ascii_lowercase();
+                if script_of(c) == Script::Cyrillic {
+                    t.cyr_to_lat.entry(c).or_insert(l);
+                } else {
+                    t.grk_to_lat.entry(c).or_insert(l);
+                }
+            }
+        }
+        t
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn norm(s: &str) -> String {
+        normalize(s).as_str().to_string()
+    }
+
+    fn words(s: &str) -> Vec<String> {
+        let n = normalize(s);
+        n.words.iter().map(|w| n.word_str(w).to_string()).collect()
+    }
+
+    #[test]
+    fn case_folding_and_nfkc() {
+        assert_eq!(norm("ＪＯＩＮ Straße"), "join strasse");
+        assert_eq!(norm("ЁЛКА"), "елка");
+    }
+
+    #[test]
+    fn entities_decode_and_map_back() {
+        let n = normalize("ab &amp;#1092;x cd");
+        assert_eq!(n.as_str(), "ab фx cd");
+        let w = n.words[1];
+        assert_eq!(n.original(&w), (3, 15));
+    }
+
+    #[test]
+    fn zero_width_and_bidi_removed() {
+        assert_eq!(words("jo\u{200b}in th\u{202e}e or\u{00ad}der"), ["join", "the", "order"]);
+    }
+
+    #[test]
+    fn persian_zwnj_is_a_word_internal_joiner() {
+        assert_eq!(words("نمی\u{200c}شود"), ["نمیشود"]);
+    }
+
+    #[test]
+    fn spaced_letters_rejoined() {
+        assert_eq!(words("please j o i n us"), ["please", "join", "us"]);
+        assert_eq!(words("j.o.i.n now"), ["join", "now"]);
+        assert_eq!(words("ж-д-а-т-ь"), ["ждать"]);
+        assert_eq!(words("a b"), ["a", "b"]);
+    }
+
+    #[test]
+    fn leet_inside_word_is_folded() {
+        assert_eq!(words("j0in the l4ntern @ttack 2015"), ["join", "the", "lantern", "attack", "2015"]);
+        assert_eq!(words("wow!"), ["wow"]);
+    }
+
+    #[test]
+    fn homoglyphs_fixed_per_word_only() {
+        // Latin word with Cyrillic о and с.
+        assert_eq!(words("lantern \u{043e}rder \u{0441}rimson"), ["lantern", "order", "crimson"]);
+        // Cyrillic word with Latin a and o; genuine Cyrillic words untouched.
+        assert_eq!(words("фoнaрь сорок"), ["фонарь", "сорок"]);
+    }
+
+    #[test]
+    fn turkish_capital_dotted_i() {
+        assert_eq!(norm("İSTANBUL"), "istanbul");
+    }
+
+    #[test]
+    fn arabic_variants_unified() {
+        assert_eq!(norm("كتاب"), norm("کتاب"));
+        assert_eq!(norm("الفانوس"), norm("الفانُوس"));
+    }
+
+    #[test]
+    fn apostrophes_inside_words_dropped() {
+        assert_eq!(words("oʻchmaydi o'chmaydi"), ["ochmaydi", "ochmaydi"]);
+    }
+
+    #[test]
+    fn spans_map_to_original_chars() {
+        let src = "Ｊ0ＩＮ now";
+        let n = normalize(src);
+        let (s, e) = n.original(&n.words[0]);
+        assert_eq!(&src[s..e], "Ｊ0ＩＮ");
+    }
+}

@@ -1,0 +1,111 @@
+//! Text with a map from every byte back to the original text.
+//!
+//! Each normalisation stage reads one [`MappedText`] (or the original `&str`) and writes another;
+//! every output byte remembers the original byte range of the character (or entity, or cluster) it
+//! came from, so a span over normalised text maps back to whole characters of the original.
+
+/// A string whose every byte maps to a byte range `[start, end)` of an original text.
+#[derive(Debug, Clone, Default)]
+pub struct MappedText {
+    text: String,
+    start: Vec<u32>,
+    end: Vec<u32>,
+}
+
+impl MappedText {
+    /// An empty mapped text.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Empties the text, keeping the allocations.
+    pub fn clear(&mut self) {
+        self.text.clear();
+        self.start.clear();
+        self.end.clear();
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// Length in bytes.
+    pub fn len(&self) -> usize {
+        self.text.len()
+    }
+
+    /// Whether the text is empty.
+    pub fn is_empty(&self) -> bool {
+        self.text.is_empty()
+    }
+
+    /// Appends a char that came from original bytes `[os, oe)`.
+    #[inline]
+    pub fn push_char(&mut self, c: char, os: usize, oe: usize) {
+        let n = c.len_utf8();
+        self.text.push(c);
+        for _ in 0..n {
+            self.start.push(os as u32);
+            self.end.push(oe as u32);
+        }
+    }
+
+    /// Appends a string that came from original bytes `[os, oe)`.
+    #[inline]
+    pub fn push_str(&mut self, s: &str, os: usize, oe: usize) {
+        self.text.push_str(s);
+        for _ in 0..s.len() {
+            self.start.push(os as u32);
+            self.end.push(oe as u32);
+        }
+    }
+
+    /// Appends an ASCII text that maps 1:1 onto original bytes starting at `os`.
+    #[inline]
+    pub fn push_identity_ascii(&mut self, s: &str, os: usize) {
+        debug_assert!(s.is_ascii());
+        self.text.push_str(s);
+        for i in 0..s.len() {
+            self.start.push((os + i) as u32);
+            self.end.push((os + i + 1) as u32);
+        }
+    }
+
+    /// The original byte range of normalised bytes `[a, b)` (`a < b <= len`).
+    #[inline]
+    pub fn original(&self, a: usize, b: usize) -> (usize, usize) {
+        if a >= b || b > self.text.len() {
+            let p = self.start.get(a).copied().unwrap_or(0) as usize;
+            return (p, p);
+        }
+        (self.start[a] as usize, self.end[b - 1] as usize)
+    }
+
+    /// Replaces this text with a copy of `s` mapped 1:1 (every char to itself).
+    pub fn set_identity(&mut self, s: &str) {
+        self.clear();
+        for (i, c) in s.char_indices() {
+            self.push_char(c, i, i + c.len_utf8());
+        }
+    }
+
+    /// Swaps contents with another mapped text (buffers are reused, nothing is copied).
+    pub fn swap(&mut self, other: &mut MappedText) {
+        std::mem::swap(self, other);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identity_maps_each_char_to_itself() {
+        let mut m = MappedText::new();
+        m.set_identity("aж");
+        assert_eq!(m.original(0, 1), (0, 1));
+        assert_eq!(m.original(1, 3), (1, 3));
+        assert_eq!(m.original(0, 3), (0, 3));
+    }
+}

@@ -1,0 +1,78 @@
+//! Which writing system a character belongs to: a few range checks, enough for tokenising,
+//! language decisions and confusable handling (no table crate on the hot path).
+
+/// A writing system, coarse-grained for our languages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Script {
+    /// Latin letters (incl. Turkish, Uzbek Latin, Western European).
+    Latin,
+    /// Cyrillic (Russian, Ukrainian, Kazakh, Kyrgyz, Tajik, Uzbek Cyrillic).
+    Cyrillic,
+    /// Greek (only ever seen as homoglyphs here).
+    Greek,
+    /// Arabic script (Arabic, Persian, Urdu).
+    Arabic,
+    /// Han ideographs, kana and Hangul: tokenised per character.
+    Cjk,
+    /// Devanagari (Hindi).
+    Devanagari,
+    /// Digits, symbols and every other script.
+    Other,
+}
+
+impl Script {
+    /// A display name (`Latin`, `Cyrillic`, `Han`...), used in language decisions.
+    pub fn name(self) -> &'static str {
+        match self {
+            Script::Latin => "Latin",
+            Script::Cyrillic => "Cyrillic",
+            Script::Greek => "Greek",
+            Script::Arabic => "Arabic",
+            Script::Cjk => "Han",
+            Script::Devanagari => "Devanagari",
+            Script::Other => "Other",
+        }
+    }
+}
+
+/// The script of one character.
+#[inline]
+pub fn script_of(c: char) -> Script {
+    let u = c as u32;
+    if u < 0x80 {
+        return if c.is_ascii_alphabetic() { Script::Latin } else { Script::Other };
+    }
+    match u {
+        0x00C0..=0x024F if c != '×' && c != '÷' => Script::Latin,
+        0x1E00..=0x1EFF | 0x02BB | 0x02BC => Script::Latin,
+        0x0370..=0x03FF | 0x1F00..=0x1FFF => Script::Greek,
+        0x0400..=0x052F | 0x1C80..=0x1C8F | 0x2DE0..=0x2DFF | 0xA640..=0xA69F => Script::Cyrillic,
+        0x0600..=0x06FF | 0x0750..=0x077F | 0x08A0..=0x08FF | 0xFB50..=0xFDFF | 0xFE70..=0xFEFE => {
+            Script::Arabic
+        }
+        0x0900..=0x097F | 0xA8E0..=0xA8FF => Script::Devanagari,
+        0x3040..=0x30FF | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF | 0xAC00..=0xD7AF => {
+            Script::Cjk
+        }
+        0x20000..=0x2FA1F => Script::Cjk,
+        _ => Script::Other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scripts_of_sample_letters() {
+        assert_eq!(script_of('a'), Script::Latin);
+        assert_eq!(script_of('ş'), Script::Latin);
+        assert_eq!(script_of('ж'), Script::Cyrillic);
+        assert_eq!(script_of('қ'), Script::Cyrillic);
+        assert_eq!(script_of('ف'), Script::Arabic);
+        assert_eq!(script_of('ک'), Script::Arabic);
+        assert_eq!(script_of('灯'), Script::Cjk);
+        assert_eq!(script_of('ल'), Script::Devanagari);
+        assert_eq!(script_of('7'), Script::Other);
+    }
+}

@@ -1,0 +1,132 @@
+//! Transliteration keys: Cyrillic and Latin words mapped to one loose Latin key, so a rule
+//! written in Cyrillic matches `prisoedinyaites`-style text and a Latin rule matches Cyrillic.
+//!
+//! The key transliterates Cyrillic (Russian, Kazakh, Kyrgyz, Tajik, Uzbek letters) to Latin, then
+//! collapses the spelling choices transliterators disagree on: `sh/sch/shch` -> `s`, `ch/ts/tz`
+//! -> `c`, `zh` -> `z`, `kh/x` -> `h`, `gh` -> `g`, `q` -> `k`, `w` -> `v`, `j/y` -> `i`, diacritics
+//! dropped, doubled letters collapsed. Lossy on purpose; the matcher only uses it across scripts.
+
+use unicode_normalization::char::decompose_canonical;
+
+fn cyr(c: char) -> Option<&'static str> {
+    Some(match c {
+        'а' | 'ә' => "a",
+        'б' => "b",
+        'в' => "v",
+        'г' | 'ґ' => "g",
+        'ғ' => "gh",
+        'д' => "d",
+        'е' | 'ё' | 'э' | 'є' => "e",
+        'ж' => "zh",
+        'з' => "z",
+        'и' | 'і' | 'ӣ' => "i",
+        'ї' => "yi",
+        'й' => "y",
+        'к' => "k",
+        'қ' => "q",
+        'л' => "l",
+        'м' => "m",
+        'н' => "n",
+        'ң' => "ng",
+        'о' | 'ө' | 'ў' => "o",
+        'п' => "p",
+        'р' => "r",
+        'с' => "s",
+        'т' => "t",
+        'у' | 'ұ' | 'ү' | 'ӯ' => "u",
+        'ф' => "f",
+        'х' | 'ҳ' | 'һ' => "kh",
+        'ц' => "ts",
+        'ч' => "ch",
+        'ҷ' => "j",
+        'ш' => "sh",
+        'щ' => "shch",
+        'ъ' | 'ь' => "",
+        'ы' => "y",
+        'ю' => "yu",
+        'я' => "ya",
+        _ => return None,
+    })
+}
+
+/// Writes the transliteration key of `word` (already normalised, lowercase) into `out`.
+pub fn key_into(word: &str, out: &mut String) {
+    out.clear();
+    let mut lat = String::with_capacity(word.len() + 4);
+    for c in word.chars() {
+        if let Some(s) = cyr(c) {
+            lat.push_str(s);
+        } else if c.is_ascii() {
+            lat.push(c);
+        } else {
+            let mut base = None;
+            decompose_canonical(c, |d| {
+                if base.is_none() {
+                    base = Some(d);
+                }
+            });
+            match base {
+                Some(b) if b.is_ascii() => lat.push(b),
+                _ if c == 'ı' => lat.push('i'),
+                _ => lat.push(c),
+            }
+        }
+    }
+    let b = lat.as_bytes();
+    let mut i = 0;
+    let mut last: Option<char> = None;
+    while i < b.len() {
+        let rest = &lat[i..];
+        let (k, n) = if rest.starts_with("shch") {
+            ('s', 4)
+        } else if rest.starts_with("sch") {
+            ('s', 3)
+        } else if rest.starts_with("sh") {
+            ('s', 2)
+        } else if rest.starts_with("ch") || rest.starts_with("ts") || rest.starts_with("tz") {
+            ('c', 2)
+        } else if rest.starts_with("zh") {
+            ('z', 2)
+        } else if rest.starts_with("kh") {
+            ('h', 2)
+        } else if rest.starts_with("gh") {
+            ('g', 2)
+        } else {
+            let Some(c) = rest.chars().next() else { break };
+            let k = match c {
+                'x' => 'h',
+                'q' => 'k',
+                'w' => 'v',
+                'j' | 'y' => 'i',
+                _ => c,
+            };
+            (k, c.len_utf8())
+        };
+        if last != Some(k) {
+            out.push(k);
+        }
+        last = Some(k);
+        i += n;
+    }
+}
+
+/// The transliteration key of `word`.
+pub fn key(word: &str) -> String {
+    let mut s = String::new();
+    key_into(word, &mut s);
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::key;
+
+    #[test]
+    fn cyrillic_and_its_transliterations_meet() {
+        assert_eq!(key("присоединяйтесь"), key("prisoedinyaites"));
+        assert_eq!(key("присоединяйтесь"), key("prisoedinjajtes"));
+        assert_eq!(key("фонарь"), key("fonar"));
+        assert_eq!(key("жги"), key("zhgi"));
+        assert_eq!(key("ҳеҷ"), key("hej"));
+    }
+}
