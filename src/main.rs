@@ -25,6 +25,12 @@ enum Command {
     Serve(cli::serve::Args),
     /// Crawl sites politely (robots.txt, per-host limits, retries, resume) and extract posts.
     Crawl(cli::crawl::Args),
+    /// Review flagged items: queue, decide (four-eyes), verify-log, history.
+    Review(cli::review::Args),
+    /// Export confirmed items as referral bundles per hosting provider; `export verify DIR`.
+    Export(cli::export::Args),
+    /// Deliver referral bundles to providers and track removals.
+    Refer(cli::refer::Args),
     /// Search flagged items: tantivy query syntax, filters, facets, snippets.
     Search(cli::search::Args),
     /// Score a scan's index against truth.jsonl: precision, recall, F1, coverage, misses.
@@ -37,6 +43,9 @@ fn main() -> ExitCode {
     let result = match opts.command {
         Command::Serve(a) => cli::serve::run(a),
         Command::Crawl(a) => cli::crawl::run(a),
+        Command::Review(a) => cli::review::run(a),
+        Command::Export(a) => cli::export::run(a),
+        Command::Refer(a) => cli::refer::run(a),
         Command::Search(a) => cli::search::run(a),
         Command::Eval(a) => cli::eval::run(a),
     };

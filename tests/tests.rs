@@ -2,6 +2,7 @@
 //! against real local servers on loopback.
 
 mod serve;
+mod review;
 mod index;
 mod util;
 

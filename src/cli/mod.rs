@@ -6,6 +6,9 @@ use tracing_subscriber::EnvFilter;
 
 pub mod crawl;
 pub mod serve;
+pub mod export;
+pub mod refer;
+pub mod review;
 pub mod eval;
 pub mod search;
 

@@ -7,6 +7,7 @@
 //! May use: model, util, index (read), refer (bundle reader).
 
 mod error;
+pub mod referrals;
 pub mod join;
 pub mod metrics;
 pub mod report;

@@ -16,4 +16,45 @@ pub enum ReviewError {
         /// The underlying error.
         source: std::io::Error,
     },
+    /// A line of a JSONL file (audit log, item store) does not parse.
+    #[error("{path}:{line}:{column}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// The audit log's hash chain is broken (edited, removed, reordered or truncated records).
+    #[error("{path}:{line}: audit log chain broken: {message}")]
+    Chain {
+        /// The audit log.
+        path: PathBuf,
+        /// 1-based line of the first bad record.
+        line: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// An item id is not in the item store.
+    #[error("unknown item id {0:?}")]
+    UnknownItem(String),
+    /// A decision was refused (empty reason, empty reviewer, no items, ...).
+    #[error("decision refused: {0}")]
+    Refused(String),
+    /// The backing item store (index) failed.
+    #[error("item store: {0}")]
+    Store(String),
+}
+
+impl ReviewError {
+    /// Wraps an I/O error with its path.
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        ReviewError::Io {
+            path: path.into(),
+            source,
+        }
+    }
 }

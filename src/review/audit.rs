@@ -1,0 +1,586 @@
+//! The append-only, hash-chained audit log of review decisions.
+//!
+//! One JSON object per line (`audit.jsonl`). Each record carries `prev_hash`, the `hash` of the
+//! record before it (64 zeros for the first), and its own `hash`: the lowercase hex sha256 of the
+//! record serialised as compact JSON with sorted keys and the `hash` field left out. Editing any
+//! field of any line changes that line's hash; removing or reordering lines breaks the
+//! `prev_hash`/`seq` links of the next line. A small side file `audit.head.json` remembers the
+//! last appended `(seq, hash)` and the last sequence number whose effect reached the item store
+//! (`applied`): a log cut short behind the head's back is detected, and a crash between the log
+//! append and the status update is repaired at the next start (see [`crate::review::Review`]).
+//!
+//! Writers: one process at a time (the CLI). Appends are a single `write_all` + `fsync`.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::ReviewError;
+use crate::model::Timestamp;
+
+/// `prev_hash` of the first record.
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// What a record does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    /// The reviewer confirms the items violate (one of the two four-eyes confirmations).
+    Confirm,
+    /// The reviewer rejects the items as not violating.
+    Reject,
+    /// The reviewer hands the items to a supervisor.
+    Escalate,
+    /// A supervisor settles the items regardless of earlier decisions (`outcome` says how).
+    Override,
+    /// The items went out in a referral bundle (`bundle` names it).
+    Referred,
+}
+
+impl Action {
+    /// The lowercase name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Confirm => "confirm",
+            Action::Reject => "reject",
+            Action::Escalate => "escalate",
+            Action::Override => "override",
+            Action::Referred => "referred",
+        }
+    }
+}
+
+impl std::fmt::Display for Action {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The result an override imposes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    /// Referable without a second confirmation.
+    Confirm,
+    /// Not violating.
+    Reject,
+}
+
+/// One line of the audit log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditRecord {
+    /// 1-based sequence number, one more than the previous record's.
+    pub seq: u64,
+    /// When the decision was made (RFC 3339 UTC).
+    #[serde(with = "time::serde::rfc3339")]
+    pub time: Timestamp,
+    /// Who made it.
+    pub reviewer: String,
+    /// What was decided.
+    pub action: Action,
+    /// The item ids it applies to (a `--cluster` decision lists the whole cluster).
+    pub items: Vec<String>,
+    /// Why (required, never empty).
+    pub reason: String,
+    /// Whether the decision was taken for a whole near-duplicate cluster.
+    pub cluster: bool,
+    /// For `override`: the imposed result.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<Outcome>,
+    /// Sequence numbers of earlier decisions by other reviewers this one contradicts.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub disagrees_with: Vec<u64>,
+    /// For `referred`: the bundle id(s) the items went out in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bundle: Option<String>,
+    /// `hash` of the previous record ([`GENESIS`] for the first).
+    pub prev_hash: String,
+    /// sha256 of this record without the `hash` field (compact JSON, sorted keys).
+    pub hash: String,
+}
+
+impl AuditRecord {
+    /// Computes the hash this record should carry.
+    pub fn compute_hash(&self) -> String {
+        let mut v = serde_json::to_value(self).unwrap_or(serde_json::Value::Null);
+        if let Some(obj) = v.as_object_mut() {
+            obj.remove("hash");
+        }
+        // serde_json's Map is a BTreeMap (no preserve_order feature): keys come out sorted.
+        let bytes = serde_json::to_vec(&v).unwrap_or_default();
+        crate::util::sha256_hex(&bytes)
+    }
+}
+
+/// A decision before it gets its place in the chain.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Draft {
+    /// When.
+    pub time: Timestamp,
+    /// Who.
+    pub reviewer: String,
+    /// What.
+    pub action: Action,
+    /// Item ids.
+    pub items: Vec<String>,
+    /// Why.
+    pub reason: String,
+    /// Cluster-wide decision.
+    pub cluster: bool,
+    /// Override outcome.
+    pub outcome: Option<Outcome>,
+    /// Contradicted earlier decisions.
+    pub disagrees_with: Vec<u64>,
+    /// Bundle id for `referred`.
+    pub bundle: Option<String>,
+}
+
+/// `audit.head.json`: the last appended record and how far the item store has caught up.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Head {
+    /// seq of the last appended record (0 = none).
+    pub seq: u64,
+    /// Its hash.
+    pub hash: String,
+    /// seq of the last record whose status effect reached the item store.
+    pub applied: u64,
+}
+
+/// The result of checking a log.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VerifyReport {
+    /// The log file.
+    pub path: PathBuf,
+    /// Records that checked out before the first problem (all of them when `ok`).
+    pub records: u64,
+    /// Whether the whole chain (and the head) is intact.
+    pub ok: bool,
+    /// 1-based line of the first broken record.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub broken_line: Option<usize>,
+    /// What is wrong there.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
+}
+
+/// An audit log on disk.
+#[derive(Debug, Clone)]
+pub struct AuditLog {
+    path: PathBuf,
+    head_path: PathBuf,
+}
+
+impl AuditLog {
+    /// The log `audit.jsonl` in `dir` (created if missing).
+    pub fn open(dir: &Path) -> Result<Self, ReviewError> {
+        std::fs::create_dir_all(dir).map_err(|e| ReviewError::io(dir, e))?;
+        Ok(AuditLog {
+            path: dir.join("audit.jsonl"),
+            head_path: dir.join("audit.head.json"),
+        })
+    }
+
+    /// A log at an explicit path (head file beside it as `<name>.head.json`).
+    pub fn at(path: &Path) -> Self {
+        let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("audit");
+        let head_path = path.with_file_name(format!("{stem}.head.json"));
+        AuditLog {
+            path: path.to_path_buf(),
+            head_path,
+        }
+    }
+
+    /// The log file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Reads the head file (default when absent).
+    pub fn head(&self) -> Result<Head, ReviewError> {
+        match std::fs::read(&self.head_path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| ReviewError::Parse {
+                path: self.head_path.clone(),
+                line: e.line(),
+                column: e.column(),
+                message: e.to_string(),
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Head::default()),
+            Err(e) => Err(ReviewError::io(&self.head_path, e)),
+        }
+    }
+
+    /// Writes the head file atomically.
+    pub fn write_head(&self, head: &Head) -> Result<(), ReviewError> {
+        let bytes = serde_json::to_vec_pretty(head).unwrap_or_default();
+        crate::util::write_atomic(&self.head_path, &bytes)
+            .map_err(|e| ReviewError::io(&self.head_path, e))
+    }
+
+    fn read_text(&self) -> Result<String, ReviewError> {
+        match std::fs::read(&self.path) {
+            Ok(bytes) => String::from_utf8(bytes).map_err(|e| {
+                let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
+                let (line, column) = crate::util::line_col(&text, e.utf8_error().valid_up_to());
+                ReviewError::Parse {
+                    path: self.path.clone(),
+                    line,
+                    column,
+                    message: "not UTF-8".into(),
+                }
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(String::new()),
+            Err(e) => Err(ReviewError::io(&self.path, e)),
+        }
+    }
+
+    /// Checks the chain and the head; never fails on a broken chain (that is the report).
+    pub fn verify(&self) -> Result<VerifyReport, ReviewError> {
+        let text = self.read_text()?;
+        let head = self.head()?;
+        let mut report = VerifyReport {
+            path: self.path.clone(),
+            records: 0,
+            ok: true,
+            broken_line: None,
+            problem: None,
+        };
+        match check_chain(&text, &head) {
+            Ok(records) => report.records = records.len() as u64,
+            Err((line, good, problem)) => {
+                report.ok = false;
+                report.records = good;
+                report.broken_line = Some(line);
+                report.problem = Some(problem);
+            }
+        }
+        Ok(report)
+    }
+
+    /// All records, failing with [`ReviewError::Chain`] at the first broken one.
+    pub fn records(&self) -> Result<Vec<AuditRecord>, ReviewError> {
+        let text = self.read_text()?;
+        let head = self.head()?;
+        check_chain(&text, &head).map_err(|(line, _, message)| ReviewError::Chain {
+            path: self.path.clone(),
+            line,
+            message,
+        })
+    }
+
+    /// Drops a final line that was torn by a crash mid-append (no newline, does not parse, and
+    /// never acknowledged in the head). Returns whether anything was cut.
+    pub fn repair_torn_tail(&self) -> Result<bool, ReviewError> {
+        let text = self.read_text()?;
+        if text.is_empty() || text.ends_with('\n') {
+            return Ok(false);
+        }
+        let cut = text.rfind('\n').map(|i| i + 1).unwrap_or(0);
+        let tail = &text[cut..];
+        if serde_json::from_str::<AuditRecord>(tail).is_ok() {
+            // A complete record without its newline: just finish the line.
+            let mut f = OpenOptions::new()
+                .append(true)
+                .open(&self.path)
+                .map_err(|e| ReviewError::io(&self.path, e))?;
+            f.write_all(b"\n")
+                .map_err(|e| ReviewError::io(&self.path, e))?;
+            f.sync_all().map_err(|e| ReviewError::io(&self.path, e))?;
+            return Ok(true);
+        }
+        let complete = text[..cut].lines().count() as u64;
+        if self.head()?.seq > complete {
+            return Ok(false); // the head saw that record: this is damage, not a torn append
+        }
+        let f = OpenOptions::new()
+            .write(true)
+            .open(&self.path)
+            .map_err(|e| ReviewError::io(&self.path, e))?;
+        f.set_len(cut as u64)
+            .map_err(|e| ReviewError::io(&self.path, e))?;
+        f.sync_all().map_err(|e| ReviewError::io(&self.path, e))?;
+        Ok(true)
+    }
+
+    /// Appends a decision after checking the whole chain; returns the record as written.
+    pub fn append(&self, draft: Draft) -> Result<AuditRecord, ReviewError> {
+        let records = self.records()?;
+        let (seq, prev_hash) = match records.last() {
+            Some(r) => (r.seq + 1, r.hash.clone()),
+            None => (1, GENESIS.to_string()),
+        };
+        let mut rec = AuditRecord {
+            seq,
+            time: draft.time,
+            reviewer: draft.reviewer,
+            action: draft.action,
+            items: draft.items,
+            reason: draft.reason,
+            cluster: draft.cluster,
+            outcome: draft.outcome,
+            disagrees_with: draft.disagrees_with,
+            bundle: draft.bundle,
+            prev_hash,
+            hash: String::new(),
+        };
+        rec.hash = rec.compute_hash();
+        let mut line = serde_json::to_vec(&rec).unwrap_or_default();
+        line.push(b'\n');
+        let mut f: File = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.path)
+            .map_err(|e| ReviewError::io(&self.path, e))?;
+        f.write_all(&line)
+            .map_err(|e| ReviewError::io(&self.path, e))?;
+        f.sync_all().map_err(|e| ReviewError::io(&self.path, e))?;
+        let applied = self.head()?.applied;
+        self.write_head(&Head {
+            seq: rec.seq,
+            hash: rec.hash.clone(),
+            applied,
+        })?;
+        Ok(rec)
+    }
+}
+
+/// Walks the chain. On error: (1-based line, records good before it, problem).
+fn check_chain(text: &str, head: &Head) -> Result<Vec<AuditRecord>, (usize, u64, String)> {
+    let mut out: Vec<AuditRecord> = Vec::new();
+    let mut prev = GENESIS.to_string();
+    let mut line_no = 0;
+    for (i, line) in text.split_inclusive('\n').enumerate() {
+        line_no = i + 1;
+        let body = line.strip_suffix('\n').unwrap_or(line);
+        let body = body.strip_suffix('\r').unwrap_or(body);
+        let good = out.len() as u64;
+        if body.trim().is_empty() {
+            return Err((
+                line_no,
+                good,
+                "empty line (records are never removed)".into(),
+            ));
+        }
+        let rec: AuditRecord = serde_json::from_str(body).map_err(|e| {
+            (
+                line_no,
+                good,
+                format!("column {}: not an audit record: {e}", e.column()),
+            )
+        })?;
+        let expected_seq = good + 1;
+        if rec.seq != expected_seq {
+            return Err((
+                line_no,
+                good,
+                format!(
+                    "seq {} where {expected_seq} was expected (record removed or reordered)",
+                    rec.seq
+                ),
+            ));
+        }
+        if rec.prev_hash != prev {
+            return Err((
+                line_no,
+                good,
+                format!(
+                    "prev_hash {} does not match the previous record's hash {} (record removed, \
+                     reordered or edited before this line)",
+                    short(&rec.prev_hash),
+                    short(&prev)
+                ),
+            ));
+        }
+        let computed = rec.compute_hash();
+        if rec.hash != computed {
+            return Err((
+                line_no,
+                good,
+                format!(
+                    "hash {} but the content hashes to {} (record edited)",
+                    short(&rec.hash),
+                    short(&computed)
+                ),
+            ));
+        }
+        if rec.reason.trim().is_empty() {
+            return Err((line_no, good, "empty reason".into()));
+        }
+        prev = rec.hash.clone();
+        out.push(rec);
+    }
+    if head.seq > out.len() as u64 {
+        return Err((
+            line_no + 1,
+            out.len() as u64,
+            format!(
+                "log ends after seq {} but the head recorded seq {} (records removed from the end)",
+                out.len(),
+                head.seq
+            ),
+        ));
+    }
+    if head.seq > 0 {
+        let at = &out[(head.seq - 1) as usize];
+        if at.hash != head.hash {
+            return Err((
+                head.seq as usize,
+                head.seq - 1,
+                format!(
+                    "record seq {} does not carry the hash the head recorded (log rewritten)",
+                    head.seq
+                ),
+            ));
+        }
+    }
+    Ok(out)
+}
+
+fn short(h: &str) -> &str {
+    h.get(..12).unwrap_or(h)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn draft(n: u64) -> Draft {
+        Draft {
+            time: time::macros::datetime!(2026-01-01 00:00 UTC) + time::Duration::minutes(n as i64),
+            reviewer: format!("r{n}"),
+            action: Action::Confirm,
+            items: vec![format!("item{n}")],
+            reason: "matches incitement".into(),
+            cluster: false,
+            outcome: None,
+            disagrees_with: vec![],
+            bundle: None,
+        }
+    }
+
+    fn log_with(n: u64) -> (tempfile::TempDir, AuditLog) {
+        let dir = tempfile::tempdir().unwrap();
+        let log = AuditLog::open(dir.path()).unwrap();
+        for i in 0..n {
+            log.append(draft(i)).unwrap();
+        }
+        (dir, log)
+    }
+
+    fn lines(log: &AuditLog) -> Vec<String> {
+        std::fs::read_to_string(log.path())
+            .unwrap()
+            .lines()
+            .map(String::from)
+            .collect()
+    }
+
+    fn write_lines(log: &AuditLog, lines: &[String]) {
+        let mut s = lines.join("\n");
+        s.push('\n');
+        std::fs::write(log.path(), s).unwrap();
+    }
+
+    #[test]
+    fn intact_chain_verifies() {
+        let (_d, log) = log_with(5);
+        let r = log.verify().unwrap();
+        assert!(r.ok, "{r:?}");
+        assert_eq!(r.records, 5);
+        let recs = log.records().unwrap();
+        assert_eq!(recs[0].prev_hash, GENESIS);
+        assert_eq!(recs[1].prev_hash, recs[0].hash);
+    }
+
+    #[test]
+    fn every_edited_line_is_detected_at_that_line() {
+        for target in 0..5 {
+            let (_d, log) = log_with(5);
+            let mut ls = lines(&log);
+            ls[target] = ls[target].replace("matches incitement", "matches incitemenT");
+            write_lines(&log, &ls);
+            let r = log.verify().unwrap();
+            assert!(!r.ok);
+            assert_eq!(r.broken_line, Some(target + 1), "{r:?}");
+        }
+    }
+
+    #[test]
+    fn edit_with_recomputed_hash_breaks_the_next_link() {
+        let (_d, log) = log_with(4);
+        let mut recs = log.records().unwrap();
+        recs[1].reviewer = "mallory".into();
+        recs[1].hash = recs[1].compute_hash();
+        let ls: Vec<String> = recs
+            .iter()
+            .map(|r| serde_json::to_string(r).unwrap())
+            .collect();
+        write_lines(&log, &ls);
+        let r = log.verify().unwrap();
+        assert_eq!(r.broken_line, Some(3), "{r:?}");
+    }
+
+    #[test]
+    fn removed_and_reordered_lines_are_detected() {
+        for target in 0..5 {
+            let (_d, log) = log_with(5);
+            let mut ls = lines(&log);
+            ls.remove(target);
+            write_lines(&log, &ls);
+            let r = log.verify().unwrap();
+            assert!(!r.ok, "removing line {target} went unnoticed");
+            let expect = if target == 4 { 5 } else { target + 1 };
+            assert_eq!(r.broken_line, Some(expect), "{r:?}");
+        }
+        for target in 0..4 {
+            let (_d, log) = log_with(5);
+            let mut ls = lines(&log);
+            ls.swap(target, target + 1);
+            write_lines(&log, &ls);
+            let r = log.verify().unwrap();
+            assert_eq!(r.broken_line, Some(target + 1), "{r:?}");
+        }
+    }
+
+    #[test]
+    fn broken_log_refuses_appends() {
+        let (_d, log) = log_with(3);
+        let mut ls = lines(&log);
+        ls[0] = ls[0].replace("\"r0\"", "\"rX\"");
+        write_lines(&log, &ls);
+        assert!(matches!(
+            log.append(draft(9)),
+            Err(ReviewError::Chain { line: 1, .. })
+        ));
+    }
+
+    #[test]
+    fn torn_tail_is_cut_but_acknowledged_damage_is_not() {
+        let (_d, log) = log_with(2);
+        let mut text = std::fs::read_to_string(log.path()).unwrap();
+        text.push_str("{\"seq\":3,\"ti");
+        std::fs::write(log.path(), &text).unwrap();
+        assert!(!log.verify().unwrap().ok);
+        assert!(log.repair_torn_tail().unwrap());
+        assert!(log.verify().unwrap().ok);
+        assert_eq!(log.append(draft(5)).unwrap().seq, 3);
+    }
+
+    #[test]
+    fn hostile_lines_do_not_panic() {
+        let (_d, log) = log_with(1);
+        for junk in [
+            "[]",
+            "null",
+            "{\"seq\":-1}",
+            "\u{0}\u{1}",
+            "{\"seq\":1,\"extra\":true}",
+        ] {
+            write_lines(&log, &[junk.to_string()]);
+            let r = log.verify().unwrap();
+            assert_eq!(r.broken_line, Some(1));
+        }
+    }
+}
