@@ -21,6 +21,10 @@ struct Opts {
 #[derive(Subcommand)]
 enum Command {
     // Each verb's flags and handler live in src/cli/<verb>.rs.
+    /// Run the whole loop on the built-in scenario: seed, serve, scan, index, evaluate.
+    Demo(cli::demo::Args),
+    /// Crawl, extract, classify and index in one streaming, resumable run.
+    Scan(cli::scan::Args),
     /// Serve a seeded corpus on loopback (virtual hosts, faults, crawler trap, provider endpoint).
     Serve(cli::serve::Args),
     /// Crawl sites politely (robots.txt, per-host limits, retries, resume) and extract posts.
@@ -41,6 +45,8 @@ fn main() -> ExitCode {
     cli::init_tracing();
     let opts = Opts::parse();
     let result = match opts.command {
+        Command::Demo(a) => cli::demo::run(a),
+        Command::Scan(a) => cli::scan::run(a),
         Command::Serve(a) => cli::serve::run(a),
         Command::Crawl(a) => cli::crawl::run(a),
         Command::Review(a) => cli::review::run(a),

@@ -112,7 +112,7 @@ pub fn demo(cfg: &DemoConfig) -> anyhow::Result<DemoSummary> {
     let addr = server.local_addr();
     tracing::info!(%addr, "Serving the corpus on loopback.");
 
-    let (seeds, hosts) = crate::crawl::seeds_from_manifest(&manifest);
+    let (seeds, hosts) = super::seeds_from_manifest(&manifest);
     let crawl = CrawlConfig {
         seeds,
         scope: hosts,

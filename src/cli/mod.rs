@@ -5,6 +5,8 @@ use std::process::ExitCode;
 use tracing_subscriber::EnvFilter;
 
 pub mod crawl;
+pub mod demo;
+pub mod scan;
 pub mod serve;
 pub mod export;
 pub mod refer;
