@@ -21,11 +21,15 @@ struct Opts {
 #[derive(Subcommand)]
 enum Command {
     // Each verb's flags and handler live in src/cli/<verb>.rs.
+    /// Generate a synthetic corpus (sites, truth, posts, manifest) from a scenario.
+    Seed(cli::seed::Args),
 }
 
 fn main() -> ExitCode {
     cli::init_tracing();
     let opts = Opts::parse();
-    let result = match opts.command {};
+    let result = match opts.command {
+        Command::Seed(a) => cli::seed::run(a),
+    };
     cli::finish(result)
 }
