@@ -39,6 +39,8 @@ enum Command {
     Search(cli::search::Args),
     /// Score a scan's index against truth.jsonl: precision, recall, F1, coverage, misses.
     Eval(cli::eval::Args),
+    /// Generate a synthetic corpus (sites, truth, posts, manifest) from a scenario.
+    Seed(cli::seed::Args),
 }
 
 fn main() -> ExitCode {
@@ -54,6 +56,7 @@ fn main() -> ExitCode {
         Command::Refer(a) => cli::refer::run(a),
         Command::Search(a) => cli::search::run(a),
         Command::Eval(a) => cli::eval::run(a),
+        Command::Seed(a) => cli::seed::run(a),
     };
     cli::finish(result)
 }

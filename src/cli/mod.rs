@@ -13,6 +13,7 @@ pub mod refer;
 pub mod review;
 pub mod eval;
 pub mod search;
+pub mod seed;
 
 /// Logs go to stderr, filtered by `RUST_LOG` (default `trawl=info`).
 pub fn init_tracing() {
