@@ -1162,3 +1162,44 @@ fn cli_prints_address_serves_and_summarises() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--allow-remote"));
 }
+
+/// Throughput of the file path: `cargo test --release --test integration serve_throughput --
+/// --ignored --nocapture` (16 keep-alive clients, 20,000 GETs of a small page).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "measurement, run by hand"]
+async fn serve_throughput() {
+    let fx = Fixture::new();
+    let server = Server::start(ServeConfig {
+        record_requests: false,
+        ..fx.config()
+    })
+    .await
+    .unwrap();
+    let c = client(server.local_addr());
+    let total = 20_000;
+    let workers = 16;
+    let started = std::time::Instant::now();
+    let mut tasks = Vec::new();
+    for w in 0..workers {
+        let c = c.clone();
+        let base = url(&server, "zh.test", "/a/");
+        tasks.push(tokio::spawn(async move {
+            for i in 0..total / workers {
+                let u = format!("{base}{}.html", (w * 31 + i) % MANY);
+                let r = c.get(u).send().await.unwrap();
+                assert_eq!(r.status(), 200);
+                r.bytes().await.unwrap();
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let secs = started.elapsed().as_secs_f64();
+    let stats = server.shutdown().await;
+    assert_eq!(stats.requests, total as u64);
+    println!(
+        "{total} requests in {secs:.2} s: {:.0} req/s",
+        total as f64 / secs
+    );
+}
