@@ -258,7 +258,7 @@ pub fn scan(mut cfg: ScanConfig) -> anyhow::Result<ScanSummary> {
     let commit_pages = cfg.commit_pages.max(1);
     let mut batch: Vec<Page> = Vec::with_capacity(batch_pages);
 
-    let mut commit = |writer: &mut crate::index::writer::ItemWriter,
+    let commit = |writer: &mut crate::index::writer::ItemWriter,
                       seen: &mut SeenWriter,
                       uncommitted: &mut Vec<String>,
                       summary: &mut ScanSummary|
