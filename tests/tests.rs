@@ -1,6 +1,7 @@
 //! The one integration-test binary: every module runs the real `trawl` binary or the library
 //! against real local servers on loopback.
 
+mod scan;
 mod serve;
 mod review;
 mod index;

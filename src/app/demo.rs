@@ -89,7 +89,12 @@ pub fn demo(cfg: &DemoConfig) -> anyhow::Result<DemoSummary> {
     let scenario = Scenario::default_scenario().context("loading the embedded default scenario")?;
     let seeded = seed(
         &scenario,
-        &SeedOptions { out: corpus.clone(), posts: cfg.posts, seed: None, force: true },
+        &SeedOptions {
+            out: corpus.clone(),
+            posts: cfg.posts,
+            seed: None,
+            force: true,
+        },
     )
     .with_context(|| format!("seeding {}", corpus.display()))?;
 

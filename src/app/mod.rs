@@ -31,7 +31,11 @@ pub fn seeds_from_manifest(m: &Manifest) -> (Vec<String>, Vec<String>) {
 /// Reads `DIR/manifest.json` (or the file itself when given a file).
 pub fn read_manifest(path: &std::path::Path) -> anyhow::Result<Manifest> {
     use anyhow::Context;
-    let path = if path.is_dir() { path.join("manifest.json") } else { path.to_path_buf() };
+    let path = if path.is_dir() {
+        path.join("manifest.json")
+    } else {
+        path.to_path_buf()
+    };
     let text =
         std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
     serde_json::from_str(&text)

@@ -61,7 +61,10 @@ impl Progress {
             }
             bar.finish_and_clear();
         });
-        Progress { stop, handle: Some(handle) }
+        Progress {
+            stop,
+            handle: Some(handle),
+        }
     }
 
     /// Stops and clears the status line.

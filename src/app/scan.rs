@@ -26,10 +26,10 @@ use tokio::sync::mpsc;
 use crate::classify::{Classifier, Scratch};
 use crate::crawl::{CrawlConfig, CrawlStats, Crawler};
 use crate::extract::Extractor;
+use crate::index::IndexStore;
 use crate::index::evidence::EvidenceStore;
 use crate::index::seen::{SeenRecord, SeenWriter};
 use crate::index::writer::Upsert;
-use crate::index::IndexStore;
 use crate::model::{Item, Page, Post, ReviewStatus, Verdict};
 
 use super::progress::Progress;
@@ -193,8 +193,8 @@ pub fn scan(mut cfg: ScanConfig) -> anyhow::Result<ScanSummary> {
     let evidence = EvidenceStore::open(store.evidence_dir())
         .with_context(|| format!("opening evidence store in {}", cfg.index.display()))?;
     let seen_path = store.seen_path();
-    let mut seen = SeenWriter::open(&seen_path)
-        .with_context(|| format!("opening {}", seen_path.display()))?;
+    let mut seen =
+        SeenWriter::open(&seen_path).with_context(|| format!("opening {}", seen_path.display()))?;
     let journal_path = cfg
         .crawl
         .journal
@@ -207,7 +207,9 @@ pub fn scan(mut cfg: ScanConfig) -> anyhow::Result<ScanSummary> {
     let journal = crawler.journal();
     let crawl_progress = crawler.progress();
     let threads = if cfg.threads == 0 {
-        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2)
     } else {
         cfg.threads
     };
@@ -259,9 +261,9 @@ pub fn scan(mut cfg: ScanConfig) -> anyhow::Result<ScanSummary> {
     let mut batch: Vec<Page> = Vec::with_capacity(batch_pages);
 
     let commit = |writer: &mut crate::index::writer::ItemWriter,
-                      seen: &mut SeenWriter,
-                      uncommitted: &mut Vec<String>,
-                      summary: &mut ScanSummary|
+                  seen: &mut SeenWriter,
+                  uncommitted: &mut Vec<String>,
+                  summary: &mut ScanSummary|
      -> anyhow::Result<()> {
         seen.flush().context("flushing seen.jsonl")?;
         writer.commit().context("committing the index")?;
@@ -317,8 +319,10 @@ pub fn scan(mut cfg: ScanConfig) -> anyhow::Result<ScanSummary> {
             };
             for (post, verdict) in r.posts {
                 summary.posts += 1;
-                *summary.posts_by_lang.entry(verdict.lang.lang.code().to_string()).or_default() +=
-                    1;
+                *summary
+                    .posts_by_lang
+                    .entry(verdict.lang.lang.code().to_string())
+                    .or_default() += 1;
                 seen.write(&SeenRecord::new(&post, &verdict))
                     .with_context(|| format!("writing {}", seen_path.display()))?;
                 if !verdict.flagged {
@@ -326,10 +330,15 @@ pub fn scan(mut cfg: ScanConfig) -> anyhow::Result<ScanSummary> {
                 }
                 summary.flagged += 1;
                 if let Some(c) = verdict.categories.first() {
-                    *summary.flagged_by_category.entry(c.as_str().to_string()).or_default() += 1;
+                    *summary
+                        .flagged_by_category
+                        .entry(c.as_str().to_string())
+                        .or_default() += 1;
                 }
-                *summary.flagged_by_lang.entry(verdict.lang.lang.code().to_string()).or_default() +=
-                    1;
+                *summary
+                    .flagged_by_lang
+                    .entry(verdict.lang.lang.code().to_string())
+                    .or_default() += 1;
                 let item = Item {
                     id: Item::make_id(&post.host, &post.post_id),
                     post,
@@ -339,7 +348,10 @@ pub fn scan(mut cfg: ScanConfig) -> anyhow::Result<ScanSummary> {
                     cluster: String::new(),
                     status: ReviewStatus::Pending,
                 };
-                match writer.add(&item).with_context(|| format!("indexing {}", item.post.url))? {
+                match writer
+                    .add(&item)
+                    .with_context(|| format!("indexing {}", item.post.url))?
+                {
                     Upsert::Added => summary.added += 1,
                     Upsert::Updated => summary.updated += 1,
                     Upsert::Unchanged => summary.unchanged += 1,

@@ -21,7 +21,11 @@ pub struct Args {
 
 /// Runs `trawl demo`.
 pub fn run(a: Args) -> anyhow::Result<ExitCode> {
-    let s = demo(&DemoConfig { data: a.data.clone(), posts: a.posts, progress: true })?;
+    let s = demo(&DemoConfig {
+        data: a.data.clone(),
+        posts: a.posts,
+        progress: true,
+    })?;
     if a.json {
         println!("{}", serde_json::to_string_pretty(&s)?);
         return Ok(ExitCode::SUCCESS);
@@ -35,16 +39,38 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         s.seed.out.display(),
         s.seed.seconds
     );
-    println!("2. served them on {} ({} requests answered)", s.served_on, s.requests_served);
-    println!("3. scanned: {}", super::scan::render(&s.scan).replace('\n', "\n   "));
-    println!("4. evaluation against {}/truth.jsonl:\n", s.seed.out.display());
+    println!(
+        "2. served them on {} ({} requests answered)",
+        s.served_on, s.requests_served
+    );
+    println!(
+        "3. scanned: {}",
+        super::scan::render(&s.scan).replace('\n', "\n   ")
+    );
+    println!(
+        "4. evaluation against {}/truth.jsonl:\n",
+        s.seed.out.display()
+    );
     println!("{}", trawl::eval::report::markdown(&s.eval));
     println!("Try next:");
     println!("  cargo run --release -- search 'lantern' --index {index} --facets");
-    println!("  cargo run --release -- search 'join OR recruit' --index {index} --category solicitation --sort score");
-    println!("  cargo run --release -- search '*' --index {index} --lang ru --min-score 0.9 --json");
+    println!(
+        "  cargo run --release -- search 'join OR recruit' --index {index} --category solicitation --sort score"
+    );
+    println!(
+        "  cargo run --release -- search '*' --index {index} --lang ru --min-score 0.9 --json"
+    );
     println!("  cargo run --release -- review queue --index {index}");
-    println!("  cargo run --release -- serve {}   # browse the synthetic sites", s.seed.out.display());
-    println!("\nData: corpus {} | index {} | evidence {} | done in {:.1}s", s.seed.out.display(), index, s.scan.evidence.display(), s.seconds);
+    println!(
+        "  cargo run --release -- serve {}   # browse the synthetic sites",
+        s.seed.out.display()
+    );
+    println!(
+        "\nData: corpus {} | index {} | evidence {} | done in {:.1}s",
+        s.seed.out.display(),
+        index,
+        s.scan.evidence.display(),
+        s.seconds
+    );
     Ok(ExitCode::SUCCESS)
 }

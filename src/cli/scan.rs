@@ -109,7 +109,11 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     } else {
         print!("{}", render(&summary));
     }
-    Ok(if summary.error_count() > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(if summary.error_count() > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// The human summary of a scan.
@@ -134,10 +138,17 @@ pub fn render(s: &ScanSummary) -> String {
         "index: {} items ({} new, {} updated, {} unchanged), {} commits",
         s.index_items, s.added, s.updated, s.unchanged, s.commits
     );
-    let cats: Vec<String> =
-        s.flagged_by_category.iter().map(|(k, v)| format!("{k} {v}")).collect();
+    let cats: Vec<String> = s
+        .flagged_by_category
+        .iter()
+        .map(|(k, v)| format!("{k} {v}"))
+        .collect();
     let _ = writeln!(o, "flagged by category: {}", cats.join(", "));
-    let langs: Vec<String> = s.flagged_by_lang.iter().map(|(k, v)| format!("{k} {v}")).collect();
+    let langs: Vec<String> = s
+        .flagged_by_lang
+        .iter()
+        .map(|(k, v)| format!("{k} {v}"))
+        .collect();
     let _ = writeln!(o, "flagged by language: {}", langs.join(", "));
     let _ = writeln!(
         o,
@@ -146,6 +157,10 @@ pub fn render(s: &ScanSummary) -> String {
     );
     let _ = writeln!(o, "index:    {}", s.index.display());
     let _ = writeln!(o, "evidence: {}", s.evidence.display());
-    let _ = writeln!(o, "journal:  {} (re-run with --resume after a crash)", s.journal.display());
+    let _ = writeln!(
+        o,
+        "journal:  {} (re-run with --resume after a crash)",
+        s.journal.display()
+    );
     o
 }
