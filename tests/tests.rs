@@ -2,3 +2,4 @@
 //! against real local servers on loopback.
 
 mod util;
+mod corpus;
