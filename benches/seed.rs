@@ -9,7 +9,12 @@ fn bench_seed(c: &mut Criterion) {
     let scenario = Scenario::default_scenario().expect("default scenario");
     let dir = tempfile::tempdir().expect("tempdir");
     const N: u64 = 2_000;
-    let opts = SeedOptions { out: dir.path().join("out"), posts: Some(N), seed: Some(1), force: true };
+    let opts = SeedOptions {
+        out: dir.path().join("out"),
+        posts: Some(N),
+        seed: Some(1),
+        force: true,
+    };
     let mut g = c.benchmark_group("seed");
     g.sample_size(10);
     g.throughput(Throughput::Elements(N));
