@@ -185,8 +185,33 @@ fn non_empty_out_needs_force() {
 #[test]
 fn every_truth_post_is_in_its_page_with_anchor_and_text() {
     let dir = tempdir();
-    let out = dir.path();
-    seed_into(out, 600, 3);
+    seed_into(dir.path(), 600, 3);
+    check_tree(dir.path(), 600);
+}
+
+#[test]
+fn default_scenario_tree_holds_every_post() {
+    // All 12 languages, 11 hosts, 3 kinds x 3 styles, windows-1251 and GBK.
+    let dir = tempdir();
+    run_ok(
+        trawl()
+            .arg("seed")
+            .arg("--out")
+            .arg(dir.path())
+            .args(["--posts", "2500", "--json"]),
+    );
+    check_tree(dir.path(), 2500);
+    let m = manifest(dir.path());
+    assert_eq!(m.hosts.len(), 11);
+    let langs: std::collections::BTreeSet<_> =
+        jsonl::<TruthRecord>(&dir.path().join("truth.jsonl"))
+            .iter()
+            .map(|t| t.lang)
+            .collect();
+    assert_eq!(langs.len(), 12, "{langs:?}");
+}
+
+fn check_tree(out: &Path, n: usize) {
     let m = manifest(out);
     let charsets: BTreeMap<String, String> = m
         .hosts
@@ -195,9 +220,9 @@ fn every_truth_post_is_in_its_page_with_anchor_and_text() {
         .collect();
     let truth: Vec<TruthRecord> = jsonl(&out.join("truth.jsonl"));
     let posts: Vec<Post> = jsonl(&out.join("posts.jsonl"));
-    assert_eq!(truth.len(), 600);
-    assert_eq!(posts.len(), 600);
-    assert_eq!(m.posts, 600);
+    assert_eq!(truth.len(), n);
+    assert_eq!(posts.len(), n);
+    assert_eq!(m.posts, n as u64);
     let mut pages: BTreeMap<PathBuf, (String, String)> = BTreeMap::new();
     for (t, p) in truth.iter().zip(&posts) {
         assert_eq!(t.url, p.url);

@@ -632,7 +632,12 @@ impl<'a> World<'a> {
                 if clusters.contains_key(&(hi, idx)) {
                     continue;
                 }
-                if let (Kind::Viol(c), lang) = self.decide(h, idx) {
+                // Only languages written on at least one other host can be reposted.
+                if let (Kind::Viol(c), lang) = self.decide(h, idx)
+                    && self.hosts.iter().enumerate().any(|(j, o)| {
+                        j != hi && o.n_posts > 0 && o.site.langs.iter().any(|l| l.0 == lang)
+                    })
+                {
                     orig = Some((hi, idx, c, lang));
                     break;
                 }
@@ -932,6 +937,7 @@ fn gen_unit(w: &World, h: &HostCtx, u: usize) -> UnitOut {
     let times = unit_times(w, h, u, unit.len as usize, &mut rng);
     let mut posts: Vec<GenPost> = Vec::with_capacity(unit.len as usize);
     let mut thread_lang = None;
+    let all: Vec<usize> = (0..h.accounts.len()).collect();
     for (k, &published) in times.iter().enumerate() {
         let idx = unit.start + k as u64;
         let mut prng = rng_for(w.seed, &h.site.host, "post", idx);
@@ -950,19 +956,18 @@ fn gen_unit(w: &World, h: &HostCtx, u: usize) -> UnitOut {
             kind = Kind::Viol(c.cat);
             lang = c.lang;
         }
-        let authors = h
+        let authors: &[usize] = h
             .by_lang
             .get(&lang)
             .filter(|v| !v.is_empty())
-            .cloned()
-            .unwrap_or_else(|| (0..h.accounts.len()).collect());
+            .map(Vec::as_slice)
+            .unwrap_or(&all);
         let author = if h.site.kind == SiteKind::News && k == 0 {
             // Articles are written by the first few (staff) accounts.
             authors[(prng.next_u64() % authors.len().min(6) as u64) as usize]
         } else {
-            *text::pick(&authors, &mut prng).unwrap_or(&0)
+            *text::pick(authors, &mut prng).unwrap_or(&0)
         };
-        let all: Vec<usize> = (0..h.accounts.len()).collect();
         let (body, phenomena) = compose(w, h, kind, lang, slot, &all, &mut prng);
         let body = if h.site.kind == SiteKind::News && k == 0 {
             article_body(w, h, lang, body, &all, &mut prng)

@@ -409,7 +409,23 @@ impl Filler<'_> {
     fn fill<R: Rng>(&self, t: &Template, rng: &mut R) -> Line {
         let ld = self.ld;
         let mut line: Line = Vec::with_capacity(t.toks.len());
-        let push = |p: Piece, line: &mut Line| {
+        let push = |mut p: Piece, line: &mut Line| {
+            // Templates written as "@{user}": the mention brings its own "@".
+            if let PieceKind::Mention(_) = p.kind
+                && let Some(last) = line.last_mut()
+                && last.kind == PieceKind::Plain
+                && last.text.ends_with('@')
+            {
+                last.text.pop();
+                if last.text.is_empty() {
+                    line.pop();
+                }
+                return line.push(p);
+            }
+            if p.kind == PieceKind::Plain && p.text.is_empty() {
+                return;
+            }
+            p.ents.clear();
             // Merge adjacent plain pieces to keep the markup small.
             if p.kind == PieceKind::Plain
                 && let Some(last) = line.last_mut()
