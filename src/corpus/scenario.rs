@@ -651,8 +651,11 @@ fn validate_rates(f: &ScenarioFile, problems: &mut Vec<String>) {
     if f.sizes.posts == 0 {
         problems.push("sizes.posts: must be at least 1".into());
     }
-    if f.sizes.accounts_per_site == 0 {
-        problems.push("sizes.accounts_per_site: must be at least 1".into());
+    if !(1..=100_000).contains(&f.sizes.accounts_per_site) {
+        problems.push(format!(
+            "sizes.accounts_per_site: {} is outside [1, 100000]",
+            f.sizes.accounts_per_site
+        ));
     }
     match f.sizes.posts_per_thread.as_slice() {
         [a, b] if *a >= 1 && a <= b => {}

@@ -254,12 +254,19 @@ pub struct LangData {
     pub family: Vec<String>,
 }
 
+/// Collapses whitespace runs to one space, trims, and drops control characters (which HTML
+/// parsers would rewrite).
+pub fn norm_ws(s: &str) -> String {
+    let s: String = s.chars().filter(|c| !c.is_control() || c.is_whitespace()).collect();
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 fn per_lang(m: &PerLang, lang: Lang, any_too: bool) -> Vec<String> {
     let mut v: Vec<String> = m.get(lang.code()).map(|l| l.0.clone()).unwrap_or_default();
     if any_too || v.is_empty() {
         v.extend(m.get("any").map(|l| l.0.clone()).unwrap_or_default());
     }
-    v
+    v.iter().map(|x| norm_ws(x)).filter(|x| !x.is_empty()).collect()
 }
 
 fn leaders_for(o: &Organisation, lang: Lang, script: Script) -> Vec<String> {
@@ -297,9 +304,13 @@ impl LangData {
         } else {
             Some(&vocab)
         };
+        // Whitespace is normalised (one space, trimmed) so that the text an extractor reads from
+        // the markup is exactly the text in posts.jsonl; empty templates are dropped.
         let parse_all = |v: &[String], cue: Option<&HashSet<String>>| {
             v.iter()
-                .map(|t| Template::parse(t, cue))
+                .map(|t| norm_ws(t))
+                .filter(|t| !t.is_empty())
+                .map(|t| Template::parse(&t, cue))
                 .collect::<Vec<_>>()
         };
         let target = s.target();
@@ -687,6 +698,11 @@ pub fn inflected(lines: &[Line], lang: Lang) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn whitespace_and_controls_are_normalised() {
+        assert_eq!(norm_ws("  a \n\t b\u{0}c  "), "a bc");
+    }
 
     #[test]
     fn template_parse_marks_cues_and_placeholders() {
