@@ -257,7 +257,10 @@ pub struct LangData {
 /// Collapses whitespace runs to one space, trims, and drops control characters (which HTML
 /// parsers would rewrite).
 pub fn norm_ws(s: &str) -> String {
-    let s: String = s.chars().filter(|c| !c.is_control() || c.is_whitespace()).collect();
+    let s: String = s
+        .chars()
+        .filter(|c| !c.is_control() || c.is_whitespace())
+        .collect();
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
@@ -266,7 +269,10 @@ fn per_lang(m: &PerLang, lang: Lang, any_too: bool) -> Vec<String> {
     if any_too || v.is_empty() {
         v.extend(m.get("any").map(|l| l.0.clone()).unwrap_or_default());
     }
-    v.iter().map(|x| norm_ws(x)).filter(|x| !x.is_empty()).collect()
+    v.iter()
+        .map(|x| norm_ws(x))
+        .filter(|x| !x.is_empty())
+        .collect()
 }
 
 fn leaders_for(o: &Organisation, lang: Lang, script: Script) -> Vec<String> {
