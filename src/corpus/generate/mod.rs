@@ -969,7 +969,13 @@ fn gen_unit(w: &World, h: &HostCtx, u: usize) -> UnitOut {
             *text::pick(authors, &mut prng).unwrap_or(&0)
         };
         let (body, phenomena) = compose(w, h, kind, lang, slot, &all, &mut prng);
-        let body = if h.site.kind == SiteKind::News && k == 0 {
+        // Articles get report paragraphs, unless the post is deliberately short or long.
+        let body = if h.site.kind == SiteKind::News
+            && k == 0
+            && !phenomena
+                .iter()
+                .any(|p| matches!(p, Phenomenon::Short | Phenomenon::Long))
+        {
             article_body(w, h, lang, body, &all, &mut prng)
         } else {
             body
@@ -1261,8 +1267,8 @@ fn violating_lines(
     (lines, ph)
 }
 
-/// Small edits of a repost: an exclamation, a hashtag, a dropped chatter line, a "repost" prefix.
-fn repost_edit(lines: &mut Vec<Line>, f: &Filler, rng: &mut ChaCha8Rng) {
+/// Small edits of a repost: an exclamation, an extra hashtag, or an `RT ` prefix.
+fn repost_edit(lines: &mut [Line], f: &Filler, rng: &mut ChaCha8Rng) {
     match rng.next_u64() % 3 {
         0 => {
             if let Some(l) = lines.last_mut() {
@@ -1284,14 +1290,16 @@ fn repost_edit(lines: &mut Vec<Line>, f: &Filler, rng: &mut ChaCha8Rng) {
             }
         }
         _ => {
-            lines.insert(
-                0,
-                vec![Piece {
-                    text: "RT".into(),
-                    kind: PieceKind::Plain,
-                    ents: vec![],
-                }],
-            );
+            if let Some(l) = lines.first_mut() {
+                l.insert(
+                    0,
+                    Piece {
+                        text: "RT ".into(),
+                        kind: PieceKind::Plain,
+                        ents: vec![],
+                    },
+                );
+            }
         }
     }
 }

@@ -109,8 +109,18 @@ impl Template {
     fn parse(t: &str, cue_vocab: Option<&HashSet<String>>) -> Template {
         let mut toks = Vec::new();
         let mut rest = t;
-        let push_lit = |s: &str, toks: &mut Vec<Tok>| {
+        fn push_lit(s: &str, toks: &mut Vec<Tok>, cue_vocab: Option<&HashSet<String>>) {
             if s.is_empty() {
+                return;
+            }
+            // Bracketed text ("[instructions withheld: ...]") is an editorial marker, never a cue.
+            if let Some(open) = s.find('[')
+                && let Some(close) = s[open..].find(']').map(|c| open + c)
+                && cue_vocab.is_some()
+            {
+                push_lit(&s[..open], toks, cue_vocab);
+                toks.push(Tok::Lit(s[open..=close].to_string(), false));
+                push_lit(&s[close + 1..], toks, cue_vocab);
                 return;
             }
             match cue_vocab {
@@ -136,7 +146,7 @@ impl Template {
                     }
                 }
             }
-        };
+        }
         while let Some(i) = rest.find('{') {
             let after = &rest[i + 1..];
             let ph = after.find('}').and_then(|j| {
@@ -156,17 +166,17 @@ impl Template {
             });
             match ph {
                 Some((p, j)) => {
-                    push_lit(&rest[..i], &mut toks);
+                    push_lit(&rest[..i], &mut toks, cue_vocab);
                     toks.push(Tok::Ph(p));
                     rest = &after[j + 1..];
                 }
                 None => {
-                    push_lit(&rest[..=i], &mut toks);
+                    push_lit(&rest[..=i], &mut toks, cue_vocab);
                     rest = after;
                 }
             }
         }
-        push_lit(rest, &mut toks);
+        push_lit(rest, &mut toks, cue_vocab);
         Template { toks }
     }
 }
