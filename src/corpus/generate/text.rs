@@ -43,7 +43,11 @@ pub struct Piece {
 
 impl Piece {
     fn new(text: impl Into<String>, kind: PieceKind) -> Piece {
-        Piece { text: text.into(), kind, ents: Vec::new() }
+        Piece {
+            text: text.into(),
+            kind,
+            ents: Vec::new(),
+        }
     }
 }
 
@@ -105,8 +109,18 @@ impl Template {
     fn parse(t: &str, cue_vocab: Option<&HashSet<String>>) -> Template {
         let mut toks = Vec::new();
         let mut rest = t;
-        let push_lit = |s: &str, toks: &mut Vec<Tok>| {
+        fn push_lit(s: &str, toks: &mut Vec<Tok>, cue_vocab: Option<&HashSet<String>>) {
             if s.is_empty() {
+                return;
+            }
+            // Bracketed text ("[instructions withheld: ...]") is an editorial marker, never a cue.
+            if let Some(open) = s.find('[')
+                && let Some(close) = s[open..].find(']').map(|c| open + c)
+                && cue_vocab.is_some()
+            {
+                push_lit(&s[..open], toks, cue_vocab);
+                toks.push(Tok::Lit(s[open..=close].to_string(), false));
+                push_lit(&s[close + 1..], toks, cue_vocab);
                 return;
             }
             match cue_vocab {
@@ -132,7 +146,7 @@ impl Template {
                     }
                 }
             }
-        };
+        }
         while let Some(i) = rest.find('{') {
             let after = &rest[i + 1..];
             let ph = after.find('}').and_then(|j| {
@@ -152,17 +166,17 @@ impl Template {
             });
             match ph {
                 Some((p, j)) => {
-                    push_lit(&rest[..i], &mut toks);
+                    push_lit(&rest[..i], &mut toks, cue_vocab);
                     toks.push(Tok::Ph(p));
                     rest = &after[j + 1..];
                 }
                 None => {
-                    push_lit(&rest[..=i], &mut toks);
+                    push_lit(&rest[..=i], &mut toks, cue_vocab);
                     rest = after;
                 }
             }
         }
-        push_lit(rest, &mut toks);
+        push_lit(rest, &mut toks, cue_vocab);
         Template { toks }
     }
 }
@@ -250,12 +264,25 @@ pub struct LangData {
     pub family: Vec<String>,
 }
 
+/// Collapses whitespace runs to one space, trims, and drops control characters (which HTML
+/// parsers would rewrite).
+pub fn norm_ws(s: &str) -> String {
+    let s: String = s
+        .chars()
+        .filter(|c| !c.is_control() || c.is_whitespace())
+        .collect();
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 fn per_lang(m: &PerLang, lang: Lang, any_too: bool) -> Vec<String> {
     let mut v: Vec<String> = m.get(lang.code()).map(|l| l.0.clone()).unwrap_or_default();
     if any_too || v.is_empty() {
         v.extend(m.get("any").map(|l| l.0.clone()).unwrap_or_default());
     }
-    v
+    v.iter()
+        .map(|x| norm_ws(x))
+        .filter(|x| !x.is_empty())
+        .collect()
 }
 
 fn leaders_for(o: &Organisation, lang: Lang, script: Script) -> Vec<String> {
@@ -265,10 +292,18 @@ fn leaders_for(o: &Organisation, lang: Lang, script: Script) -> Vec<String> {
             // Prefer forms written in the post's script, else the first (Latin) form.
             let fit: Vec<String> = l
                 .iter()
-                .filter(|n| n.chars().filter(|c| c.is_alphabetic()).all(|c| script.has(c)))
+                .filter(|n| {
+                    n.chars()
+                        .filter(|c| c.is_alphabetic())
+                        .all(|c| script.has(c))
+                })
                 .cloned()
                 .collect();
-            if fit.is_empty() { l.iter().take(1).cloned().collect() } else { fit }
+            if fit.is_empty() {
+                l.iter().take(1).cloned().collect()
+            } else {
+                fit
+            }
         }
     }
 }
@@ -280,9 +315,19 @@ impl LangData {
         let script = Script::parse(&bank.script);
         let all_chatter: Vec<String> = bank.chatter.values().flatten().cloned().collect();
         let vocab = vocabulary(&all_chatter);
-        let cue = if script == Script::Hans { None } else { Some(&vocab) };
+        let cue = if script == Script::Hans {
+            None
+        } else {
+            Some(&vocab)
+        };
+        // Whitespace is normalised (one space, trimmed) so that the text an extractor reads from
+        // the markup is exactly the text in posts.jsonl; empty templates are dropped.
         let parse_all = |v: &[String], cue: Option<&HashSet<String>>| {
-            v.iter().map(|t| Template::parse(t, cue)).collect::<Vec<_>>()
+            v.iter()
+                .map(|t| norm_ws(t))
+                .filter(|t| !t.is_empty())
+                .map(|t| Template::parse(&t, cue))
+                .collect::<Vec<_>>()
         };
         let target = s.target();
         let mut org = per_lang(&target.names, lang, false);
@@ -301,16 +346,26 @@ impl LangData {
         if hashtags.is_empty() {
             hashtags.push(format!(
                 "#{}",
-                target.canonical.chars().filter(|c| c.is_alphanumeric()).collect::<String>()
+                target
+                    .canonical
+                    .chars()
+                    .filter(|c| c.is_alphanumeric())
+                    .collect::<String>()
             ));
         }
         let mut leaders = leaders_for(target, lang, script);
         if leaders.is_empty() {
             leaders = org.clone();
         }
-        let mut lookalike = s.lookalike().map(|o| per_lang(&o.names, lang, false)).unwrap_or_default();
+        let mut lookalike = s
+            .lookalike()
+            .map(|o| per_lang(&o.names, lang, false))
+            .unwrap_or_default();
         if lookalike.is_empty() {
-            lookalike = s.lookalike().map(|o| vec![o.canonical.clone()]).unwrap_or_default();
+            lookalike = s
+                .lookalike()
+                .map(|o| vec![o.canonical.clone()])
+                .unwrap_or_default();
         }
         if lookalike.is_empty() {
             lookalike.push("Lantern Festival Club".into());
@@ -319,14 +374,24 @@ impl LangData {
         if towns.is_empty() {
             towns.push("Townsville".into());
         }
-        let chatter: Vec<Vec<Template>> =
-            bank.chatter.values().filter(|v| !v.is_empty()).map(|v| parse_all(v, None)).collect();
+        let chatter: Vec<Vec<Template>> = bank
+            .chatter
+            .values()
+            .filter(|v| !v.is_empty())
+            .map(|v| parse_all(v, None))
+            .collect();
         LangData {
             lang,
             script,
             chatter,
-            negative: NegKind::ALL.iter().map(|k| parse_all(bank.negative.get(*k), None)).collect(),
-            violating: Category::ALL.iter().map(|c| parse_all(bank.violating.get(*c), cue)).collect(),
+            negative: NegKind::ALL
+                .iter()
+                .map(|k| parse_all(bank.negative.get(*k), None))
+                .collect(),
+            violating: Category::ALL
+                .iter()
+                .map(|c| parse_all(bank.violating.get(*c), cue))
+                .collect(),
             org,
             org_short,
             slogans,
@@ -334,15 +399,27 @@ impl LangData {
             leaders,
             towns,
             lookalike,
-            given: if bank.people.given.is_empty() { vec!["Ana".into()] } else { bank.people.given.clone() },
-            family: if bank.people.family.is_empty() { vec!["Doe".into()] } else { bank.people.family.clone() },
+            given: if bank.people.given.is_empty() {
+                vec!["Ana".into()]
+            } else {
+                bank.people.given.clone()
+            },
+            family: if bank.people.family.is_empty() {
+                vec!["Doe".into()]
+            } else {
+                bank.people.family.clone()
+            },
         }
     }
 }
 
 /// Uniform pick by `next_u64 % n` (a fixed number of draws, so parallel streams stay aligned).
 pub fn pick<'a, T, R: Rng>(v: &'a [T], rng: &mut R) -> Option<&'a T> {
-    if v.is_empty() { None } else { v.get((rng.next_u64() % v.len() as u64) as usize) }
+    if v.is_empty() {
+        None
+    } else {
+        v.get((rng.next_u64() % v.len() as u64) as usize)
+    }
 }
 
 /// Fills templates for one host: mentions pick among `accounts` (indices of the host's accounts).
@@ -359,7 +436,23 @@ impl Filler<'_> {
     fn fill<R: Rng>(&self, t: &Template, rng: &mut R) -> Line {
         let ld = self.ld;
         let mut line: Line = Vec::with_capacity(t.toks.len());
-        let push = |p: Piece, line: &mut Line| {
+        let push = |mut p: Piece, line: &mut Line| {
+            // Templates written as "@{user}": the mention brings its own "@".
+            if let PieceKind::Mention(_) = p.kind
+                && let Some(last) = line.last_mut()
+                && last.kind == PieceKind::Plain
+                && last.text.ends_with('@')
+            {
+                last.text.pop();
+                if last.text.is_empty() {
+                    line.pop();
+                }
+                return line.push(p);
+            }
+            if p.kind == PieceKind::Plain && p.text.is_empty() {
+                return;
+            }
+            p.ents.clear();
             // Merge adjacent plain pieces to keep the markup small.
             if p.kind == PieceKind::Plain
                 && let Some(last) = line.last_mut()
@@ -373,9 +466,14 @@ impl Filler<'_> {
         for tok in &t.toks {
             let one = |v: &[String], rng: &mut R| pick(v, rng).cloned().unwrap_or_default();
             let p = match tok {
-                Tok::Lit(s, cue) => {
-                    Piece::new(s.clone(), if *cue { PieceKind::Signal } else { PieceKind::Plain })
-                }
+                Tok::Lit(s, cue) => Piece::new(
+                    s.clone(),
+                    if *cue {
+                        PieceKind::Signal
+                    } else {
+                        PieceKind::Plain
+                    },
+                ),
                 Tok::Ph(Ph::Org) => Piece::new(one(&ld.org, rng), PieceKind::Signal),
                 Tok::Ph(Ph::OrgShort) => Piece::new(one(&ld.org_short, rng), PieceKind::Signal),
                 Tok::Ph(Ph::Slogan) => Piece::new(one(&ld.slogans, rng), PieceKind::Signal),
@@ -383,12 +481,16 @@ impl Filler<'_> {
                 Tok::Ph(Ph::Leader) => Piece::new(one(&ld.leaders, rng), PieceKind::Signal),
                 Tok::Ph(Ph::Town) => Piece::new(one(&ld.towns, rng), PieceKind::Plain),
                 Tok::Ph(Ph::Lookalike) => Piece::new(one(&ld.lookalike, rng), PieceKind::Plain),
-                Tok::Ph(Ph::Amount) => {
-                    Piece::new(((5 + rng.next_u64() % 95) * 100).to_string(), PieceKind::Plain)
-                }
+                Tok::Ph(Ph::Amount) => Piece::new(
+                    ((5 + rng.next_u64() % 95) * 100).to_string(),
+                    PieceKind::Plain,
+                ),
                 Tok::Ph(Ph::User) => match pick(self.accounts, rng) {
                     Some(&a) => Piece::new(
-                        format!("@{}", self.handles.get(a).map(String::as_str).unwrap_or("user")),
+                        format!(
+                            "@{}",
+                            self.handles.get(a).map(String::as_str).unwrap_or("user")
+                        ),
                         PieceKind::Mention(a),
                     ),
                     None => Piece::new("", PieceKind::Plain),
@@ -401,7 +503,9 @@ impl Filler<'_> {
 
     /// One everyday line.
     pub fn chatter<R: Rng>(&self, rng: &mut R) -> Line {
-        let topic = pick(&self.ld.chatter, rng).map(Vec::as_slice).unwrap_or(&[]);
+        let topic = pick(&self.ld.chatter, rng)
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
         match pick(topic, rng) {
             Some(t) => self.fill(t, rng),
             None => vec![Piece::new("…", PieceKind::Plain)],
@@ -423,7 +527,10 @@ impl Filler<'_> {
         let ts = &self.ld.violating[i];
         let t = if shortest {
             ts.iter().min_by_key(|t| {
-                t.toks.iter().map(|k| if let Tok::Lit(s, _) = k { s.len() } else { 12 }).sum::<usize>()
+                t.toks
+                    .iter()
+                    .map(|k| if let Tok::Lit(s, _) = k { s.len() } else { 12 })
+                    .sum::<usize>()
             })
         } else {
             pick(ts, rng)
@@ -431,9 +538,15 @@ impl Filler<'_> {
         match t {
             Some(t) => self.fill(t, rng),
             None => vec![
-                Piece::new(pick(&self.ld.hashtags, rng).cloned().unwrap_or_default(), PieceKind::Tag),
+                Piece::new(
+                    pick(&self.ld.hashtags, rng).cloned().unwrap_or_default(),
+                    PieceKind::Tag,
+                ),
                 Piece::new(" ", PieceKind::Plain),
-                Piece::new(pick(&self.ld.slogans, rng).cloned().unwrap_or_default(), PieceKind::Signal),
+                Piece::new(
+                    pick(&self.ld.slogans, rng).cloned().unwrap_or_default(),
+                    PieceKind::Signal,
+                ),
             ],
         }
     }
@@ -441,15 +554,24 @@ impl Filler<'_> {
     /// `#hashtag slogan`: the shortest recognisable violating post.
     pub fn tag_and_slogan<R: Rng>(&self, rng: &mut R) -> Line {
         vec![
-            Piece::new(pick(&self.ld.hashtags, rng).cloned().unwrap_or_default(), PieceKind::Tag),
+            Piece::new(
+                pick(&self.ld.hashtags, rng).cloned().unwrap_or_default(),
+                PieceKind::Tag,
+            ),
             Piece::new(" ", PieceKind::Plain),
-            Piece::new(pick(&self.ld.slogans, rng).cloned().unwrap_or_default(), PieceKind::Signal),
+            Piece::new(
+                pick(&self.ld.slogans, rng).cloned().unwrap_or_default(),
+                PieceKind::Signal,
+            ),
         ]
     }
 
     /// A hashtag piece.
     pub fn hashtag<R: Rng>(&self, rng: &mut R) -> Piece {
-        Piece::new(pick(&self.ld.hashtags, rng).cloned().unwrap_or_default(), PieceKind::Tag)
+        Piece::new(
+            pick(&self.ld.hashtags, rng).cloned().unwrap_or_default(),
+            PieceKind::Tag,
+        )
     }
 }
 
@@ -524,8 +646,19 @@ pub fn obfuscate<R: Rng>(
     if p_spaced
         && apply(
             &mut |w, _| {
-                // Space out single words only (a whole slogan spaced out is unreadable).
-                if w.chars().count() <= 14 && !w.contains(' ') { obfuscate::spaced(w, sep) } else { w.to_string() }
+                // Space out one word (the longest) of a name or slogan; hashtags stay intact.
+                if w.starts_with('#') {
+                    return w.to_string();
+                }
+                let Some(longest) = w
+                    .split(' ')
+                    .filter(|x| x.chars().count() >= 3)
+                    .max_by_key(|x| x.chars().count())
+                else {
+                    return w.to_string();
+                };
+                let spaced = obfuscate::spaced(longest, sep);
+                w.replacen(longest, &spaced, 1)
             },
             1,
             rng,
@@ -544,10 +677,16 @@ pub fn obfuscate<R: Rng>(
                 if n > 0 {
                     let a = (rng.next_u64() % n as u64) as usize;
                     let b = (rng.next_u64() % n as u64) as usize;
-                    p.ents = if a == b { vec![a] } else { vec![a.min(b), a.max(b)] };
+                    p.ents = if a == b {
+                        vec![a]
+                    } else {
+                        vec![a.min(b), a.max(b)]
+                    };
                     // Never encode zero-width or spacing characters (keeps text round-trips exact).
                     let cs: Vec<char> = p.text.chars().collect();
-                    p.ents.retain(|&i| !cs[i].is_whitespace() && !obfuscate::ZERO_WIDTH.contains(&cs[i]));
+                    p.ents.retain(|&i| {
+                        !cs[i].is_whitespace() && !obfuscate::ZERO_WIDTH.contains(&cs[i])
+                    });
                     any |= !p.ents.is_empty();
                 }
             }
@@ -561,9 +700,15 @@ pub fn obfuscate<R: Rng>(
 
 /// Whether any cue word in `lines` is inflected (see [`obfuscate::is_inflected`]).
 pub fn inflected(lines: &[Line], lang: Lang) -> bool {
-    lines.iter().flatten().filter(|p| p.kind == PieceKind::Signal).any(|p| {
-        p.text.split(|c: char| !is_word_char(c)).any(|w| !w.is_empty() && obfuscate::is_inflected(w, lang))
-    })
+    lines
+        .iter()
+        .flatten()
+        .filter(|p| p.kind == PieceKind::Signal)
+        .any(|p| {
+            p.text
+                .split(|c: char| !is_word_char(c))
+                .any(|w| !w.is_empty() && obfuscate::is_inflected(w, lang))
+        })
 }
 
 #[cfg(test)]
@@ -571,8 +716,16 @@ mod tests {
     use super::*;
 
     #[test]
+    fn whitespace_and_controls_are_normalised() {
+        assert_eq!(norm_ws("  a \n\t b\u{0}c  "), "a bc");
+    }
+
+    #[test]
     fn template_parse_marks_cues_and_placeholders() {
-        let vocab: HashSet<String> = ["the", "weather", "today"].iter().map(|s| s.to_string()).collect();
+        let vocab: HashSet<String> = ["the", "weather", "today"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         let t = Template::parse("Join the {org} today, brothers! {oops}", Some(&vocab));
         let cues: Vec<&str> = t
             .toks
