@@ -21,11 +21,18 @@ struct Opts {
 #[derive(Subcommand)]
 enum Command {
     // Each verb's flags and handler live in src/cli/<verb>.rs.
+    /// Check, test and explain rule packs.
+    Rules(cli::rules::Args),
+    /// Classify posts (JSONL) with rule packs; verdicts out as JSONL, in input order.
+    Classify(cli::classify::Args),
 }
 
 fn main() -> ExitCode {
     cli::init_tracing();
     let opts = Opts::parse();
-    let result = match opts.command {};
+    let result = match opts.command {
+        Command::Rules(a) => cli::rules::run(a),
+        Command::Classify(a) => cli::classify::run(a),
+    };
     cli::finish(result)
 }

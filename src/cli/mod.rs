@@ -1,5 +1,8 @@
 //! One file per verb: its clap `Args` and a `run` that calls the library and prints results.
 
+pub mod classify;
+pub mod rules;
+
 use std::process::ExitCode;
 
 use tracing_subscriber::EnvFilter;
