@@ -25,6 +25,8 @@ enum Command {
     Rules(cli::rules::Args),
     /// Classify posts (JSONL) with rule packs; verdicts out as JSONL, in input order.
     Classify(cli::classify::Args),
+    /// Generate a synthetic corpus (sites, truth, posts, manifest) from a scenario.
+    Seed(cli::seed::Args),
 }
 
 fn main() -> ExitCode {
@@ -33,6 +35,7 @@ fn main() -> ExitCode {
     let result = match opts.command {
         Command::Rules(a) => cli::rules::run(a),
         Command::Classify(a) => cli::classify::run(a),
+        Command::Seed(a) => cli::seed::run(a),
     };
     cli::finish(result)
 }

@@ -2,6 +2,7 @@
 
 pub mod classify;
 pub mod rules;
+pub mod seed;
 
 use std::process::ExitCode;
 
