@@ -316,18 +316,14 @@ pub fn compile(def: &PackDef, problems: &mut Vec<Problem>) -> Option<Compiled> {
                             let st = &stemmers[l];
                             let mut ws = Vec::new();
                             let mut ok = true;
-                            for (i, (w, _)) in words.iter().enumerate() {
-                                let k = if i == last {
-                                    translit::key(&st.stem(w))
-                                } else {
-                                    translit::key(w)
-                                };
+                            for (w, _) in words.iter() {
+                                let k = translit::key(&st.stem(w));
                                 let kl = k.chars().count();
                                 if words.len() == 1 && kl < KEY_MIN || k.is_empty() {
                                     ok = false;
                                     break;
                                 }
-                                let full = !(i == last && kl >= KEY_PREFIX_MIN);
+                                let full = kl < KEY_PREFIX_MIN;
                                 ws.push(b.word(stream, full, &k));
                             }
                             if ok {

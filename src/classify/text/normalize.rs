@@ -317,6 +317,7 @@ pub fn leet_cyr(c: char) -> Option<char> {
         '3' => 'е',
         '4' | '@' => 'а',
         '6' => 'б',
+        '7' => 'т',
         '8' => 'в',
         '$' => 'с',
         '1' | '!' => 'і',
@@ -367,12 +368,23 @@ fn raw_words(text: &str, raw: &mut Vec<(usize, usize)>) {
     }
 }
 
+/// One grapheme of a letter: a base char plus combining marks (Devanagari matras, harakat), or a
+/// virama conjunct (`क्ष`), as the spacing obfuscation separates graphemes, not chars.
 fn is_single_letter(text: &str, (s, e): (usize, usize)) -> bool {
     let mut it = text[s..e].chars();
-    match (it.next(), it.next()) {
-        (Some(c), None) => c.is_alphanumeric() && script_of(c) != Script::Cjk,
-        _ => false,
+    let Some(first) = it.next() else { return false };
+    if !first.is_alphanumeric() || script_of(first) == Script::Cjk {
+        return false;
     }
+    let mut prev = first;
+    for c in it {
+        let ok = is_combining_mark(c) || (prev == '\u{094D}' && c.is_alphabetic());
+        if !ok {
+            return false;
+        }
+        prev = c;
+    }
+    true
 }
 
 fn is_spacing_gap(gap: &str) -> bool {
