@@ -88,7 +88,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                         let s = if args.explain {
                             let mut val = serde_json::to_value(&v).map_err(|e| e.to_string())?;
                             if let Some(o) = val.as_object_mut() {
-                                o.insert("explanation".into(), clf.explain(&v).into());
+                                o.insert(
+                                    "explanation".into(),
+                                    clf.explain_with_matches(&v, scratch, &post.text).into(),
+                                );
                             }
                             val.to_string()
                         } else {

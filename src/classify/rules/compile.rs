@@ -55,6 +55,9 @@ pub struct Variant {
     pub lexicon: u32,
     /// Word pattern ids.
     pub words: Vec<u32>,
+    /// The language the variant belongs to: it only matches tokens read in that language
+    /// (`None`: `any` terms and cross-script transliteration keys match everywhere).
+    pub lang: Option<Lang>,
 }
 
 /// Lexicon metadata.
@@ -246,9 +249,9 @@ pub fn compile(def: &PackDef, problems: &mut Vec<Problem>) -> Option<Compiled> {
                 continue;
             }
             terms.push(TermInfo { lexicon: li, raw: t.raw.clone() });
-            let add = |ws: Vec<u32>, variants: &mut Vec<Variant>| {
-                if !variants.iter().rev().take(16).any(|v| v.term == ti && v.words == ws) {
-                    variants.push(Variant { term: ti, lexicon: li, words: ws });
+            let add = |ws: Vec<u32>, lang: Option<Lang>, variants: &mut Vec<Variant>| {
+                if !variants.iter().rev().take(16).any(|v| v.term == ti && v.words == ws && v.lang == lang) {
+                    variants.push(Variant { term: ti, lexicon: li, words: ws, lang });
                 }
             };
             let last = words.len() - 1;
@@ -262,7 +265,7 @@ pub fn compile(def: &PackDef, problems: &mut Vec<Problem>) -> Option<Compiled> {
                             b.word(Stream::Norm, full, w)
                         })
                         .collect();
-                    add(ws, &mut variants);
+                    add(ws, t.lang, &mut variants);
                 }
                 Kind::Stem => {
                     // Stem in the lexicon's language, or (for `any`) every pack language
@@ -296,16 +299,16 @@ pub fn compile(def: &PackDef, problems: &mut Vec<Problem>) -> Option<Compiled> {
                                 }
                             })
                             .collect();
-                        add(ws, &mut variants);
+                        add(ws, t.lang.map(|_| *l), &mut variants);
                     }
                     // The unstemmed normalised form too (stemmers disagree on short words).
                     let ws = words.iter().map(|(w, _)| b.word(Stream::Norm, true, w)).collect();
-                    add(ws, &mut variants);
+                    add(ws, t.lang, &mut variants);
                     // A phrase also matches as one joined token (hashtags: #CrimsonLantern).
                     if words.len() > 1 {
                         let joined: String = words.iter().map(|w| w.0.as_str()).collect();
                         let w = b.word(Stream::Norm, true, &joined);
-                        add(vec![w], &mut variants);
+                        add(vec![w], t.lang, &mut variants);
                     }
                     // Transliteration keys, across scripts.
                     let all_cyr = words.iter().all(|w| w.1 == Script::Cyrillic);
@@ -327,7 +330,7 @@ pub fn compile(def: &PackDef, problems: &mut Vec<Problem>) -> Option<Compiled> {
                                 ws.push(b.word(stream, full, &k));
                             }
                             if ok {
-                                add(ws, &mut variants);
+                                add(ws, None, &mut variants);
                             }
                         }
                     }

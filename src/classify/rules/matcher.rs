@@ -29,8 +29,16 @@ pub struct MatchScratch {
     term_hits: Vec<(Hit, u32)>,
     key: String,
     langs: Vec<Lang>,
+    /// Per token: bit set of the languages it is read in (see [`lang_bit`]).
+    tok_langs: Vec<u32>,
     /// Matches per lexicon.
     pub by_lexicon: Vec<Vec<Hit>>,
+}
+
+/// The bit of a language in a token's language set.
+#[inline]
+pub fn lang_bit(l: Lang) -> u32 {
+    1u32 << (Lang::ALL.iter().position(|&x| x == l).unwrap_or(31) as u32).min(31)
 }
 
 /// Languages to stem a token of `script` in, given the post's language decision.
@@ -62,8 +70,11 @@ pub fn match_post(c: &Compiled, an: &mut Analyzer, d: &LangDecision, s: &mut Mat
         g.clear();
     }
     let ntok = an.toks.len();
+    s.tok_langs.clear();
     for i in 0..ntok {
         let t = an.toks[i];
+        stem_langs(c, d, t.script, &mut s.langs);
+        s.tok_langs.push(s.langs.iter().fold(0, |m, &l| m | lang_bit(l)));
         let (ts, te) = (t.start as usize, t.end as usize);
         // Norm stream.
         if c.has_stream[Stream::Norm as usize] {
@@ -71,7 +82,6 @@ pub fn match_post(c: &Compiled, an: &mut Analyzer, d: &LangDecision, s: &mut Mat
         }
         // Stem stream: one segment per distinct stem.
         if c.has_stream[Stream::Stem as usize] {
-            stem_langs(c, d, t.script, &mut s.langs);
             let seg_before = s.seg[0].len();
             if s.langs.is_empty() {
                 push_seg(&mut s.hay[0], &mut s.seg[0], i, &an.normalized.as_str()[ts..te]);
@@ -138,6 +148,11 @@ pub fn match_post(c: &Compiled, an: &mut Analyzer, d: &LangDecision, s: &mut Mat
             let v = &c.variants[vi as usize];
             let n = v.words.len() as u32;
             if tok + n > ntok as u32 {
+                continue;
+            }
+            if let Some(l) = v.lang
+                && s.tok_langs[tok as usize] & lang_bit(l) == 0
+            {
                 continue;
             }
             let ok = v.words.iter().enumerate().skip(1).all(|(j, &wj)| {

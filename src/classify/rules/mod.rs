@@ -187,6 +187,40 @@ impl Classifier {
         explain::explain_verdict(v, self.compiled.threshold)
     }
 
+    /// Like [`Classifier::explain`], plus every lexicon match of the post just classified with
+    /// `s` (exception lexicons included), so an analyst sees why a rule did NOT fire.
+    pub fn explain_with_matches(&self, v: &Verdict, s: &Scratch, text: &str) -> String {
+        let mut out = self.explain(v);
+        let c = &self.compiled;
+        let mut lines = Vec::new();
+        for (li, hits) in s.ms.by_lexicon.iter().enumerate() {
+            for h in hits {
+                let (Some(a), Some(b)) =
+                    (s.an.toks.get(h.start as usize), s.an.toks.get(h.end as usize - 1))
+                else {
+                    continue;
+                };
+                let (st, _) = s.an.normalized.text.original(a.start as usize, a.end as usize);
+                let (_, en) = s.an.normalized.text.original(b.start as usize, b.end as usize);
+                lines.push(format!(
+                    "    {}{}: {:?} (term {:?})",
+                    c.lexicons[li].name,
+                    if c.lexicons[li].exception { " [exception]" } else { "" },
+                    text.get(st..en).unwrap_or(""),
+                    c.terms[h.term as usize].raw
+                ));
+            }
+        }
+        if !lines.is_empty() {
+            out.push_str("  lexicon matches:\n");
+            for l in lines {
+                out.push_str(&l);
+                out.push('\n');
+            }
+        }
+        out
+    }
+
     /// The documentation of a rule.
     pub fn explain_rule(&self, id: &str) -> Option<String> {
         explain::explain_rule(&self.compiled, id)
@@ -209,7 +243,7 @@ impl Classifier {
                             pos: pos.clone(),
                             text: text.clone(),
                             expected_fire: want,
-                            explanation: self.explain(&v),
+                            explanation: self.explain_with_matches(&v, &s, text),
                         });
                     }
                 }
