@@ -291,3 +291,15 @@ fn language_ids_are_never_silently_wrong_on_scenario_text() {
         );
     }
 }
+
+#[test]
+fn readme_worked_example_checks_and_its_examples_pass() {
+    let readme = include_str!("../rules/README.md");
+    let start = readme.find("```toml\n").expect("toml block") + 8;
+    let end = start + readme[start..].find("```").expect("end");
+    let (c, problems) = check_sources(&[Source::new("README.md", &readme[start..end])]);
+    assert!(problems.is_empty(), "{problems:#?}");
+    let (n, fails) = c.expect("compiles").run_examples();
+    assert_eq!(n, 4);
+    assert!(fails.is_empty(), "{:#?}", fails.iter().map(|f| &f.explanation).collect::<Vec<_>>());
+}
