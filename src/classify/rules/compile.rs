@@ -326,7 +326,9 @@ pub fn compile(def: &PackDef, problems: &mut Vec<Problem>) -> Option<Compiled> {
                                     ok = false;
                                     break;
                                 }
-                                let full = kl < KEY_PREFIX_MIN;
+                                // A stem is a prefix of its inflected forms; inside a phrase
+                                // the neighbours keep short prefixes specific enough.
+                                let full = if words.len() == 1 { kl < KEY_PREFIX_MIN } else { kl < 3 };
                                 ws.push(b.word(stream, full, &k));
                             }
                             if ok {
