@@ -5,6 +5,7 @@ mod scan;
 mod serve;
 mod review;
 mod index;
+mod classify;
 mod corpus;
 mod util;
 

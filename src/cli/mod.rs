@@ -1,5 +1,9 @@
 //! One file per verb: its clap `Args` and a `run` that calls the library and prints results.
 
+pub mod classify;
+pub mod rules;
+pub mod seed;
+
 use std::process::ExitCode;
 
 use tracing_subscriber::EnvFilter;

@@ -106,14 +106,27 @@ impl Normalizer {
     /// Normalises `input` into `out`, reusing `scratch`.
     pub fn normalize_into(&self, input: &str, out: &mut Normalized, s: &mut NormScratch) {
         // Stage 1, repeated while entities decode to more entities (bounded: each round shrinks).
-        let mut decoded = fold_chars(input, &mut s.a, &mut s.tmp);
+        fold_chars(input, &mut s.a, &mut s.tmp);
+        // Removing a format char or decoding an entity can form a new entity (`&#\u{202e}0;`).
         let mut rounds = 0;
-        while decoded && rounds < 8 && s.a.as_str().contains('&') {
-            decoded = fold_chars_mapped(&s.a, &mut s.a2, &mut s.tmp);
+        while rounds < 8 && s.a.as_str().contains('&') {
+            let decoded = fold_chars_mapped(&s.a, &mut s.a2, &mut s.tmp);
             s.a.swap(&mut s.a2);
             rounds += 1;
+            if !decoded {
+                break;
+            }
         }
         self.words(&s.a, out, &mut s.raw, &mut s.groups, &mut s.chars);
+        // Fixing a word can spell a new entity (`&еe;` -> `&ee;`): decode and redo, bounded.
+        let mut again = 0;
+        while again < 3 && out.text.as_str().contains('&') {
+            if !fold_chars_mapped(&out.text, &mut s.a, &mut s.tmp) {
+                break;
+            }
+            self.words(&s.a, out, &mut s.raw, &mut s.groups, &mut s.chars);
+            again += 1;
+        }
     }
 
     /// Stage 2: words, spaced letters, apostrophes, homoglyphs, leet.
@@ -135,9 +148,12 @@ impl Normalizer {
         while i < raw.len() {
             let mut j = i;
             if self.rejoin_spaced && is_single_letter(text, raw[i]) {
+                // Every gap of a group is the same separator (`к б.а.г` is `к` + `баг`).
+                let first_gap = raw.get(i + 1).map(|n| &text[raw[i].1..n.0]).unwrap_or("");
                 while j + 1 < raw.len()
                     && is_single_letter(text, raw[j + 1])
                     && is_spacing_gap(&text[raw[j].1..raw[j + 1].0])
+                    && &text[raw[j].1..raw[j + 1].0] == first_gap
                 {
                     j += 1;
                 }
@@ -227,12 +243,14 @@ impl Normalizer {
                 Script::Latin
             };
             target = Some(pick);
-            for ch in chars.iter_mut() {
-                let c = ch.0;
+            for k in 0..chars.len() {
+                let c = chars[k].0;
                 let sc = script_of(c);
-                if sc == pick {
+                // A letter carrying a combining mark keeps its script (no recomposition).
+                if sc == pick || chars.get(k + 1).is_some_and(|n| is_combining_mark(n.0)) {
                     continue;
                 }
+                let ch = &mut chars[k];
                 let mapped = match (sc, pick) {
                     (Script::Cyrillic, Script::Latin) => t.cyr_to_lat.get(&c).copied(),
                     (Script::Greek, Script::Latin) => t.grk_to_lat.get(&c).copied(),
@@ -273,23 +291,33 @@ impl Normalizer {
         let leet_ok = self.leet
             && (digits + syms) > 0
             && letters >= 2
-            && letters > digits + syms
+            && letters >= digits + syms
             && matches!(word_script, Script::Latin | Script::Cyrillic);
-        for ch in chars.iter_mut() {
-            let c = ch.0;
+        for k in 0..chars.len() {
+            let c = chars[k].0;
             if !(c.is_ascii_digit() || is_leet_symbol(c)) {
                 continue;
             }
-            if leet_ok {
-                let m = if word_script == Script::Cyrillic { leet_cyr(c) } else { leet_lat(c) };
+            let next = chars.get(k + 1).map(|x| x.0);
+            // A digit carrying a combining mark is not leet (and `0́` must not become `ó`).
+            if leet_ok && !next.is_some_and(is_combining_mark) {
+                let ch = &mut chars[k];
+                let m = if word_script == Script::Cyrillic {
+                    // `3` and `4` stand for е/з and а/ч: before a vowel they are consonants.
+                    let before_vowel = next.is_some_and(|n| "аеёиоуыэюяәөұүіӣӯ0".contains(n));
+                    match c {
+                        '3' if before_vowel => Some('з'),
+                        '4' if before_vowel => Some('ч'),
+                        _ => leet_cyr(c),
+                    }
+                } else {
+                    leet_lat(c)
+                };
                 if let Some(m) = m {
                     ch.0 = m;
-                } else if is_leet_symbol(c) {
-                    ch.0 = '\0';
                 }
-            } else if is_leet_symbol(c) {
-                ch.0 = '\0';
             }
+            // Not leet: a symbol stays as written (dropping it would change the next pass).
         }
         word_script
     }
@@ -317,6 +345,7 @@ pub fn leet_cyr(c: char) -> Option<char> {
         '3' => 'е',
         '4' | '@' => 'а',
         '6' => 'б',
+        '7' => 'т',
         '8' => 'в',
         '$' => 'с',
         '1' | '!' => 'і',
@@ -340,8 +369,11 @@ fn is_word_char(c: char) -> bool {
 fn raw_words(text: &str, raw: &mut Vec<(usize, usize)>) {
     raw.clear();
     let mut start: Option<usize> = None;
+    let mut prev: Option<char> = None;
     let mut it = text.char_indices().peekable();
     while let Some((i, c)) = it.next() {
+        let before = prev;
+        prev = Some(c);
         let next_is_word = it.peek().is_some_and(|&(_, n)| is_word_char(n));
         let cjk = script_of(c) == Script::Cjk;
         if cjk {
@@ -351,8 +383,13 @@ fn raw_words(text: &str, raw: &mut Vec<(usize, usize)>) {
             raw.push((i, i + c.len_utf8()));
             continue;
         }
+        // A leet symbol opens a word only after a space or the start (so `$!a` or `'$a` never
+        // re-split differently on a second pass); inside a word it always continues it.
+        let symbol_ok = is_leet_symbol(c)
+            && next_is_word
+            && (start.is_some() || before.is_none_or(|b| b.is_whitespace()));
         let inside = is_word_char(c)
-            || (is_leet_symbol(c) && next_is_word)
+            || symbol_ok
             || (is_apostrophe(c) && start.is_some() && next_is_word);
         if inside {
             if start.is_none() {
@@ -367,12 +404,23 @@ fn raw_words(text: &str, raw: &mut Vec<(usize, usize)>) {
     }
 }
 
+/// One grapheme of a letter: a base char plus combining marks (Devanagari matras, harakat), or a
+/// virama conjunct (`क्ष`), as the spacing obfuscation separates graphemes, not chars.
 fn is_single_letter(text: &str, (s, e): (usize, usize)) -> bool {
     let mut it = text[s..e].chars();
-    match (it.next(), it.next()) {
-        (Some(c), None) => c.is_alphanumeric() && script_of(c) != Script::Cjk,
-        _ => false,
+    let Some(first) = it.next() else { return false };
+    if !first.is_alphanumeric() || script_of(first) == Script::Cjk {
+        return false;
     }
+    let mut prev = first;
+    for c in it {
+        let ok = is_combining_mark(c) || (prev == '\u{094D}' && c.is_alphabetic());
+        if !ok {
+            return false;
+        }
+        prev = c;
+    }
+    true
 }
 
 fn is_spacing_gap(gap: &str) -> bool {
@@ -435,12 +483,17 @@ fn fold_generic(
         let Some(c) = src[i..].chars().next() else { break };
         let mut j = i + c.len_utf8();
         while let Some(n) = src[j..].chars().next() {
-            if canonical_combining_class(n) == 0 {
+            // Removed format chars stay inside the cluster, so `k\u{202e}\u{301}` composes now
+            // and not only on a second pass.
+            if canonical_combining_class(n) == 0 && !is_removed(n) {
                 break;
             }
             j += n.len_utf8();
         }
         let (os, oe) = orig(i, j);
+        // Fold the cluster into a scratch string first: folding can un-compose (`İ́` -> `i´`),
+        // so the folded cluster is NFKC-composed again before it is written.
+        let mark = out.len();
         if nfkc {
             tmp.clear();
             tmp.extend(src[i..j].nfkc());
@@ -449,6 +502,15 @@ fn fold_generic(
             }
         } else {
             for c in src[i..j].chars() {
+                fold_char(c, os, oe, out);
+            }
+        }
+        let folded = &out.as_str()[mark..];
+        if !folded.is_ascii() && is_nfkc_quick(folded.chars()) != IsNormalized::Yes {
+            tmp.clear();
+            tmp.extend(folded.nfkc());
+            out.truncate(mark);
+            for c in tmp.chars() {
                 fold_char(c, os, oe, out);
             }
         }
@@ -561,7 +623,6 @@ fn tables() -> &'static Tables {
             ('ԛ', 'q'),
             ('ԝ', 'w'),
             ('ү', 'y'),
-            ('ӏ', 'l'),
         ];
         for (c, l) in cyr {
             t.cyr_to_lat.insert(c, l);
@@ -631,10 +692,10 @@ mod tests {
 
     #[test]
     fn entities_decode_and_map_back() {
-        let n = normalize("ab &amp;#1092;x cd");
-        assert_eq!(n.as_str(), "ab фx cd");
+        let n = normalize("ab &amp;#1092; cd");
+        assert_eq!(n.as_str(), "ab ф cd");
         let w = n.words[1];
-        assert_eq!(n.original(&w), (3, 15));
+        assert_eq!(n.original(&w), (3, 14));
     }
 
     #[test]
@@ -659,6 +720,7 @@ mod tests {
     fn leet_inside_word_is_folded() {
         assert_eq!(words("j0in the l4ntern @ttack 2015"), ["join", "the", "lantern", "attack", "2015"]);
         assert_eq!(words("wow!"), ["wow"]);
+        assert_eq!(words("$100"), ["$100"]);
     }
 
     #[test]
