@@ -563,6 +563,34 @@ fn sigkill_then_resume_loses_nothing_and_duplicates_nothing() {
     }
 }
 
+#[test]
+fn revalidate_uses_conditional_get() {
+    let fx = Fixture::build(3, 2);
+    let mut cfg = ServeConfig::new(fx.root());
+    cfg.trap = false;
+    let (rt, server) = start_server(cfg);
+    let port = server.local_addr().port();
+    let dir = tempdir();
+    let out = dir.path().join("posts.jsonl");
+    let first = crawl_cmd(&fx, port, &out).output().unwrap();
+    let s1: serde_json::Value = serde_json::from_slice(&first.stdout).unwrap();
+    let pages = s1["crawl"]["pages"].as_u64().unwrap();
+    let again = crawl_cmd(&fx, port, &out)
+        .arg("--revalidate")
+        .output()
+        .unwrap();
+    let stats = stop(rt, server);
+    let s2: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
+    assert_eq!(s2["crawl"]["not_modified"].as_u64().unwrap(), pages, "{s2}");
+    assert_eq!(s2["crawl"]["pages"], 0, "{s2}");
+    assert_eq!(stats.by_status.get(&304).copied().unwrap_or(0), pages);
+    let got = read_posts(&out);
+    assert!(
+        compare(&got, &fx.allowed).is_empty(),
+        "posts survive a re-crawl unchanged"
+    );
+}
+
 fn read_posts_lenient(path: &Path) -> usize {
     std::fs::read_to_string(path)
         .map(|s| s.lines().count())
@@ -688,6 +716,36 @@ fn refuses_off_loopback_resolve_and_unmapped_hosts() {
         .unwrap();
     let s: serde_json::Value = serde_json::from_slice(&res.stdout).unwrap();
     assert_eq!(s["crawl"]["pages"], 0, "{s}");
+}
+
+/// Writes a large fixture corpus for throughput runs to `$TRAWL_BENCH_CORPUS` (topics from
+/// `$TRAWL_BENCH_TOPICS`, default 3000 -> ~9,000 forum pages + 6,000 statuses + 6,000 articles):
+/// `TRAWL_BENCH_CORPUS=/tmp/bench cargo test --test integration crawl::write_bench_corpus -- --ignored`
+#[test]
+#[ignore]
+fn write_bench_corpus() {
+    let Some(dest) = std::env::var_os("TRAWL_BENCH_CORPUS") else {
+        return;
+    };
+    let topics = std::env::var("TRAWL_BENCH_TOPICS")
+        .ok()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(3000);
+    let fx = Fixture::build(topics, 3);
+    let dest = Path::new(&dest);
+    let _ = std::fs::remove_dir_all(dest);
+    let status = Command::new("cp")
+        .arg("-r")
+        .arg(fx.root())
+        .arg(dest)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    println!(
+        "{} posts on allowed pages written to {}",
+        fx.allowed.len(),
+        dest.display()
+    );
 }
 
 /// Peak RSS with 1,000,000 queued URLs. Run alone:

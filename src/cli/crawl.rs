@@ -75,7 +75,7 @@ pub struct Args {
     #[arg(long, default_value_t = 20_000)]
     pub max_per_pattern: u64,
     /// Pattern depth span, a trap guard (see CrawlConfig::pattern_span).
-    #[arg(long, default_value_t = 16)]
+    #[arg(long, default_value_t = 12)]
     pub pattern_span: u32,
     /// Retries on 5xx, timeouts and truncated bodies.
     #[arg(long, default_value_t = 5)]
