@@ -2,5 +2,6 @@
 //! against real local servers on loopback.
 
 mod util;
+mod corpus;
 
 mod crawl;

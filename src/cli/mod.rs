@@ -6,6 +6,7 @@ use tracing_subscriber::EnvFilter;
 
 pub mod crawl;
 pub mod serve;
+pub mod seed;
 
 /// Logs go to stderr, filtered by `RUST_LOG` (default `trawl=info`).
 pub fn init_tracing() {
