@@ -1,7 +1,7 @@
 //! The one integration-test binary: every module runs the real `trawl` binary or the library
 //! against real local servers on loopback.
 
-mod util;
 mod corpus;
+mod util;
 
 mod crawl;

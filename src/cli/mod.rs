@@ -5,8 +5,8 @@ use std::process::ExitCode;
 use tracing_subscriber::EnvFilter;
 
 pub mod crawl;
-pub mod serve;
 pub mod seed;
+pub mod serve;
 
 /// Logs go to stderr, filtered by `RUST_LOG` (default `trawl=info`).
 pub fn init_tracing() {
