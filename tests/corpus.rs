@@ -12,17 +12,27 @@ fn scenario() -> PathBuf {
 }
 
 fn seed_into(out: &Path, posts: u64, seed: u64) {
-    run_ok(trawl().arg("seed").arg(scenario()).arg("--out").arg(out).args([
-        "--posts",
-        &posts.to_string(),
-        "--seed",
-        &seed.to_string(),
-        "--json",
-    ]));
+    run_ok(
+        trawl()
+            .arg("seed")
+            .arg(scenario())
+            .arg("--out")
+            .arg(out)
+            .args([
+                "--posts",
+                &posts.to_string(),
+                "--seed",
+                &seed.to_string(),
+                "--json",
+            ]),
+    );
 }
 
 fn jsonl<T: serde::de::DeserializeOwned>(p: &Path) -> Vec<T> {
-    read(p).lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}"))).collect()
+    read(p)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
+        .collect()
 }
 
 fn manifest(out: &Path) -> Manifest {
@@ -47,7 +57,10 @@ fn visible_text(html: &str) -> String {
     let mut rest = html;
     while let Some(i) = rest.find("<script") {
         s.push_str(&rest[..i]);
-        rest = rest[i..].find("</script>").map(|j| &rest[i + j + 9..]).unwrap_or("");
+        rest = rest[i..]
+            .find("</script>")
+            .map(|j| &rest[i + j + 9..])
+            .unwrap_or("");
     }
     s.push_str(rest);
     let mut out = String::with_capacity(s.len());
@@ -81,16 +94,29 @@ fn same_seed_gives_identical_bytes_and_other_seed_differs() {
     }
     // Every file byte-identical, not only the hash.
     let page = a.path().join("sites/cp-forum.test/index.html");
-    assert_eq!(std::fs::read(&page).unwrap(), std::fs::read(b.path().join("sites/cp-forum.test/index.html")).unwrap());
+    assert_eq!(
+        std::fs::read(&page).unwrap(),
+        std::fs::read(b.path().join("sites/cp-forum.test/index.html")).unwrap()
+    );
 }
 
 #[test]
 fn syntax_error_is_positioned_and_nothing_is_written() {
     let dir = tempdir();
     let bad = dir.path().join("bad.toml");
-    std::fs::write(&bad, "name = \"x\"\nseed = 1\nstart = 2015-10-01T00:00:00Z\n[sizes]\nposts = \"many\"\n").unwrap();
+    std::fs::write(
+        &bad,
+        "name = \"x\"\nseed = 1\nstart = 2015-10-01T00:00:00Z\n[sizes]\nposts = \"many\"\n",
+    )
+    .unwrap();
     let out = dir.path().join("out");
-    let o = trawl().arg("seed").arg(&bad).arg("--out").arg(&out).output().unwrap();
+    let o = trawl()
+        .arg("seed")
+        .arg(&bad)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
     assert_eq!(o.status.code(), Some(2));
     let err = String::from_utf8_lossy(&o.stderr);
     let needle = format!("{}:5:", bad.display());
@@ -108,7 +134,13 @@ fn semantic_errors_name_every_key_path() {
     let f = dir.path().join("s.toml");
     std::fs::write(&f, text).unwrap();
     std::fs::create_dir(dir.path().join("out")).unwrap();
-    let o = trawl().arg("seed").arg(&f).arg("--out").arg(dir.path().join("out")).output().unwrap();
+    let o = trawl()
+        .arg("seed")
+        .arg(&f)
+        .arg("--out")
+        .arg(dir.path().join("out"))
+        .output()
+        .unwrap();
     assert_eq!(o.status.code(), Some(2));
     let err = String::from_utf8_lossy(&o.stderr);
     for needle in [
@@ -119,17 +151,34 @@ fn semantic_errors_name_every_key_path() {
     ] {
         assert!(err.contains(needle), "missing {needle:?} in {err}");
     }
-    assert_eq!(std::fs::read_dir(dir.path().join("out")).unwrap().count(), 0);
+    assert_eq!(
+        std::fs::read_dir(dir.path().join("out")).unwrap().count(),
+        0
+    );
 }
 
 #[test]
 fn non_empty_out_needs_force() {
     let dir = tempdir();
     std::fs::write(dir.path().join("keep.txt"), "x").unwrap();
-    let o = trawl().arg("seed").arg(scenario()).arg("--out").arg(dir.path()).args(["--posts", "20"]).output().unwrap();
+    let o = trawl()
+        .arg("seed")
+        .arg(scenario())
+        .arg("--out")
+        .arg(dir.path())
+        .args(["--posts", "20"])
+        .output()
+        .unwrap();
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("not empty"));
-    run_ok(trawl().arg("seed").arg(scenario()).arg("--out").arg(dir.path()).args(["--posts", "20", "--force"]));
+    run_ok(
+        trawl()
+            .arg("seed")
+            .arg(scenario())
+            .arg("--out")
+            .arg(dir.path())
+            .args(["--posts", "20", "--force"]),
+    );
     assert!(dir.path().join("manifest.json").is_file());
 }
 
@@ -139,7 +188,11 @@ fn every_truth_post_is_in_its_page_with_anchor_and_text() {
     let out = dir.path();
     seed_into(out, 600, 3);
     let m = manifest(out);
-    let charsets: BTreeMap<String, String> = m.hosts.iter().map(|h| (h.host.clone(), h.charset.clone())).collect();
+    let charsets: BTreeMap<String, String> = m
+        .hosts
+        .iter()
+        .map(|h| (h.host.clone(), h.charset.clone()))
+        .collect();
     let truth: Vec<TruthRecord> = jsonl(&out.join("truth.jsonl"));
     let posts: Vec<Post> = jsonl(&out.join("posts.jsonl"));
     assert_eq!(truth.len(), 600);
@@ -152,10 +205,16 @@ fn every_truth_post_is_in_its_page_with_anchor_and_text() {
         assert_eq!(Some(t.lang), p.lang_hint);
         let file = file_of(out, &t.url);
         let (html, text) = pages.entry(file.clone()).or_insert_with(|| {
-            let bytes = std::fs::read(&file).unwrap_or_else(|e| panic!("{}: {e} (for {})", file.display(), t.url));
+            let bytes = std::fs::read(&file)
+                .unwrap_or_else(|e| panic!("{}: {e} (for {})", file.display(), t.url));
             let enc = encoding_rs::Encoding::for_label(charsets[&t.host].as_bytes()).unwrap();
             let (html, _, bad) = enc.decode(&bytes);
-            assert!(!bad, "{} does not decode as {}", file.display(), charsets[&t.host]);
+            assert!(
+                !bad,
+                "{} does not decode as {}",
+                file.display(),
+                charsets[&t.host]
+            );
             let html = html.into_owned();
             let text = visible_text(&html);
             (html, text)
@@ -164,23 +223,43 @@ fn every_truth_post_is_in_its_page_with_anchor_and_text() {
             Some((_, frag)) => frag.to_string(),
             None => {
                 // Social: the permalink is the status page; the block id names the post.
-                let m = html.find(&format!("-{}\"", t.post_id.0)).expect("status block");
+                let m = html
+                    .find(&format!("-{}\"", t.post_id.0))
+                    .expect("status block");
                 let start = html[..m].rfind("id=\"").unwrap() + 4;
                 html[start..m + 1 + t.post_id.0.len()].to_string()
             }
         };
-        assert!(html.contains(&format!("id=\"{anchor}\"")), "{}: no block id {anchor}", t.url);
-        let path = t.url.trim_start_matches("http://").trim_start_matches(&t.host);
-        assert!(html.contains(&format!("href=\"{path}\"")), "{}: no permalink link", t.url);
+        assert!(
+            html.contains(&format!("id=\"{anchor}\"")),
+            "{}: no block id {anchor}",
+            t.url
+        );
+        let path = t
+            .url
+            .trim_start_matches("http://")
+            .trim_start_matches(&t.host);
+        assert!(
+            html.contains(&format!("href=\"{path}\"")),
+            "{}: no permalink link",
+            t.url
+        );
         for para in p.text.split("\n\n") {
-            assert!(text.contains(para), "{}: paragraph {para:?} not on the page", t.url);
+            assert!(
+                text.contains(para),
+                "{}: paragraph {para:?} not on the page",
+                t.url
+            );
         }
         for l in &p.links {
             assert!(file_of(out, l).is_file(), "{}: link {l} has no file", t.url);
         }
     }
     // Entities really are in the markup of posts that say so.
-    let ent = truth.iter().find(|t| t.phenomena.contains(&trawl::model::Phenomenon::Entities)).expect("an entities post");
+    let ent = truth
+        .iter()
+        .find(|t| t.phenomena.contains(&trawl::model::Phenomenon::Entities))
+        .expect("an entities post");
     let html = &pages[&file_of(out, &ent.url)].0;
     assert!(html.contains("&#"), "no character reference in {}", ent.url);
 }
@@ -189,7 +268,10 @@ fn every_truth_post_is_in_its_page_with_anchor_and_text() {
 fn windows_1251_and_gbk_pages_round_trip() {
     let dir = tempdir();
     seed_into(dir.path(), 300, 5);
-    for (host, label, probe) in [("cp-forum.test", "windows-1251", 'а'), ("gbk-forum.test", "gbk", '的')] {
+    for (host, label, probe) in [
+        ("cp-forum.test", "windows-1251", 'а'),
+        ("gbk-forum.test", "gbk", '的'),
+    ] {
         let enc = encoding_rs::Encoding::for_label(label.as_bytes()).unwrap();
         let index = std::fs::read(dir.path().join("sites").join(host).join("index.html")).unwrap();
         assert!(String::from_utf8_lossy(&index).contains(&format!("<meta charset=\"{label}\">")));
@@ -199,10 +281,19 @@ fn windows_1251_and_gbk_pages_round_trip() {
                 let bytes = std::fs::read(&e).unwrap();
                 let (text, _, bad) = enc.decode(&bytes);
                 assert!(!bad, "{}", e.display());
-                assert_eq!(enc.encode(&text).0.as_ref(), bytes.as_slice(), "{} does not round-trip", e.display());
+                assert_eq!(
+                    enc.encode(&text).0.as_ref(),
+                    bytes.as_slice(),
+                    "{} does not round-trip",
+                    e.display()
+                );
                 if text.contains(probe) {
                     seen_native = true;
-                    assert!(std::str::from_utf8(&bytes).is_err(), "{} is UTF-8, not {label}", e.display());
+                    assert!(
+                        std::str::from_utf8(&bytes).is_err(),
+                        "{} is UTF-8, not {label}",
+                        e.display()
+                    );
                 }
             }
         }
@@ -216,7 +307,11 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     while let Some(d) = stack.pop() {
         for e in std::fs::read_dir(&d).unwrap() {
             let p = e.unwrap().path();
-            if p.is_dir() { stack.push(p) } else { out.push(p) }
+            if p.is_dir() {
+                stack.push(p)
+            } else {
+                out.push(p)
+            }
         }
     }
     out
@@ -242,10 +337,18 @@ fn counts_follow_configured_rates_and_robots_marks_match() {
     let viol = truth.iter().filter(|t| t.label == Label::Violating).count() as f64 / n as f64;
     assert!((viol - 0.30).abs() < bound(0.30), "violating share {viol}");
     for (cat, r) in rates {
-        let got = truth.iter().filter(|t| t.category.is_some_and(|c| c.as_str() == cat)).count() as f64 / n as f64;
+        let got = truth
+            .iter()
+            .filter(|t| t.category.is_some_and(|c| c.as_str() == cat))
+            .count() as f64
+            / n as f64;
         assert!((got - r).abs() < bound(r), "{cat}: {got} vs {r}");
     }
-    let negs = truth.iter().filter(|t| t.label == Label::Benign && !t.phenomena.is_empty()).count() as f64 / n as f64;
+    let negs = truth
+        .iter()
+        .filter(|t| t.label == Label::Benign && !t.phenomena.is_empty())
+        .count() as f64
+        / n as f64;
     assert!((negs - 0.18).abs() < bound(0.18), "hard negatives {negs}");
     // Clusters pair posts on two different hosts.
     let mut clusters: BTreeMap<&str, Vec<&TruthRecord>> = BTreeMap::new();
@@ -263,8 +366,14 @@ fn counts_follow_configured_rates_and_robots_marks_match() {
     let mut any = false;
     for t in &truth {
         let robots = read(&dir.path().join("sites").join(&t.host).join("robots.txt"));
-        let path = t.url.trim_start_matches("http://").trim_start_matches(&t.host);
-        let dis = robots.lines().filter_map(|l| l.strip_prefix("Disallow: ")).any(|d| path.starts_with(d));
+        let path = t
+            .url
+            .trim_start_matches("http://")
+            .trim_start_matches(&t.host);
+        let dis = robots
+            .lines()
+            .filter_map(|l| l.strip_prefix("Disallow: "))
+            .any(|d| path.starts_with(d));
         assert_eq!(dis, t.robots_disallowed, "{}", t.url);
         any |= dis;
     }

@@ -41,7 +41,12 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         Some(p) => Scenario::load(p)?,
         None => Scenario::default_scenario()?,
     };
-    let opts = SeedOptions { out: a.out.clone(), posts: a.posts, seed: a.seed, force: a.force };
+    let opts = SeedOptions {
+        out: a.out.clone(),
+        posts: a.posts,
+        seed: a.seed,
+        force: a.force,
+    };
     let total = a.posts.unwrap_or(scenario.file.sizes.posts);
     let show = std::io::stderr().is_terminal() && std::env::var_os("TRAWL_NO_PROGRESS").is_none();
     let bar = if show {
@@ -74,7 +79,11 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             summary.out.display()
         )?;
         let line = |m: &std::collections::BTreeMap<String, u64>| {
-            m.iter().filter(|(_, v)| **v > 0).map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(", ")
+            m.iter()
+                .filter(|(_, v)| **v > 0)
+                .map(|(k, v)| format!("{k} {v}"))
+                .collect::<Vec<_>>()
+                .join(", ")
         };
         writeln!(out, "  by category: {}", line(&summary.by_category))?;
         writeln!(out, "  by language: {}", line(&summary.by_lang))?;

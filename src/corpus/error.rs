@@ -88,6 +88,9 @@ pub enum CorpusError {
 impl CorpusError {
     /// Wraps an I/O error with the path it happened on.
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        CorpusError::Io { path: path.into(), source }
+        CorpusError::Io {
+            path: path.into(),
+            source,
+        }
     }
 }

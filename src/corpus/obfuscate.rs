@@ -85,7 +85,9 @@ pub fn zero_width<R: Rng>(word: &str, rng: &mut R) -> String {
         return word.to_string();
     }
     let n = 1 + (rng.next_u64() % 2) as usize;
-    let mut at: Vec<usize> = (0..n).map(|_| 1 + (rng.next_u64() % (gs.len() as u64 - 1)) as usize).collect();
+    let mut at: Vec<usize> = (0..n)
+        .map(|_| 1 + (rng.next_u64() % (gs.len() as u64 - 1)) as usize)
+        .collect();
     at.sort_unstable();
     at.dedup();
     let mut out = String::with_capacity(word.len() + 6);
@@ -258,7 +260,9 @@ fn named_entity(c: char) -> Option<&'static str> {
 pub fn entity(c: char, style: u8) -> String {
     match style {
         1 => format!("&#x{:x};", c as u32),
-        2 => named_entity(c).map(str::to_string).unwrap_or_else(|| format!("&#{};", c as u32)),
+        2 => named_entity(c)
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("&#{};", c as u32)),
         _ => format!("&#{};", c as u32),
     }
 }
@@ -281,8 +285,9 @@ const SUFFIXES_KY: &[&str] = &[
     "ны", "ни", "ну", "нү", "ды", "ди", "ду", "дү", "нын", "нин", "нун", "нүн", "быз", "биз",
     "ыңыз", "иңиз",
 ];
-const SUFFIXES_UZ: &[&str] =
-    &["lar", "ni", "ning", "ga", "da", "dan", "imiz", "ingiz", "ish", "gan", "moq", "ing"];
+const SUFFIXES_UZ: &[&str] = &[
+    "lar", "ni", "ning", "ga", "da", "dan", "imiz", "ingiz", "ish", "gan", "moq", "ing",
+];
 const SUFFIXES_TG: &[&str] = &["ҳо", "он", "ро", "ам", "ед", "анд", "ем", "ӣ", "ашон"];
 const SUFFIXES_FA: &[&str] = &["ها", "های", "هایی", "ان", "ید", "یم", "ند"];
 const SUFFIXES_UR: &[&str] = &["وں", "یں", "ئیں", "ے", "ی"];
@@ -324,7 +329,9 @@ pub fn is_inflected(word: &str, lang: Lang) -> bool {
         _ => &[],
     };
     let n = w.chars().count();
-    suffixes.iter().any(|s| w.ends_with(s) && n >= s.chars().count() + 3)
+    suffixes
+        .iter()
+        .any(|s| w.ends_with(s) && n >= s.chars().count() + 3)
 }
 
 #[cfg(test)]

@@ -485,7 +485,10 @@ pub(crate) fn parse_toml<T: serde::de::DeserializeOwned>(
     file: &Path,
 ) -> Result<T, CorpusError> {
     toml::from_str(text).map_err(|e| {
-        let (line, column) = e.span().map(|s| crate::util::line_col(text, s.start)).unwrap_or((1, 1));
+        let (line, column) = e
+            .span()
+            .map(|s| crate::util::line_col(text, s.start))
+            .unwrap_or((1, 1));
         CorpusError::Parse {
             file: file.to_path_buf(),
             line,
@@ -502,7 +505,11 @@ pub fn placeholders(template: &str) -> Vec<&str> {
     while let Some(i) = rest.find('{') {
         let after = &rest[i + 1..];
         match after.find('}') {
-            Some(j) if after[..j].chars().all(|c| c.is_ascii_lowercase() || c == '_') => {
+            Some(j)
+                if after[..j]
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c == '_') =>
+            {
                 out.push(&after[..j]);
                 rest = &after[j + 1..];
             }
@@ -523,7 +530,11 @@ impl Scenario {
 
     /// The embedded default scenario (`corpora/default.toml` + `corpora/lang/*.toml`).
     pub fn default_scenario() -> crate::Result<Scenario> {
-        Ok(Self::from_parts(embedded::DEFAULT_SCENARIO, Path::new("<embedded>/default.toml"), None)?)
+        Ok(Self::from_parts(
+            embedded::DEFAULT_SCENARIO,
+            Path::new("<embedded>/default.toml"),
+            None,
+        )?)
     }
 
     /// Parses and validates scenario text; banks from `lang_dir` (if given and present) or
@@ -548,7 +559,10 @@ impl Scenario {
 
         // Phrase banks of every site language.
         let mut banks = BTreeMap::new();
-        let needed: BTreeSet<Lang> = sites.iter().flat_map(|s| s.langs.iter().map(|l| l.0)).collect();
+        let needed: BTreeSet<Lang> = sites
+            .iter()
+            .flat_map(|s| s.langs.iter().map(|l| l.0))
+            .collect();
         for lang in needed {
             match load_bank(lang, lang_dir)? {
                 Some((bank, bank_path)) => {
@@ -580,7 +594,10 @@ impl Scenario {
         }
         problems.dedup();
         if !problems.is_empty() {
-            return Err(CorpusError::Invalid { file: source.to_path_buf(), problems });
+            return Err(CorpusError::Invalid {
+                file: source.to_path_buf(),
+                problems,
+            });
         }
         Ok(Scenario {
             sha256: crate::util::sha256_hex(text.as_bytes()),
@@ -604,14 +621,19 @@ impl Scenario {
 
     /// The first look-alike organisation, if any.
     pub fn lookalike(&self) -> Option<&Organisation> {
-        self.file.organisations.iter().find(|o| o.role == Role::Lookalike)
+        self.file
+            .organisations
+            .iter()
+            .find(|o| o.role == Role::Lookalike)
     }
 }
 
 fn parse_time(s: &str, key: &str, problems: &mut Vec<String>) -> Option<Timestamp> {
     let t = crate::model::parse_rfc3339(s);
     if t.is_none() {
-        problems.push(format!("{key}: {s:?} is not an RFC 3339 time (e.g. 2015-10-01T00:00:00Z)"));
+        problems.push(format!(
+            "{key}: {s:?} is not an RFC 3339 time (e.g. 2015-10-01T00:00:00Z)"
+        ));
     }
     t
 }
@@ -634,8 +656,9 @@ fn validate_rates(f: &ScenarioFile, problems: &mut Vec<String>) {
     }
     match f.sizes.posts_per_thread.as_slice() {
         [a, b] if *a >= 1 && a <= b => {}
-        other => problems
-            .push(format!("sizes.posts_per_thread: expected [min, max] with 1 <= min <= max, got {other:?}")),
+        other => problems.push(format!(
+            "sizes.posts_per_thread: expected [min, max] with 1 <= min <= max, got {other:?}"
+        )),
     }
     let a = f.sizes.articles_share;
     if !(a > 0.0 && a <= 1.0) {
@@ -651,7 +674,9 @@ fn validate_rates(f: &ScenarioFile, problems: &mut Vec<String>) {
         sum += v;
     }
     if sum > 1.0 + 1e-9 {
-        problems.push(format!("violating + hard_negatives: rates sum to {sum:.4}, more than 1"));
+        problems.push(format!(
+            "violating + hard_negatives: rates sum to {sum:.4}, more than 1"
+        ));
     }
     for (k, v) in f.obfuscation.pairs() {
         check_rate(format!("obfuscation.{k}"), v, problems);
@@ -671,10 +696,12 @@ fn validate_orgs(f: &ScenarioFile, problems: &mut Vec<String>) {
     if !f.organisations.iter().any(|o| o.role == Role::Target) {
         problems.push("organisations: no organisation with role = \"target\"".into());
     }
-    if f.hard_negatives.lookalike > 0.0 && !f.organisations.iter().any(|o| o.role == Role::Lookalike)
+    if f.hard_negatives.lookalike > 0.0
+        && !f.organisations.iter().any(|o| o.role == Role::Lookalike)
     {
         problems.push(
-            "hard_negatives.lookalike: rate > 0 but no organisation has role = \"lookalike\"".into(),
+            "hard_negatives.lookalike: rate > 0 but no organisation has role = \"lookalike\""
+                .into(),
         );
     }
     for (i, o) in f.organisations.iter().enumerate() {
@@ -720,7 +747,10 @@ fn validate_sites(f: &ScenarioFile, problems: &mut Vec<String>) -> Vec<Site> {
                 && !l.ends_with('-')
         });
         if !host.ends_with(".test") || host == ".test" || !label_ok {
-            problems.push(format!("{key}.host: {:?} is not a host name under .test", s.host));
+            problems.push(format!(
+                "{key}.host: {:?} is not a host name under .test",
+                s.host
+            ));
         }
         if !hosts.insert(host.clone()) {
             problems.push(format!("{key}.host: duplicate host {:?}", s.host));
@@ -731,7 +761,9 @@ fn validate_sites(f: &ScenarioFile, problems: &mut Vec<String>) -> Vec<Site> {
         }
         for (code, w) in &s.langs {
             match code.parse::<Lang>() {
-                Ok(Lang::Und) | Err(_) => problems.push(format!("{key}.langs.{code}: unknown language")),
+                Ok(Lang::Und) | Err(_) => {
+                    problems.push(format!("{key}.langs.{code}: unknown language"))
+                }
                 Ok(l) => {
                     if !(w.is_finite() && *w > 0.0) {
                         problems.push(format!("{key}.langs.{code}: weight {w} must be > 0"));
@@ -782,10 +814,7 @@ fn validate_sites(f: &ScenarioFile, problems: &mut Vec<String>) -> Vec<Site> {
 }
 
 /// Loads the bank of `lang` from `dir/<code>.toml` if present there, else the embedded one.
-fn load_bank(
-    lang: Lang,
-    dir: Option<&Path>,
-) -> Result<Option<(PhraseBank, PathBuf)>, CorpusError> {
+fn load_bank(lang: Lang, dir: Option<&Path>) -> Result<Option<(PhraseBank, PathBuf)>, CorpusError> {
     if let Some(dir) = dir {
         let p = dir.join(format!("{}.toml", lang.code()));
         if p.is_file() {
@@ -811,10 +840,17 @@ fn validate_bank(
 ) {
     let key = format!("{}", path.display());
     if b.lang.parse::<Lang>().ok() != Some(lang) {
-        problems.push(format!("{key}: lang: {:?} but the file is for {:?}", b.lang, lang.code()));
+        problems.push(format!(
+            "{key}: lang: {:?} but the file is for {:?}",
+            b.lang,
+            lang.code()
+        ));
     }
     if !SCRIPTS.contains(&b.script.as_str()) {
-        problems.push(format!("{key}: script: {:?} is not one of {SCRIPTS:?}", b.script));
+        problems.push(format!(
+            "{key}: script: {:?} is not one of {SCRIPTS:?}",
+            b.script
+        ));
     }
     if b.people.given.is_empty() {
         problems.push(format!("{key}: people.given: missing or empty"));
@@ -832,7 +868,9 @@ fn validate_bank(
         for t in list {
             for p in placeholders(t) {
                 if !PLACEHOLDERS.contains(&p) {
-                    problems.push(format!("{key}: {section}: unknown placeholder {{{p}}} in {t:?}"));
+                    problems.push(format!(
+                        "{key}: {section}: unknown placeholder {{{p}}} in {t:?}"
+                    ));
                 }
             }
         }
@@ -841,7 +879,11 @@ fn validate_bank(
         check(format!("chatter.{topic}"), lines, false);
     }
     for (k, rate) in f.hard_negatives.pairs() {
-        check(format!("negative.{}", k.as_str()), b.negative.get(k), rate > 0.0);
+        check(
+            format!("negative.{}", k.as_str()),
+            b.negative.get(k),
+            rate > 0.0,
+        );
     }
     for (c, rate) in f.violating.pairs() {
         check(format!("violating.{c}"), b.violating.get(c), rate > 0.0);
@@ -854,7 +896,10 @@ mod tests {
 
     #[test]
     fn placeholders_are_found() {
-        assert_eq!(placeholders("join {org} in {town}! {x"), vec!["org", "town"]);
+        assert_eq!(
+            placeholders("join {org} in {town}! {x"),
+            vec!["org", "town"]
+        );
         assert_eq!(placeholders("{ not } {Org} {org_short}"), vec!["org_short"]);
     }
 
@@ -871,7 +916,10 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.starts_with("s.toml:"), "{err}");
-        assert!(err.split(':').nth(1).unwrap().parse::<usize>().is_ok(), "{err}");
+        assert!(
+            err.split(':').nth(1).unwrap().parse::<usize>().is_ok(),
+            "{err}"
+        );
     }
 
     #[test]
@@ -880,10 +928,18 @@ mod tests {
             .replace("incitement = 0.015", "incitement = 1.5")
             .replace("host = \"chirp.test\"", "host = \"chirp.example.com\"")
             .replace("charset = \"gbk\"", "charset = \"koi8\"");
-        let err = Scenario::from_parts(&text, Path::new("s.toml"), None).unwrap_err().to_string();
-        assert!(err.contains("violating.incitement: 1.5 is outside [0, 1]"), "{err}");
+        let err = Scenario::from_parts(&text, Path::new("s.toml"), None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("violating.incitement: 1.5 is outside [0, 1]"),
+            "{err}"
+        );
         assert!(err.contains("sums to") || err.contains("sum to"), "{err}");
-        assert!(err.contains(".host: \"chirp.example.com\" is not a host name under .test"), "{err}");
+        assert!(
+            err.contains(".host: \"chirp.example.com\" is not a host name under .test"),
+            "{err}"
+        );
         assert!(err.contains(".charset: unknown charset \"koi8\""), "{err}");
     }
 }

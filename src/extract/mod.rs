@@ -232,17 +232,22 @@ impl Extractor {
         };
 
         // 1. Profiles, detected by content.
-        let mut best: Option<(&Profile, Vec<Post>)> = None;
+        // Most posts wins; among equals, the profile that fills the most fields.
+        let mut best: Option<((usize, usize), &Profile, Vec<Post>)> = None;
         for p in &self.profiles {
             let posts: Vec<Post> = doc
                 .select(&p.post)
                 .filter_map(|b| self.post_from_block(p, b, &ctx))
                 .collect();
-            if !posts.is_empty() && best.as_ref().is_none_or(|(_, b)| posts.len() > b.len()) {
-                best = Some((p, posts));
+            if posts.is_empty() {
+                continue;
+            }
+            let score = (posts.len(), posts.iter().map(filled).sum::<usize>());
+            if best.as_ref().is_none_or(|(s, _, _)| score > *s) {
+                best = Some((score, p, posts));
             }
         }
-        if let Some((p, posts)) = best {
+        if let Some((_, p, posts)) = best {
             return Ok(Extracted {
                 posts,
                 links,
@@ -360,6 +365,21 @@ impl Extractor {
             links: Vec::new(),
         })
     }
+}
+
+/// How many optional fields a post has (profile tie-break).
+fn filled(p: &Post) -> usize {
+    [
+        p.thread.is_some(),
+        p.title.is_some(),
+        p.author.is_some(),
+        p.author_url.is_some(),
+        p.published.is_some(),
+        !p.text.is_empty(),
+    ]
+    .iter()
+    .filter(|b| **b)
+    .count()
 }
 
 struct PageCtx<'a> {

@@ -143,11 +143,18 @@ pub fn seed_with_progress(
                 .collect::<Result<_, CorpusError>>()?;
             for out in outs {
                 for f in &out.files {
-                    tree.push((format!("{}/{}", h.site.host, f.path.trim_start_matches('/')), f.sha));
+                    tree.push((
+                        format!("{}/{}", h.site.host, f.path.trim_start_matches('/')),
+                        f.sha,
+                    ));
                 }
                 host_files += out.files.len() as u64;
-                truth.write_all(out.truth.as_bytes()).map_err(|e| CorpusError::io(&truth_path, e))?;
-                posts_w.write_all(out.posts.as_bytes()).map_err(|e| CorpusError::io(&posts_path, e))?;
+                truth
+                    .write_all(out.truth.as_bytes())
+                    .map_err(|e| CorpusError::io(&truth_path, e))?;
+                posts_w
+                    .write_all(out.posts.as_bytes())
+                    .map_err(|e| CorpusError::io(&posts_path, e))?;
                 for (k, v) in &out.counts {
                     *summary.by_category.entry(k.clone()).or_default() += v;
                 }
@@ -169,10 +176,16 @@ pub fn seed_with_progress(
         }
         files.push(robots(h));
         files.extend(sitemaps(h, &state));
-        let files: Vec<FileOut> = files.into_iter().map(|(p, html)| FileOut::new(p, html)).collect();
+        let files: Vec<FileOut> = files
+            .into_iter()
+            .map(|(p, html)| FileOut::new(p, html))
+            .collect();
         write_files(&host_dir, &files, &bytes)?;
         for f in &files {
-            tree.push((format!("{}/{}", h.site.host, f.path.trim_start_matches('/')), f.sha));
+            tree.push((
+                format!("{}/{}", h.site.host, f.path.trim_start_matches('/')),
+                f.sha,
+            ));
         }
         host_files += files.len() as u64;
         manifest_hosts.push(ManifestHost {
@@ -187,7 +200,9 @@ pub fn seed_with_progress(
         summary.files += host_files;
     }
     truth.flush().map_err(|e| CorpusError::io(&truth_path, e))?;
-    posts_w.flush().map_err(|e| CorpusError::io(&posts_path, e))?;
+    posts_w
+        .flush()
+        .map_err(|e| CorpusError::io(&posts_path, e))?;
     tree.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     let mut th = Sha256::new();
     for (p, sha) in &tree {
@@ -210,8 +225,10 @@ pub fn seed_with_progress(
         tree_sha256: tree_sha256.clone(),
     };
     let mpath = o.out.join("manifest.json");
-    let json = serde_json::to_vec_pretty(&manifest)
-        .map_err(|e| CorpusError::Json { path: mpath.clone(), source: e })?;
+    let json = serde_json::to_vec_pretty(&manifest).map_err(|e| CorpusError::Json {
+        path: mpath.clone(),
+        source: e,
+    })?;
     std::fs::write(&mpath, json).map_err(|e| CorpusError::io(&mpath, e))?;
     summary.posts = done;
     summary.bytes = bytes.load(Ordering::Relaxed);
@@ -227,7 +244,9 @@ fn prepare_out(out: &Path, force: bool) -> Result<(), CorpusError> {
         let mut rd = std::fs::read_dir(out).map_err(|e| CorpusError::io(out, e))?;
         if rd.next().is_some() {
             if !force {
-                return Err(CorpusError::OutNotEmpty { path: out.to_path_buf() });
+                return Err(CorpusError::OutNotEmpty {
+                    path: out.to_path_buf(),
+                });
             }
             let sites = out.join("sites");
             if sites.exists() {
@@ -253,7 +272,11 @@ pub(crate) struct FileOut {
 
 impl FileOut {
     pub(crate) fn new(path: String, bytes: Vec<u8>) -> FileOut {
-        let path = if path.ends_with('/') { format!("{path}index.html") } else { path };
+        let path = if path.ends_with('/') {
+            format!("{path}index.html")
+        } else {
+            path
+        };
         let sha = Sha256::digest(&bytes).into();
         FileOut { path, bytes, sha }
     }
@@ -346,7 +369,9 @@ impl HostCtx<'_> {
     pub fn profile_path(&self, a: usize) -> String {
         let handle = self.handles.get(a).map(String::as_str).unwrap_or("user");
         match self.site.kind {
-            SiteKind::Forum => format!("{}/{}/", render::forum::member_base(self.site.style), a + 1),
+            SiteKind::Forum => {
+                format!("{}/{}/", render::forum::member_base(self.site.style), a + 1)
+            }
             SiteKind::Social => render::social::profile_path(self.site.style, handle),
             SiteKind::News => render::news::reader_path(self.site.style, handle),
         }
@@ -395,7 +420,9 @@ fn apportion(total: u64, weights: &[f64]) -> Vec<u64> {
     order.sort_by(|&a, &b| {
         let fa = exact[a] - exact[a].floor();
         let fb = exact[b] - exact[b].floor();
-        fb.partial_cmp(&fa).unwrap_or(std::cmp::Ordering::Equal).then(a.cmp(&b))
+        fb.partial_cmp(&fa)
+            .unwrap_or(std::cmp::Ordering::Equal)
+            .then(a.cmp(&b))
     });
     for i in order.into_iter().cycle() {
         if rest == 0 {
@@ -436,9 +463,13 @@ fn handle_for<R: Rng>(given: &str, family: &str, i: usize, rng: &mut R) -> Strin
             _ => format!("{}{f}", &g[..1]),
         },
         _ => {
-            const SYL: [&str; 16] =
-                ["ka", "ri", "to", "na", "mi", "lo", "sa", "de", "vu", "ne", "ra", "ko", "li", "ta", "zo", "ye"];
-            (0..3).map(|_| SYL[(rng.next_u64() % 16) as usize]).collect()
+            const SYL: [&str; 16] = [
+                "ka", "ri", "to", "na", "mi", "lo", "sa", "de", "vu", "ne", "ra", "ko", "li", "ta",
+                "zo", "ye",
+            ];
+            (0..3)
+                .map(|_| SYL[(rng.next_u64() % 16) as usize])
+                .collect()
         }
     };
     format!("{base}{}", i + 1)
@@ -459,14 +490,26 @@ impl<'a> World<'a> {
             let n_acc = s.file.sizes.accounts_per_site as usize;
             for i in 0..n_acc {
                 // Every language of the site gets at least one account.
-                let li = if i < site.langs.len() { i } else { weighted(&weights, &mut rng) };
+                let li = if i < site.langs.len() {
+                    i
+                } else {
+                    weighted(&weights, &mut rng)
+                };
                 let lang = site.langs[li].0;
                 let ld = &langs[&lang];
                 let given = text::pick(&ld.given, &mut rng).cloned().unwrap_or_default();
-                let family = text::pick(&ld.family, &mut rng).cloned().unwrap_or_default();
+                let family = text::pick(&ld.family, &mut rng)
+                    .cloned()
+                    .unwrap_or_default();
                 let handle = handle_for(&given, &family, i, &mut rng);
-                let protected = site.kind == SiteKind::Social && n_acc >= 10 && rng.random_bool(0.05);
-                accounts.push(Account { handle, display: format!("{given} {family}"), lang, protected });
+                let protected =
+                    site.kind == SiteKind::Social && n_acc >= 10 && rng.random_bool(0.05);
+                accounts.push(Account {
+                    handle,
+                    display: format!("{given} {family}"),
+                    lang,
+                    protected,
+                });
             }
             let mut by_lang: BTreeMap<Lang, Vec<usize>> = BTreeMap::new();
             for (i, a) in accounts.iter().enumerate() {
@@ -474,15 +517,34 @@ impl<'a> World<'a> {
             }
             let groups = match site.kind {
                 SiteKind::Forum => render::forum::boards(s, site, &mut rng),
-                SiteKind::Social => vec![Group { name: "public".into(), slug: "public".into(), disallowed: false }],
+                SiteKind::Social => vec![Group {
+                    name: "public".into(),
+                    slug: "public".into(),
+                    disallowed: false,
+                }],
                 SiteKind::News => render::news::sections(site.style),
             };
             let n_posts = counts[ix];
             let units = plan_units(s, site, n_posts, groups.len(), &mut rng);
             let handles = accounts.iter().map(|a| a.handle.clone()).collect();
-            hosts.push(HostCtx { site, ix, accounts, handles, by_lang, groups, n_posts, units });
+            hosts.push(HostCtx {
+                site,
+                ix,
+                accounts,
+                handles,
+                by_lang,
+                groups,
+                n_posts,
+                units,
+            });
         }
-        let mut w = World { s, seed, langs, hosts, clusters: BTreeMap::new() };
+        let mut w = World {
+            s,
+            seed,
+            langs,
+            hosts,
+            clusters: BTreeMap::new(),
+        };
         w.plan_clusters(total);
         w
     }
@@ -536,16 +598,22 @@ impl<'a> World<'a> {
                     break;
                 }
             }
-            let Some((hi, idx, cat, lang)) = orig else { continue };
+            let Some((hi, idx, cat, lang)) = orig else {
+                continue;
+            };
             // The copy: a violating slot on another host, preferring hosts with the language.
             let mut cands: Vec<usize> = (0..self.hosts.len())
                 .filter(|&j| j != hi && self.hosts[j].n_posts > 0)
                 .filter(|&j| self.hosts[j].site.langs.iter().any(|l| l.0 == lang))
                 .collect();
             if cands.is_empty() {
-                cands = (0..self.hosts.len()).filter(|&j| j != hi && self.hosts[j].n_posts > 0).collect();
+                cands = (0..self.hosts.len())
+                    .filter(|&j| j != hi && self.hosts[j].n_posts > 0)
+                    .collect();
             }
-            let Some(&hj) = text::pick(&cands, &mut rng) else { continue };
+            let Some(&hj) = text::pick(&cands, &mut rng) else {
+                continue;
+            };
             let mut copy = None;
             for _ in 0..200 {
                 let jdx = rng.next_u64() % self.hosts[hj].n_posts;
@@ -558,8 +626,24 @@ impl<'a> World<'a> {
                 }
             }
             let Some(jdx) = copy else { continue };
-            clusters.insert((hi, idx), ClusterSlot { id, copy: false, lang, cat });
-            clusters.insert((hj, jdx), ClusterSlot { id, copy: true, lang, cat });
+            clusters.insert(
+                (hi, idx),
+                ClusterSlot {
+                    id,
+                    copy: false,
+                    lang,
+                    cat,
+                },
+            );
+            clusters.insert(
+                (hj, jdx),
+                ClusterSlot {
+                    id,
+                    copy: true,
+                    lang,
+                    cat,
+                },
+            );
         }
         self.clusters = clusters;
     }
@@ -572,7 +656,8 @@ fn plan_units<R: Rng>(s: &Scenario, site: &Site, n: u64, groups: usize, rng: &mu
         [a, b] => (*a.max(&1), *b.max(a).max(&1)),
         _ => (3, 40),
     };
-    let mean_comments = ((1.0 - s.file.sizes.articles_share) / s.file.sizes.articles_share).max(0.0);
+    let mean_comments =
+        ((1.0 - s.file.sizes.articles_share) / s.file.sizes.articles_share).max(0.0);
     while start < n {
         let (len, group) = match site.kind {
             SiteKind::Forum => {
@@ -598,7 +683,11 @@ fn plan_units<R: Rng>(s: &Scenario, site: &Site, n: u64, groups: usize, rng: &mu
             }
         };
         let len = (len as u64).min(n - start) as u32;
-        units.push(Unit { start, len, group: group.min(groups.saturating_sub(1)) as u16 });
+        units.push(Unit {
+            start,
+            len,
+            group: group.min(groups.saturating_sub(1)) as u16,
+        });
         start += len as u64;
     }
     units
@@ -644,7 +733,13 @@ pub struct GenPost {
 impl GenPost {
     /// Hashtags in the body.
     pub fn tags(&self) -> Vec<String> {
-        self.body.lines.iter().flatten().filter(|p| p.kind == PieceKind::Tag).map(|p| p.text.clone()).collect()
+        self.body
+            .lines
+            .iter()
+            .flatten()
+            .filter(|p| p.kind == PieceKind::Tag)
+            .map(|p| p.text.clone())
+            .collect()
     }
 }
 
@@ -731,7 +826,10 @@ impl HostState {
         for r in out.refs {
             for t in &r.tags {
                 // Keyed by page path: tags differing only in case share a page.
-                let e = self.tags.entry(render::tag_path(t)).or_insert_with(|| (t.clone(), 0, VecDeque::new()));
+                let e = self
+                    .tags
+                    .entry(render::tag_path(t))
+                    .or_insert_with(|| (t.clone(), 0, VecDeque::new()));
                 if r.disallowed {
                     continue;
                 }
@@ -751,7 +849,8 @@ impl HostState {
         }
         for f in &out.files {
             if f.path.ends_with(".html") && !self.disallowed(&f.path) {
-                self.sitemap.push(f.path.trim_end_matches("index.html").to_string());
+                self.sitemap
+                    .push(f.path.trim_end_matches("index.html").to_string());
             }
         }
         self.units.push(out.meta);
@@ -760,7 +859,9 @@ impl HostState {
 
 /// Round a time down to the minute.
 fn minute(t: Timestamp) -> Timestamp {
-    t.replace_second(0).and_then(|t| t.replace_nanosecond(0)).unwrap_or(t)
+    t.replace_second(0)
+        .and_then(|t| t.replace_nanosecond(0))
+        .unwrap_or(t)
 }
 
 /// Times for the posts of a unit: the unit's start inside the span, then increasing gaps.
@@ -810,7 +911,12 @@ fn gen_unit(w: &World, h: &HostCtx, u: usize) -> UnitOut {
             kind = Kind::Viol(c.cat);
             lang = c.lang;
         }
-        let authors = h.by_lang.get(&lang).filter(|v| !v.is_empty()).cloned().unwrap_or_else(|| (0..h.accounts.len()).collect());
+        let authors = h
+            .by_lang
+            .get(&lang)
+            .filter(|v| !v.is_empty())
+            .cloned()
+            .unwrap_or_else(|| (0..h.accounts.len()).collect());
         let author = if h.site.kind == SiteKind::News && k == 0 {
             // Articles are written by the first few (staff) accounts.
             authors[(prng.next_u64() % authors.len().min(6) as u64) as usize]
@@ -824,7 +930,11 @@ fn gen_unit(w: &World, h: &HostCtx, u: usize) -> UnitOut {
         } else {
             body
         };
-        let reply_to = if k > 0 && prng.random_bool(0.3) { Some((prng.next_u64() % k as u64) as usize) } else { None };
+        let reply_to = if k > 0 && prng.random_bool(0.3) {
+            Some((prng.next_u64() % k as u64) as usize)
+        } else {
+            None
+        };
         posts.push(GenPost {
             idx,
             id: String::new(),
@@ -865,7 +975,13 @@ fn gen_unit(w: &World, h: &HostCtx, u: usize) -> UnitOut {
             Kind::Viol(c) => (Label::Violating, Some(c)),
             _ => (Label::Benign, None),
         };
-        *out.counts.entry(category.map(|c| c.to_string()).unwrap_or_else(|| "benign".into())).or_default() += 1;
+        *out.counts
+            .entry(
+                category
+                    .map(|c| c.to_string())
+                    .unwrap_or_else(|| "benign".into()),
+            )
+            .or_default() += 1;
         *out.lang_counts.entry(p.lang).or_default() += 1;
         let author = h.handles[p.author].clone();
         let truth = TruthRecord {
@@ -900,13 +1016,19 @@ fn gen_unit(w: &World, h: &HostCtx, u: usize) -> UnitOut {
             links,
         };
         // Serialising these plain structs cannot fail.
-        out.truth.push_str(&serde_json::to_string(&truth).unwrap_or_default());
+        out.truth
+            .push_str(&serde_json::to_string(&truth).unwrap_or_default());
         out.truth.push('\n');
-        out.posts.push_str(&serde_json::to_string(&post).unwrap_or_default());
+        out.posts
+            .push_str(&serde_json::to_string(&post).unwrap_or_default());
         out.posts.push('\n');
         out.refs.push(PostRef {
             author: p.author,
-            path: p.url.trim_start_matches("http://").trim_start_matches(h.site.host.as_str()).to_string(),
+            path: p
+                .url
+                .trim_start_matches("http://")
+                .trim_start_matches(h.site.host.as_str())
+                .to_string(),
             published: p.published,
             tags: p.tags(),
             disallowed: p.disallowed,
@@ -926,9 +1048,16 @@ fn compose(
     rng: &mut ChaCha8Rng,
 ) -> (Body, Vec<Phenomenon>) {
     let ld = &w.langs[&lang];
-    let f = Filler { ld, accounts, handles: &h.handles };
+    let f = Filler {
+        ld,
+        accounts,
+        handles: &h.handles,
+    };
     let mut ph = Vec::new();
-    let mut body = Body { ent_style: (rng.next_u64() % 3) as u8, ..Body::default() };
+    let mut body = Body {
+        ent_style: (rng.next_u64() % 3) as u8,
+        ..Body::default()
+    };
     match kind {
         Kind::Chatter => {
             let n = 1 + (rng.next_u64() % 3) as usize;
@@ -1019,7 +1148,11 @@ fn violating_lines(
     rng: &mut ChaCha8Rng,
 ) -> (Vec<Line>, Vec<Phenomenon>) {
     let o = &w.s.file.obfuscation;
-    let f = Filler { ld, accounts, handles: &h.handles };
+    let f = Filler {
+        ld,
+        accounts,
+        handles: &h.handles,
+    };
     let short = rng.random_bool(o.short.clamp(0.0, 1.0));
     let long = !short && rng.random_bool(o.long.clamp(0.0, 1.0));
     let code_mix = !short && rng.random_bool(o.code_mix.clamp(0.0, 1.0));
@@ -1045,7 +1178,11 @@ fn violating_lines(
     ph.extend(text::obfuscate(&mut lines, ld, o, rng));
     if hashtag && !lines.iter().flatten().any(|p| p.kind == PieceKind::Tag) {
         if let Some(l) = lines.last_mut() {
-            l.push(Piece { text: " ".into(), kind: PieceKind::Plain, ents: vec![] });
+            l.push(Piece {
+                text: " ".into(),
+                kind: PieceKind::Plain,
+                ents: vec![],
+            });
             l.push(f.hashtag(rng));
         }
     }
@@ -1063,8 +1200,16 @@ fn violating_lines(
             .filter(|l| *l != ld.lang && w.langs.contains_key(l))
             .collect();
         if let Some(l2) = text::pick(&others, rng) {
-            let f2 = Filler { ld: &w.langs[l2], accounts, handles: &h.handles };
-            let line = if rng.random_bool(0.5) { f2.violating(cat, false, rng) } else { f2.chatter(rng) };
+            let f2 = Filler {
+                ld: &w.langs[l2],
+                accounts,
+                handles: &h.handles,
+            };
+            let line = if rng.random_bool(0.5) {
+                f2.violating(cat, false, rng)
+            } else {
+                f2.chatter(rng)
+            };
             lines.push(line);
             ph.push(Phenomenon::CodeMix);
         }
@@ -1077,24 +1222,50 @@ fn repost_edit(lines: &mut Vec<Line>, f: &Filler, rng: &mut ChaCha8Rng) {
     match rng.next_u64() % 3 {
         0 => {
             if let Some(l) = lines.last_mut() {
-                l.push(Piece { text: "!!".into(), kind: PieceKind::Plain, ents: vec![] });
+                l.push(Piece {
+                    text: "!!".into(),
+                    kind: PieceKind::Plain,
+                    ents: vec![],
+                });
             }
         }
         1 => {
             if let Some(l) = lines.last_mut() {
-                l.push(Piece { text: " ".into(), kind: PieceKind::Plain, ents: vec![] });
+                l.push(Piece {
+                    text: " ".into(),
+                    kind: PieceKind::Plain,
+                    ents: vec![],
+                });
                 l.push(f.hashtag(rng));
             }
         }
         _ => {
-            lines.insert(0, vec![Piece { text: "RT".into(), kind: PieceKind::Plain, ents: vec![] }]);
+            lines.insert(
+                0,
+                vec![Piece {
+                    text: "RT".into(),
+                    kind: PieceKind::Plain,
+                    ents: vec![],
+                }],
+            );
         }
     }
 }
 
 /// A news article: the post's lines inside a few paragraphs of report-style chatter.
-fn article_body(w: &World, h: &HostCtx, lang: Lang, mut body: Body, accounts: &[usize], rng: &mut ChaCha8Rng) -> Body {
-    let f = Filler { ld: &w.langs[&lang], accounts, handles: &h.handles };
+fn article_body(
+    w: &World,
+    h: &HostCtx,
+    lang: Lang,
+    mut body: Body,
+    accounts: &[usize],
+    rng: &mut ChaCha8Rng,
+) -> Body {
+    let f = Filler {
+        ld: &w.langs[&lang],
+        accounts,
+        handles: &h.handles,
+    };
     let extra = 2 + (rng.next_u64() % 3) as usize;
     for _ in 0..extra {
         let l = f.chatter(rng);
@@ -1134,27 +1305,35 @@ fn robots(h: &HostCtx) -> (String, Vec<u8>) {
 
 fn sitemaps(h: &HostCtx, st: &HostState) -> Vec<(String, Vec<u8>)> {
     const PER: usize = 40_000;
-    let url = |p: &str| format!("  <url><loc>{}</loc></url>\n", render::esc(&render::abs(&h.site.host, p)));
+    let url = |p: &str| {
+        format!(
+            "  <url><loc>{}</loc></url>\n",
+            render::esc(&render::abs(&h.site.host, p))
+        )
+    };
     let mut listed: Vec<&str> = vec!["/"];
     listed.extend(st.sitemap.iter().map(String::as_str));
     let mut out = Vec::new();
     let head = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
     if listed.len() <= PER {
-        let mut s = format!("{head}<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n");
+        let mut s =
+            format!("{head}<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n");
         for p in &listed {
             s.push_str(&url(p));
         }
         s.push_str("</urlset>\n");
         out.push(("/sitemap.xml".into(), s.into_bytes()));
     } else {
-        let mut idx = format!("{head}<sitemapindex xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n");
+        let mut idx =
+            format!("{head}<sitemapindex xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n");
         for (i, chunk) in listed.chunks(PER).enumerate() {
             let name = format!("/sitemap-{}.xml", i + 1);
             idx.push_str(&format!(
                 "  <sitemap><loc>{}</loc></sitemap>\n",
                 render::abs(&h.site.host, &name)
             ));
-            let mut s = format!("{head}<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n");
+            let mut s =
+                format!("{head}<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n");
             for p in chunk {
                 s.push_str(&url(p));
             }

@@ -43,7 +43,11 @@ pub struct Piece {
 
 impl Piece {
     fn new(text: impl Into<String>, kind: PieceKind) -> Piece {
-        Piece { text: text.into(), kind, ents: Vec::new() }
+        Piece {
+            text: text.into(),
+            kind,
+            ents: Vec::new(),
+        }
     }
 }
 
@@ -265,10 +269,18 @@ fn leaders_for(o: &Organisation, lang: Lang, script: Script) -> Vec<String> {
             // Prefer forms written in the post's script, else the first (Latin) form.
             let fit: Vec<String> = l
                 .iter()
-                .filter(|n| n.chars().filter(|c| c.is_alphabetic()).all(|c| script.has(c)))
+                .filter(|n| {
+                    n.chars()
+                        .filter(|c| c.is_alphabetic())
+                        .all(|c| script.has(c))
+                })
                 .cloned()
                 .collect();
-            if fit.is_empty() { l.iter().take(1).cloned().collect() } else { fit }
+            if fit.is_empty() {
+                l.iter().take(1).cloned().collect()
+            } else {
+                fit
+            }
         }
     }
 }
@@ -280,9 +292,15 @@ impl LangData {
         let script = Script::parse(&bank.script);
         let all_chatter: Vec<String> = bank.chatter.values().flatten().cloned().collect();
         let vocab = vocabulary(&all_chatter);
-        let cue = if script == Script::Hans { None } else { Some(&vocab) };
+        let cue = if script == Script::Hans {
+            None
+        } else {
+            Some(&vocab)
+        };
         let parse_all = |v: &[String], cue: Option<&HashSet<String>>| {
-            v.iter().map(|t| Template::parse(t, cue)).collect::<Vec<_>>()
+            v.iter()
+                .map(|t| Template::parse(t, cue))
+                .collect::<Vec<_>>()
         };
         let target = s.target();
         let mut org = per_lang(&target.names, lang, false);
@@ -301,16 +319,26 @@ impl LangData {
         if hashtags.is_empty() {
             hashtags.push(format!(
                 "#{}",
-                target.canonical.chars().filter(|c| c.is_alphanumeric()).collect::<String>()
+                target
+                    .canonical
+                    .chars()
+                    .filter(|c| c.is_alphanumeric())
+                    .collect::<String>()
             ));
         }
         let mut leaders = leaders_for(target, lang, script);
         if leaders.is_empty() {
             leaders = org.clone();
         }
-        let mut lookalike = s.lookalike().map(|o| per_lang(&o.names, lang, false)).unwrap_or_default();
+        let mut lookalike = s
+            .lookalike()
+            .map(|o| per_lang(&o.names, lang, false))
+            .unwrap_or_default();
         if lookalike.is_empty() {
-            lookalike = s.lookalike().map(|o| vec![o.canonical.clone()]).unwrap_or_default();
+            lookalike = s
+                .lookalike()
+                .map(|o| vec![o.canonical.clone()])
+                .unwrap_or_default();
         }
         if lookalike.is_empty() {
             lookalike.push("Lantern Festival Club".into());
@@ -319,14 +347,24 @@ impl LangData {
         if towns.is_empty() {
             towns.push("Townsville".into());
         }
-        let chatter: Vec<Vec<Template>> =
-            bank.chatter.values().filter(|v| !v.is_empty()).map(|v| parse_all(v, None)).collect();
+        let chatter: Vec<Vec<Template>> = bank
+            .chatter
+            .values()
+            .filter(|v| !v.is_empty())
+            .map(|v| parse_all(v, None))
+            .collect();
         LangData {
             lang,
             script,
             chatter,
-            negative: NegKind::ALL.iter().map(|k| parse_all(bank.negative.get(*k), None)).collect(),
-            violating: Category::ALL.iter().map(|c| parse_all(bank.violating.get(*c), cue)).collect(),
+            negative: NegKind::ALL
+                .iter()
+                .map(|k| parse_all(bank.negative.get(*k), None))
+                .collect(),
+            violating: Category::ALL
+                .iter()
+                .map(|c| parse_all(bank.violating.get(*c), cue))
+                .collect(),
             org,
             org_short,
             slogans,
@@ -334,15 +372,27 @@ impl LangData {
             leaders,
             towns,
             lookalike,
-            given: if bank.people.given.is_empty() { vec!["Ana".into()] } else { bank.people.given.clone() },
-            family: if bank.people.family.is_empty() { vec!["Doe".into()] } else { bank.people.family.clone() },
+            given: if bank.people.given.is_empty() {
+                vec!["Ana".into()]
+            } else {
+                bank.people.given.clone()
+            },
+            family: if bank.people.family.is_empty() {
+                vec!["Doe".into()]
+            } else {
+                bank.people.family.clone()
+            },
         }
     }
 }
 
 /// Uniform pick by `next_u64 % n` (a fixed number of draws, so parallel streams stay aligned).
 pub fn pick<'a, T, R: Rng>(v: &'a [T], rng: &mut R) -> Option<&'a T> {
-    if v.is_empty() { None } else { v.get((rng.next_u64() % v.len() as u64) as usize) }
+    if v.is_empty() {
+        None
+    } else {
+        v.get((rng.next_u64() % v.len() as u64) as usize)
+    }
 }
 
 /// Fills templates for one host: mentions pick among `accounts` (indices of the host's accounts).
@@ -373,9 +423,14 @@ impl Filler<'_> {
         for tok in &t.toks {
             let one = |v: &[String], rng: &mut R| pick(v, rng).cloned().unwrap_or_default();
             let p = match tok {
-                Tok::Lit(s, cue) => {
-                    Piece::new(s.clone(), if *cue { PieceKind::Signal } else { PieceKind::Plain })
-                }
+                Tok::Lit(s, cue) => Piece::new(
+                    s.clone(),
+                    if *cue {
+                        PieceKind::Signal
+                    } else {
+                        PieceKind::Plain
+                    },
+                ),
                 Tok::Ph(Ph::Org) => Piece::new(one(&ld.org, rng), PieceKind::Signal),
                 Tok::Ph(Ph::OrgShort) => Piece::new(one(&ld.org_short, rng), PieceKind::Signal),
                 Tok::Ph(Ph::Slogan) => Piece::new(one(&ld.slogans, rng), PieceKind::Signal),
@@ -383,12 +438,16 @@ impl Filler<'_> {
                 Tok::Ph(Ph::Leader) => Piece::new(one(&ld.leaders, rng), PieceKind::Signal),
                 Tok::Ph(Ph::Town) => Piece::new(one(&ld.towns, rng), PieceKind::Plain),
                 Tok::Ph(Ph::Lookalike) => Piece::new(one(&ld.lookalike, rng), PieceKind::Plain),
-                Tok::Ph(Ph::Amount) => {
-                    Piece::new(((5 + rng.next_u64() % 95) * 100).to_string(), PieceKind::Plain)
-                }
+                Tok::Ph(Ph::Amount) => Piece::new(
+                    ((5 + rng.next_u64() % 95) * 100).to_string(),
+                    PieceKind::Plain,
+                ),
                 Tok::Ph(Ph::User) => match pick(self.accounts, rng) {
                     Some(&a) => Piece::new(
-                        format!("@{}", self.handles.get(a).map(String::as_str).unwrap_or("user")),
+                        format!(
+                            "@{}",
+                            self.handles.get(a).map(String::as_str).unwrap_or("user")
+                        ),
                         PieceKind::Mention(a),
                     ),
                     None => Piece::new("", PieceKind::Plain),
@@ -401,7 +460,9 @@ impl Filler<'_> {
 
     /// One everyday line.
     pub fn chatter<R: Rng>(&self, rng: &mut R) -> Line {
-        let topic = pick(&self.ld.chatter, rng).map(Vec::as_slice).unwrap_or(&[]);
+        let topic = pick(&self.ld.chatter, rng)
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
         match pick(topic, rng) {
             Some(t) => self.fill(t, rng),
             None => vec![Piece::new("…", PieceKind::Plain)],
@@ -423,7 +484,10 @@ impl Filler<'_> {
         let ts = &self.ld.violating[i];
         let t = if shortest {
             ts.iter().min_by_key(|t| {
-                t.toks.iter().map(|k| if let Tok::Lit(s, _) = k { s.len() } else { 12 }).sum::<usize>()
+                t.toks
+                    .iter()
+                    .map(|k| if let Tok::Lit(s, _) = k { s.len() } else { 12 })
+                    .sum::<usize>()
             })
         } else {
             pick(ts, rng)
@@ -431,9 +495,15 @@ impl Filler<'_> {
         match t {
             Some(t) => self.fill(t, rng),
             None => vec![
-                Piece::new(pick(&self.ld.hashtags, rng).cloned().unwrap_or_default(), PieceKind::Tag),
+                Piece::new(
+                    pick(&self.ld.hashtags, rng).cloned().unwrap_or_default(),
+                    PieceKind::Tag,
+                ),
                 Piece::new(" ", PieceKind::Plain),
-                Piece::new(pick(&self.ld.slogans, rng).cloned().unwrap_or_default(), PieceKind::Signal),
+                Piece::new(
+                    pick(&self.ld.slogans, rng).cloned().unwrap_or_default(),
+                    PieceKind::Signal,
+                ),
             ],
         }
     }
@@ -441,15 +511,24 @@ impl Filler<'_> {
     /// `#hashtag slogan`: the shortest recognisable violating post.
     pub fn tag_and_slogan<R: Rng>(&self, rng: &mut R) -> Line {
         vec![
-            Piece::new(pick(&self.ld.hashtags, rng).cloned().unwrap_or_default(), PieceKind::Tag),
+            Piece::new(
+                pick(&self.ld.hashtags, rng).cloned().unwrap_or_default(),
+                PieceKind::Tag,
+            ),
             Piece::new(" ", PieceKind::Plain),
-            Piece::new(pick(&self.ld.slogans, rng).cloned().unwrap_or_default(), PieceKind::Signal),
+            Piece::new(
+                pick(&self.ld.slogans, rng).cloned().unwrap_or_default(),
+                PieceKind::Signal,
+            ),
         ]
     }
 
     /// A hashtag piece.
     pub fn hashtag<R: Rng>(&self, rng: &mut R) -> Piece {
-        Piece::new(pick(&self.ld.hashtags, rng).cloned().unwrap_or_default(), PieceKind::Tag)
+        Piece::new(
+            pick(&self.ld.hashtags, rng).cloned().unwrap_or_default(),
+            PieceKind::Tag,
+        )
     }
 }
 
@@ -525,7 +604,11 @@ pub fn obfuscate<R: Rng>(
         && apply(
             &mut |w, _| {
                 // Space out single words only (a whole slogan spaced out is unreadable).
-                if w.chars().count() <= 14 && !w.contains(' ') { obfuscate::spaced(w, sep) } else { w.to_string() }
+                if w.chars().count() <= 14 && !w.contains(' ') {
+                    obfuscate::spaced(w, sep)
+                } else {
+                    w.to_string()
+                }
             },
             1,
             rng,
@@ -544,10 +627,16 @@ pub fn obfuscate<R: Rng>(
                 if n > 0 {
                     let a = (rng.next_u64() % n as u64) as usize;
                     let b = (rng.next_u64() % n as u64) as usize;
-                    p.ents = if a == b { vec![a] } else { vec![a.min(b), a.max(b)] };
+                    p.ents = if a == b {
+                        vec![a]
+                    } else {
+                        vec![a.min(b), a.max(b)]
+                    };
                     // Never encode zero-width or spacing characters (keeps text round-trips exact).
                     let cs: Vec<char> = p.text.chars().collect();
-                    p.ents.retain(|&i| !cs[i].is_whitespace() && !obfuscate::ZERO_WIDTH.contains(&cs[i]));
+                    p.ents.retain(|&i| {
+                        !cs[i].is_whitespace() && !obfuscate::ZERO_WIDTH.contains(&cs[i])
+                    });
                     any |= !p.ents.is_empty();
                 }
             }
@@ -561,9 +650,15 @@ pub fn obfuscate<R: Rng>(
 
 /// Whether any cue word in `lines` is inflected (see [`obfuscate::is_inflected`]).
 pub fn inflected(lines: &[Line], lang: Lang) -> bool {
-    lines.iter().flatten().filter(|p| p.kind == PieceKind::Signal).any(|p| {
-        p.text.split(|c: char| !is_word_char(c)).any(|w| !w.is_empty() && obfuscate::is_inflected(w, lang))
-    })
+    lines
+        .iter()
+        .flatten()
+        .filter(|p| p.kind == PieceKind::Signal)
+        .any(|p| {
+            p.text
+                .split(|c: char| !is_word_char(c))
+                .any(|w| !w.is_empty() && obfuscate::is_inflected(w, lang))
+        })
 }
 
 #[cfg(test)]
@@ -572,7 +667,10 @@ mod tests {
 
     #[test]
     fn template_parse_marks_cues_and_placeholders() {
-        let vocab: HashSet<String> = ["the", "weather", "today"].iter().map(|s| s.to_string()).collect();
+        let vocab: HashSet<String> = ["the", "weather", "today"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         let t = Template::parse("Join the {org} today, brothers! {oops}", Some(&vocab));
         let cues: Vec<&str> = t
             .toks

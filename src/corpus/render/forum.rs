@@ -52,27 +52,58 @@ pub fn boards<R: Rng>(s: &Scenario, site: &Site, _rng: &mut R) -> Vec<Group> {
         .into_iter()
         .map(|k| {
             let mut cs = k.chars();
-            let name = cs.next().map(|f| f.to_uppercase().collect::<String>() + cs.as_str()).unwrap_or_default();
-            Group { name: name.replace('_', " "), slug: k, disallowed: false }
+            let name = cs
+                .next()
+                .map(|f| f.to_uppercase().collect::<String>() + cs.as_str())
+                .unwrap_or_default();
+            Group {
+                name: name.replace('_', " "),
+                slug: k,
+                disallowed: false,
+            }
         })
         .collect();
     if g.is_empty() {
-        g.push(Group { name: "General".into(), slug: "general".into(), disallowed: false });
+        g.push(Group {
+            name: "General".into(),
+            slug: "general".into(),
+            disallowed: false,
+        });
     }
-    g.push(Group { name: "Archive".into(), slug: "archive".into(), disallowed: true });
+    g.push(Group {
+        name: "Archive".into(),
+        slug: "archive".into(),
+        disallowed: true,
+    });
     g
 }
 
 fn topic_path(h: &HostCtx, group: u16, tid: usize, page: usize) -> String {
     let dis = h.groups.get(group as usize).is_some_and(|g| g.disallowed);
-    let base = if dis { format!("/archive{}", topic_base(h.site.style)) } else { topic_base(h.site.style).into() };
-    if page <= 1 { format!("{base}/{tid}/") } else { format!("{base}/{tid}/page-{page}.html") }
+    let base = if dis {
+        format!("/archive{}", topic_base(h.site.style))
+    } else {
+        topic_base(h.site.style).into()
+    };
+    if page <= 1 {
+        format!("{base}/{tid}/")
+    } else {
+        format!("{base}/{tid}/page-{page}.html")
+    }
 }
 
 fn board_path(h: &HostCtx, group: usize, page: usize) -> String {
     let dis = h.groups.get(group).is_some_and(|g| g.disallowed);
-    let base = if dis { "/archive".to_string() } else { format!("{}/{}", board_base(h.site.style), group + 1) };
-    if page <= 1 { format!("{base}/") } else { format!("{base}/page-{page}.html") }
+    let base = if dis {
+        "/archive".to_string()
+    } else {
+        format!("{}/{}", board_base(h.site.style), group + 1)
+    };
+    if page <= 1 {
+        format!("{base}/")
+    } else {
+        format!("{base}/page-{page}.html")
+    }
 }
 
 /// Title of a thread: the first words of its first post.
@@ -136,7 +167,12 @@ fn post_block(h: &HostCtx, p: &GenPost, title: &str, n: usize, out: &mut String)
 }
 
 /// Lays out one topic: ids, permalinks, pages. Returns the topic's listing entry.
-pub fn unit(h: &HostCtx, u: usize, posts: &mut [GenPost], pages: &mut Vec<(String, Vec<u8>)>) -> UnitMeta {
+pub fn unit(
+    h: &HostCtx,
+    u: usize,
+    posts: &mut [GenPost],
+    pages: &mut Vec<(String, Vec<u8>)>,
+) -> UnitMeta {
     let style = h.site.style;
     let tid = u + 1;
     let group = h.units[u].group;
@@ -168,7 +204,13 @@ pub fn unit(h: &HostCtx, u: usize, posts: &mut [GenPost], pages: &mut Vec<(Strin
         let pg_path = |n: usize| topic_path(h, group, tid, n);
         let pgr = pager("pagination", pg, n_pages, &pg_path);
         body.push_str(&pgr);
-        body.push_str(["<div id=\"page-body\">\n", "<div class=\"block-body\">\n", "<div id=\"posts\">\n"][st(style)]);
+        body.push_str(
+            [
+                "<div id=\"page-body\">\n",
+                "<div class=\"block-body\">\n",
+                "<div id=\"posts\">\n",
+            ][st(style)],
+        );
         for (i, p) in chunk.iter().enumerate() {
             post_block(h, p, &title, (pg - 1) * pp + i, &mut body);
         }
@@ -190,7 +232,10 @@ pub fn unit(h: &HostCtx, u: usize, posts: &mut [GenPost], pages: &mut Vec<(Strin
                     })
                 })
                 .collect();
-            jsonld(&serde_json::json!({"@context": "https://schema.org", "@graph": graph}), h.site)
+            jsonld(
+                &serde_json::json!({"@context": "https://schema.org", "@graph": graph}),
+                h.site,
+            )
         } else {
             String::new()
         };
@@ -199,7 +244,11 @@ pub fn unit(h: &HostCtx, u: usize, posts: &mut [GenPost], pages: &mut Vec<(Strin
     }
     let first = posts.first().map(|p| (p.author, p.published));
     let last = posts.last().map(|p| (p.author, p.published));
-    let t0 = h.units.first().map(|_| time::OffsetDateTime::UNIX_EPOCH).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    let t0 = h
+        .units
+        .first()
+        .map(|_| time::OffsetDateTime::UNIX_EPOCH)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
     UnitMeta {
         title,
         path: topic_path(h, group, tid, 1),
@@ -218,7 +267,9 @@ const TOPICS_PER_PAGE: usize = 30;
 pub fn host_pages(h: &HostCtx, st_: &HostState, files: &mut Vec<(String, Vec<u8>)>) {
     let style = h.site.style;
     // Board index.
-    let mut body = String::from("<h1 class=\"forum-title\">Forum index</h1>\n<ul class=\"forums topiclist\">\n");
+    let mut body = String::from(
+        "<h1 class=\"forum-title\">Forum index</h1>\n<ul class=\"forums topiclist\">\n",
+    );
     for (g, grp) in h.groups.iter().enumerate() {
         let n = st_.units.iter().filter(|m| m.group as usize == g).count();
         let _ = writeln!(
@@ -229,19 +280,40 @@ pub fn host_pages(h: &HostCtx, st_: &HostState, files: &mut Vec<(String, Vec<u8>
         );
     }
     body.push_str("</ul>\n<p class=\"calendar-link\"><a href=\"/calendar/\">Calendar</a></p>\n");
-    files.push(("/".into(), encode(h.site, &page(h.site, "Forum index", "", &body))));
+    files.push((
+        "/".into(),
+        encode(h.site, &page(h.site, "Forum index", "", &body)),
+    ));
 
     // Boards: newest topics first.
     for (g, grp) in h.groups.iter().enumerate() {
-        let topics: Vec<&UnitMeta> = st_.units.iter().rev().filter(|m| m.group as usize == g).collect();
+        let topics: Vec<&UnitMeta> = st_
+            .units
+            .iter()
+            .rev()
+            .filter(|m| m.group as usize == g)
+            .collect();
         let n_pages = topics.len().div_ceil(TOPICS_PER_PAGE).max(1);
         for pg in 1..=n_pages {
-            let mut b = format!("<div class=\"navbar\"><a href=\"/\">Index</a></div>\n<h1>{}</h1>\n", esc(&grp.name));
+            let mut b = format!(
+                "<div class=\"navbar\"><a href=\"/\">Index</a></div>\n<h1>{}</h1>\n",
+                esc(&grp.name)
+            );
             let pp = |n: usize| board_path(h, g, n);
             let pgr = pager("pagination", pg, n_pages, &pp);
             b.push_str(&pgr);
-            b.push_str(["<ul class=\"topiclist topics\">\n", "<div class=\"structItemContainer\">\n", "<table class=\"threads\">\n"][st(style)]);
-            for m in topics.iter().skip((pg - 1) * TOPICS_PER_PAGE).take(TOPICS_PER_PAGE) {
+            b.push_str(
+                [
+                    "<ul class=\"topiclist topics\">\n",
+                    "<div class=\"structItemContainer\">\n",
+                    "<table class=\"threads\">\n",
+                ][st(style)],
+            );
+            for m in topics
+                .iter()
+                .skip((pg - 1) * TOPICS_PER_PAGE)
+                .take(TOPICS_PER_PAGE)
+            {
                 let (fa, _) = m.first;
                 let (la, lt) = m.last;
                 let row = format!(
@@ -267,7 +339,10 @@ pub fn host_pages(h: &HostCtx, st_: &HostState, files: &mut Vec<(String, Vec<u8>
             }
             b.push_str(["</ul>\n", "</div>\n", "</table>\n"][st(style)]);
             b.push_str(&pgr);
-            files.push((board_path(h, g, pg), encode(h.site, &page(h.site, &grp.name, "", &b))));
+            files.push((
+                board_path(h, g, pg),
+                encode(h.site, &page(h.site, &grp.name, "", &b)),
+            ));
         }
     }
 
@@ -280,9 +355,17 @@ pub fn host_pages(h: &HostCtx, st_: &HostState, files: &mut Vec<(String, Vec<u8>
             esc(&a.display)
         );
         for r in recent.iter().rev() {
-            let _ = writeln!(b, "<li><a href=\"{}\">{}</a></li>", esc(&r.path), super::show_date(r.published, style));
+            let _ = writeln!(
+                b,
+                "<li><a href=\"{}\">{}</a></li>",
+                esc(&r.path),
+                super::show_date(r.published, style)
+            );
         }
         b.push_str("</ul>\n");
-        files.push((h.profile_path(i), encode(h.site, &page(h.site, &a.handle, "", &b))));
+        files.push((
+            h.profile_path(i),
+            encode(h.site, &page(h.site, &a.handle, "", &b)),
+        ));
     }
 }

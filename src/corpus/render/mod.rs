@@ -37,8 +37,9 @@ pub fn esc(s: &str) -> String {
     o
 }
 
-const MONTHS: [&str; 12] =
-    ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
 
 /// A date as shown by markup style 1 (ISO), 2 (`14.10.2015 08:15`) or 3 (`Oct 14, 2015, 8:15 AM`).
 pub fn show_date(t: Timestamp, style: u8) -> String {
@@ -52,7 +53,10 @@ pub fn show_date(t: Timestamp, style: u8) -> String {
                 12 => (12, "PM"),
                 _ => (hh - 12, "PM"),
             };
-            format!("{} {d}, {y}, {h12}:{mm:02} {ampm}", MONTHS[(m as usize).saturating_sub(1) % 12])
+            format!(
+                "{} {d}, {y}, {h12}:{mm:02} {ampm}",
+                MONTHS[(m as usize).saturating_sub(1) % 12]
+            )
         }
         _ => format!("{y:04}-{m:02}-{d:02} {hh:02}:{mm:02}"),
     }
@@ -99,7 +103,11 @@ pub fn body_html(out: &mut String, body: &Body, h: &HostCtx, link_tags: bool) ->
                 _ => None,
             };
             if let Some(href) = &href {
-                let class = if matches!(p.kind, PieceKind::Tag) { "hashtag" } else { "mention" };
+                let class = if matches!(p.kind, PieceKind::Tag) {
+                    "hashtag"
+                } else {
+                    "mention"
+                };
                 let _ = write!(out, "<a class=\"{class}\" href=\"{}\">", esc(href));
                 let a = abs(&h.site.host, href);
                 if !links.contains(&a) {
@@ -129,7 +137,11 @@ pub fn body_html(out: &mut String, body: &Body, h: &HostCtx, link_tags: bool) ->
 
 /// ` lang="xx"` when the post's language differs from the page's.
 pub fn lang_attr(post: &GenPost, page_lang: Lang) -> String {
-    if post.lang != page_lang { format!(" lang=\"{}\"", post.lang.code()) } else { String::new() }
+    if post.lang != page_lang {
+        format!(" lang=\"{}\"", post.lang.code())
+    } else {
+        String::new()
+    }
 }
 
 /// A complete HTML document.
@@ -195,7 +207,11 @@ pub fn pager(class: &str, current: usize, pages: usize, path: &dyn Fn(usize) -> 
     }
     let mut s = format!("<div class=\"{class}\">");
     if current > 1 {
-        let _ = write!(s, "<a rel=\"prev\" href=\"{}\">&laquo;</a> ", path(current - 1));
+        let _ = write!(
+            s,
+            "<a rel=\"prev\" href=\"{}\">&laquo;</a> ",
+            path(current - 1)
+        );
     }
     for n in 1..=pages {
         // Near pages plus first and last, like real boards.
@@ -208,7 +224,11 @@ pub fn pager(class: &str, current: usize, pages: usize, path: &dyn Fn(usize) -> 
         }
     }
     if current < pages {
-        let _ = write!(s, "<a rel=\"next\" href=\"{}\">&raquo;</a>", path(current + 1));
+        let _ = write!(
+            s,
+            "<a rel=\"next\" href=\"{}\">&raquo;</a>",
+            path(current + 1)
+        );
     }
     s.push_str("</div>");
     s
@@ -230,7 +250,10 @@ mod tests {
 
     #[test]
     fn escaping_and_tags() {
-        assert_eq!(esc("<a href=\"x\">&'"), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;");
+        assert_eq!(
+            esc("<a href=\"x\">&'"),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
+        );
         assert_eq!(tag_path("#LanternRising"), "/tags/lanternrising/");
         assert!(tag_path("#Фонарь").starts_with("/tags/x"));
     }

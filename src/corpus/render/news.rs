@@ -26,7 +26,11 @@ pub fn sections(_style: u8) -> Vec<Group> {
         .map(|s| {
             let mut name = s.to_string();
             name[..1].make_ascii_uppercase();
-            Group { name, slug: s.to_string(), disallowed: *s == "archive" }
+            Group {
+                name,
+                slug: s.to_string(),
+                disallowed: *s == "archive",
+            }
         })
         .collect()
 }
@@ -38,7 +42,11 @@ pub fn reader_path(_style: u8, handle: &str) -> String {
 
 fn section_path(h: &HostCtx, g: usize, page: usize) -> String {
     let slug = h.groups.get(g).map(|g| g.slug.as_str()).unwrap_or("news");
-    if page <= 1 { format!("/{slug}/") } else { format!("/{slug}/page-{page}.html") }
+    if page <= 1 {
+        format!("/{slug}/")
+    } else {
+        format!("/{slug}/page-{page}.html")
+    }
 }
 
 fn article_path(h: &HostCtx, g: usize, first: &GenPost, id: &str) -> String {
@@ -46,7 +54,12 @@ fn article_path(h: &HostCtx, g: usize, first: &GenPost, id: &str) -> String {
     let t = first.published;
     match st(h.site.style) {
         0 => format!("/{slug}/{id}.html"),
-        1 => format!("/{slug}/{}/{:02}/{:02}/{id}.html", t.year(), u8::from(t.month()), t.day()),
+        1 => format!(
+            "/{slug}/{}/{:02}/{:02}/{id}.html",
+            t.year(),
+            u8::from(t.month()),
+            t.day()
+        ),
         _ => format!("/{slug}/story-{id}.html"),
     }
 }
@@ -60,32 +73,59 @@ fn block(h: &HostCtx, p: &GenPost, article: bool, title: &str, out: &mut String)
     let date = date_html(p.published, style, "date", st(style) != 1);
     match (st(style), article) {
         (0, true) => {
-            let _ = write!(out, "<article class=\"article\" id=\"{}\"{la}>\n<h1 class=\"headline\"><a href=\"{perma}\">{}</a></h1>\n<div class=\"byline\">By <a class=\"author\" rel=\"author\" href=\"{prof}\">{handle}</a> &middot; {date}</div>\n<div class=\"article-body\">", p.anchor, esc(title));
+            let _ = write!(
+                out,
+                "<article class=\"article\" id=\"{}\"{la}>\n<h1 class=\"headline\"><a href=\"{perma}\">{}</a></h1>\n<div class=\"byline\">By <a class=\"author\" rel=\"author\" href=\"{prof}\">{handle}</a> &middot; {date}</div>\n<div class=\"article-body\">",
+                p.anchor,
+                esc(title)
+            );
             body_html(out, &p.body, h, false);
             out.push_str("</div>\n</article>\n");
         }
         (1, true) => {
-            let _ = write!(out, "<div class=\"story\" id=\"{}\"{la}>\n<h1 class=\"story-title\">{}</h1>\n<p class=\"story-meta\"><span class=\"by\"><a href=\"{prof}\">{handle}</a></span> {date} <a class=\"permalink\" href=\"{perma}\">link</a></p>\n<div class=\"story-text\">", p.anchor, esc(title));
+            let _ = write!(
+                out,
+                "<div class=\"story\" id=\"{}\"{la}>\n<h1 class=\"story-title\">{}</h1>\n<p class=\"story-meta\"><span class=\"by\"><a href=\"{prof}\">{handle}</a></span> {date} <a class=\"permalink\" href=\"{perma}\">link</a></p>\n<div class=\"story-text\">",
+                p.anchor,
+                esc(title)
+            );
             body_html(out, &p.body, h, false);
             out.push_str("</div>\n</div>\n");
         }
         (_, true) => {
-            let _ = write!(out, "<section class=\"news-item\" id=\"{}\"{la}>\n<header><h1><a class=\"permalink\" href=\"{perma}\">{}</a></h1><div class=\"meta\"><a class=\"writer\" href=\"{prof}\">{handle}</a> {date}</div></header>\n<div class=\"news-text\">", p.anchor, esc(title));
+            let _ = write!(
+                out,
+                "<section class=\"news-item\" id=\"{}\"{la}>\n<header><h1><a class=\"permalink\" href=\"{perma}\">{}</a></h1><div class=\"meta\"><a class=\"writer\" href=\"{prof}\">{handle}</a> {date}</div></header>\n<div class=\"news-text\">",
+                p.anchor,
+                esc(title)
+            );
             body_html(out, &p.body, h, false);
             out.push_str("</div>\n</section>\n");
         }
         (0, false) => {
-            let _ = write!(out, "<div class=\"comment\" id=\"{}\"{la}>\n<div class=\"comment-meta\"><a class=\"comment-author\" href=\"{prof}\">{handle}</a> <a class=\"comment-permalink\" href=\"{perma}\">{date}</a></div>\n<div class=\"comment-body\">", p.anchor);
+            let _ = write!(
+                out,
+                "<div class=\"comment\" id=\"{}\"{la}>\n<div class=\"comment-meta\"><a class=\"comment-author\" href=\"{prof}\">{handle}</a> <a class=\"comment-permalink\" href=\"{perma}\">{date}</a></div>\n<div class=\"comment-body\">",
+                p.anchor
+            );
             body_html(out, &p.body, h, false);
             out.push_str("</div>\n</div>\n");
         }
         (1, false) => {
-            let _ = write!(out, "<li class=\"c-item\" id=\"{}\"{la}><div class=\"c-head\"><b><a href=\"{prof}\">{handle}</a></b> {date} <a class=\"c-link\" href=\"{perma}\">#</a></div>\n<div class=\"c-text\">", p.anchor);
+            let _ = write!(
+                out,
+                "<li class=\"c-item\" id=\"{}\"{la}><div class=\"c-head\"><b><a href=\"{prof}\">{handle}</a></b> {date} <a class=\"c-link\" href=\"{perma}\">#</a></div>\n<div class=\"c-text\">",
+                p.anchor
+            );
             body_html(out, &p.body, h, false);
             out.push_str("</div></li>\n");
         }
         _ => {
-            let _ = write!(out, "<article class=\"reader-comment\" id=\"{}\"{la}><footer><a class=\"who\" href=\"{prof}\">{handle}</a> <a href=\"{perma}\">{date}</a></footer>\n<div class=\"reader-comment-text\">", p.anchor);
+            let _ = write!(
+                out,
+                "<article class=\"reader-comment\" id=\"{}\"{la}><footer><a class=\"who\" href=\"{prof}\">{handle}</a> <a href=\"{perma}\">{date}</a></footer>\n<div class=\"reader-comment-text\">",
+                p.anchor
+            );
             body_html(out, &p.body, h, false);
             out.push_str("</div></article>\n");
         }
@@ -93,7 +133,12 @@ fn block(h: &HostCtx, p: &GenPost, article: bool, title: &str, out: &mut String)
 }
 
 /// Lays out one article page (article + comments).
-pub fn unit(h: &HostCtx, u: usize, posts: &mut [GenPost], pages: &mut Vec<(String, Vec<u8>)>) -> UnitMeta {
+pub fn unit(
+    h: &HostCtx,
+    u: usize,
+    posts: &mut [GenPost],
+    pages: &mut Vec<(String, Vec<u8>)>,
+) -> UnitMeta {
     let style = h.site.style;
     let g = h.units[u].group as usize;
     let disallowed = h.groups.get(g).is_some_and(|g| g.disallowed);
@@ -136,8 +181,17 @@ pub fn unit(h: &HostCtx, u: usize, posts: &mut [GenPost], pages: &mut Vec<(Strin
     );
     block(h, &posts[0], true, &title, &mut b);
     let n_comments = posts.len() - 1;
-    let _ = writeln!(b, "<section class=\"comments\" id=\"comments\"><h2>Comments ({n_comments})</h2>");
-    b.push_str(["<div class=\"comment-list\">\n", "<ol class=\"c-list\">\n", "<div class=\"reader-comments\">\n"][st(style)]);
+    let _ = writeln!(
+        b,
+        "<section class=\"comments\" id=\"comments\"><h2>Comments ({n_comments})</h2>"
+    );
+    b.push_str(
+        [
+            "<div class=\"comment-list\">\n",
+            "<ol class=\"c-list\">\n",
+            "<div class=\"reader-comments\">\n",
+        ][st(style)],
+    );
     for p in posts.iter().skip(1) {
         block(h, p, false, &title, &mut b);
     }
@@ -179,14 +233,20 @@ pub fn unit(h: &HostCtx, u: usize, posts: &mut [GenPost], pages: &mut Vec<(Strin
     } else {
         String::new()
     };
-    pages.push((path.clone(), encode(h.site, &page(h.site, &title, &head, &b))));
+    pages.push((
+        path.clone(),
+        encode(h.site, &page(h.site, &title, &head, &b)),
+    ));
     UnitMeta {
         title,
         path,
         group: g as u16,
         posts: posts.len() as u32,
         first: (posts[0].author, posts[0].published),
-        last: posts.last().map(|p| (p.author, p.published)).unwrap_or((0, posts[0].published)),
+        last: posts
+            .last()
+            .map(|p| (p.author, p.published))
+            .unwrap_or((0, posts[0].published)),
         lang: posts[0].lang,
         disallowed,
     }
@@ -195,7 +255,13 @@ pub fn unit(h: &HostCtx, u: usize, posts: &mut [GenPost], pages: &mut Vec<(Strin
 const PER_PAGE: usize = 30;
 
 fn headline_list(h: &HostCtx, items: &[&UnitMeta], out: &mut String) {
-    out.push_str(["<ul class=\"headlines\">\n", "<div class=\"story-list\">\n", "<ol class=\"news-list\">\n"][st(h.site.style)]);
+    out.push_str(
+        [
+            "<ul class=\"headlines\">\n",
+            "<div class=\"story-list\">\n",
+            "<ol class=\"news-list\">\n",
+        ][st(h.site.style)],
+    );
     for m in items {
         let line = format!(
             "<a class=\"headline\" href=\"{}\">{}</a> {}",
@@ -203,7 +269,15 @@ fn headline_list(h: &HostCtx, items: &[&UnitMeta], out: &mut String) {
             esc(&m.title),
             date_html(m.first.1, h.site.style, "date", st(h.site.style) != 1)
         );
-        let _ = writeln!(out, "{}", if st(h.site.style) == 1 { format!("<div class=\"story-link\">{line}</div>") } else { format!("<li>{line}</li>") });
+        let _ = writeln!(
+            out,
+            "{}",
+            if st(h.site.style) == 1 {
+                format!("<div class=\"story-link\">{line}</div>")
+            } else {
+                format!("<li>{line}</li>")
+            }
+        );
     }
     out.push_str(["</ul>\n", "</div>\n", "</ol>\n"][st(h.site.style)]);
 }
@@ -212,17 +286,33 @@ fn headline_list(h: &HostCtx, items: &[&UnitMeta], out: &mut String) {
 pub fn host_pages(h: &HostCtx, s: &HostState, files: &mut Vec<(String, Vec<u8>)>) {
     let mut nav = String::from("<nav class=\"sections\">");
     for (g, grp) in h.groups.iter().enumerate() {
-        let _ = write!(nav, "<a href=\"{}\">{}</a> ", section_path(h, g, 1), esc(&grp.name));
+        let _ = write!(
+            nav,
+            "<a href=\"{}\">{}</a> ",
+            section_path(h, g, 1),
+            esc(&grp.name)
+        );
     }
     nav.push_str("</nav>\n");
     // Front page: the latest articles outside the archive.
-    let mut latest: Vec<&UnitMeta> = s.units.iter().filter(|m| !m.disallowed && m.posts > 0).collect();
+    let mut latest: Vec<&UnitMeta> = s
+        .units
+        .iter()
+        .filter(|m| !m.disallowed && m.posts > 0)
+        .collect();
     latest.sort_by(|a, b| b.first.1.cmp(&a.first.1).then(b.path.cmp(&a.path)));
     let mut b = format!("{nav}<h1>Front page</h1>\n");
     headline_list(h, &latest[..latest.len().min(PER_PAGE)], &mut b);
-    files.push(("/".into(), encode(h.site, &page(h.site, "Front page", "", &b))));
+    files.push((
+        "/".into(),
+        encode(h.site, &page(h.site, "Front page", "", &b)),
+    ));
     for (g, grp) in h.groups.iter().enumerate() {
-        let mut items: Vec<&UnitMeta> = s.units.iter().filter(|m| m.group as usize == g && m.posts > 0).collect();
+        let mut items: Vec<&UnitMeta> = s
+            .units
+            .iter()
+            .filter(|m| m.group as usize == g && m.posts > 0)
+            .collect();
         items.sort_by(|a, b| b.first.1.cmp(&a.first.1).then(b.path.cmp(&a.path)));
         let n_pages = items.len().div_ceil(PER_PAGE).max(1);
         for pg in 1..=n_pages {
@@ -230,19 +320,38 @@ pub fn host_pages(h: &HostCtx, s: &HostState, files: &mut Vec<(String, Vec<u8>)>
             let pp = |n: usize| section_path(h, g, n);
             let pgr = pager("pager", pg, n_pages, &pp);
             b.push_str(&pgr);
-            let chunk: Vec<&UnitMeta> = items.iter().skip((pg - 1) * PER_PAGE).take(PER_PAGE).copied().collect();
+            let chunk: Vec<&UnitMeta> = items
+                .iter()
+                .skip((pg - 1) * PER_PAGE)
+                .take(PER_PAGE)
+                .copied()
+                .collect();
             headline_list(h, &chunk, &mut b);
             b.push_str(&pgr);
-            files.push((section_path(h, g, pg), encode(h.site, &page(h.site, &grp.name, "", &b))));
+            files.push((
+                section_path(h, g, pg),
+                encode(h.site, &page(h.site, &grp.name, "", &b)),
+            ));
         }
     }
     for (i, a) in h.accounts.iter().enumerate() {
         let (count, recent) = &s.profiles[i];
-        let mut b = format!("{nav}<h1 class=\"reader\">{}</h1>\n<p>{count} posts</p>\n<ul class=\"reader-posts\">\n", esc(&a.handle));
+        let mut b = format!(
+            "{nav}<h1 class=\"reader\">{}</h1>\n<p>{count} posts</p>\n<ul class=\"reader-posts\">\n",
+            esc(&a.handle)
+        );
         for r in recent.iter().rev() {
-            let _ = writeln!(b, "<li><a href=\"{}\">{}</a></li>", esc(&r.path), super::show_date(r.published, h.site.style));
+            let _ = writeln!(
+                b,
+                "<li><a href=\"{}\">{}</a></li>",
+                esc(&r.path),
+                super::show_date(r.published, h.site.style)
+            );
         }
         b.push_str("</ul>\n");
-        files.push((h.profile_path(i), encode(h.site, &page(h.site, &a.handle, "", &b))));
+        files.push((
+            h.profile_path(i),
+            encode(h.site, &page(h.site, &a.handle, "", &b)),
+        ));
     }
 }

@@ -62,7 +62,10 @@ fn block(h: &HostCtx, p: &GenPost, parent: Option<&GenPost>, out: &mut String) {
                 date_html(p.published, 1, "dt-published", true)
             );
             if let Some((href, who)) = reply {
-                let _ = writeln!(out, "<div class=\"status__reply\"><a class=\"in-reply-to\" rel=\"in-reply-to\" href=\"{href}\">in reply to @{who}</a></div>");
+                let _ = writeln!(
+                    out,
+                    "<div class=\"status__reply\"><a class=\"in-reply-to\" rel=\"in-reply-to\" href=\"{href}\">in reply to @{who}</a></div>"
+                );
             }
             out.push_str("<div class=\"status__content e-content\">");
             body_html(out, &p.body, h, true);
@@ -79,7 +82,10 @@ fn block(h: &HostCtx, p: &GenPost, parent: Option<&GenPost>, out: &mut String) {
                 date_html(p.published, 2, "date", false)
             );
             if let Some((href, who)) = reply {
-                let _ = writeln!(out, "<div class=\"replying-to\">Replying to <a class=\"in-reply-to\" href=\"{href}\">@{who}</a></div>");
+                let _ = writeln!(
+                    out,
+                    "<div class=\"replying-to\">Replying to <a class=\"in-reply-to\" href=\"{href}\">@{who}</a></div>"
+                );
             }
             out.push_str("<div class=\"tweet-text\">");
             body_html(out, &p.body, h, true);
@@ -94,7 +100,10 @@ fn block(h: &HostCtx, p: &GenPost, parent: Option<&GenPost>, out: &mut String) {
                 date_html(p.published, 3, "date", true)
             );
             if let Some((href, who)) = reply {
-                let _ = writeln!(out, "<div class=\"post-reply\"><a rel=\"in-reply-to\" href=\"{href}\">&#8617; @{who}</a></div>");
+                let _ = writeln!(
+                    out,
+                    "<div class=\"post-reply\"><a rel=\"in-reply-to\" href=\"{href}\">&#8617; @{who}</a></div>"
+                );
             }
             out.push_str("<div class=\"post-text\">");
             body_html(out, &p.body, h, true);
@@ -112,7 +121,12 @@ fn wrap(style: u8, inner: &str) -> String {
 }
 
 /// Lays out one timeline page: ids, permalinks, the status pages and the timeline page.
-pub fn unit(h: &HostCtx, u: usize, posts: &mut [GenPost], pages: &mut Vec<(String, Vec<u8>)>) -> UnitMeta {
+pub fn unit(
+    h: &HostCtx,
+    u: usize,
+    posts: &mut [GenPost],
+    pages: &mut Vec<(String, Vec<u8>)>,
+) -> UnitMeta {
     let style = h.site.style;
     for k in 0..posts.len() {
         let id = (100_000 + posts[k].idx).to_string();
@@ -157,14 +171,18 @@ pub fn unit(h: &HostCtx, u: usize, posts: &mut [GenPost], pages: &mut Vec<(Strin
                 "inLanguage": p.lang.code(),
             });
             if let Some(q) = parent {
-                v["sharedContent"] = serde_json::json!({"@type": "SocialMediaPosting", "url": q.url});
+                v["sharedContent"] =
+                    serde_json::json!({"@type": "SocialMediaPosting", "url": q.url});
             }
             jsonld(&v, h.site)
         } else {
             String::new()
         };
         let title = format!("@{}", h.handles[p.author]);
-        pages.push((p.page.clone(), encode(h.site, &page(h.site, &title, &head, &b))));
+        pages.push((
+            p.page.clone(),
+            encode(h.site, &page(h.site, &title, &head, &b)),
+        ));
     }
     // The timeline page: newest first, protected accounts left out.
     let mut inner = String::new();
@@ -174,10 +192,22 @@ pub fn unit(h: &HostCtx, u: usize, posts: &mut [GenPost], pages: &mut Vec<(Strin
     }
     let tl = |n: usize| timeline_path(n);
     let pgr = pager("pagination", this, n_pages, &tl);
-    let b = format!("<nav class=\"nav\"><a href=\"/\">Home</a></nav>\n<h1>Public timeline</h1>\n{pgr}{}{pgr}", wrap(style, &inner));
-    pages.push((timeline_path(this), encode(h.site, &page(h.site, "Public timeline", "", &b))));
-    let first = posts.first().map(|p| (p.author, p.published)).unwrap_or((0, time::OffsetDateTime::UNIX_EPOCH));
-    let last = posts.last().map(|p| (p.author, p.published)).unwrap_or(first);
+    let b = format!(
+        "<nav class=\"nav\"><a href=\"/\">Home</a></nav>\n<h1>Public timeline</h1>\n{pgr}{}{pgr}",
+        wrap(style, &inner)
+    );
+    pages.push((
+        timeline_path(this),
+        encode(h.site, &page(h.site, "Public timeline", "", &b)),
+    ));
+    let first = posts
+        .first()
+        .map(|p| (p.author, p.published))
+        .unwrap_or((0, time::OffsetDateTime::UNIX_EPOCH));
+    let last = posts
+        .last()
+        .map(|p| (p.author, p.published))
+        .unwrap_or(first);
     UnitMeta {
         title: String::new(),
         path: timeline_path(this),
@@ -196,18 +226,42 @@ pub fn host_pages(h: &HostCtx, s: &HostState, files: &mut Vec<(String, Vec<u8>)>
     let n_pages = s.units.len();
     let mut b = String::from("<h1>Welcome</h1>\n<ul class=\"timelines\">\n");
     if n_pages > 0 {
-        let _ = writeln!(b, "<li><a href=\"{}\">Latest posts</a></li>", timeline_path(n_pages));
-        let _ = writeln!(b, "<li><a href=\"{}\">Oldest posts</a></li>", timeline_path(1));
+        let _ = writeln!(
+            b,
+            "<li><a href=\"{}\">Latest posts</a></li>",
+            timeline_path(n_pages)
+        );
+        let _ = writeln!(
+            b,
+            "<li><a href=\"{}\">Oldest posts</a></li>",
+            timeline_path(1)
+        );
     }
     b.push_str("</ul>\n<h2>Trending</h2>\n<ul class=\"trends\">\n");
-    let mut trending: Vec<(&String, &String, u64)> = s.tags.iter().map(|(p, (t, n, _))| (p, t, *n)).collect();
+    let mut trending: Vec<(&String, &String, u64)> =
+        s.tags.iter().map(|(p, (t, n, _))| (p, t, *n)).collect();
     trending.sort_by(|a, b| b.2.cmp(&a.2).then(a.0.cmp(b.0)));
     for (p, t, n) in trending.iter().take(20) {
-        let _ = writeln!(b, "<li><a class=\"hashtag\" href=\"{p}\">{}</a> <span>{n}</span></li>", esc(t));
+        let _ = writeln!(
+            b,
+            "<li><a class=\"hashtag\" href=\"{p}\">{}</a> <span>{n}</span></li>",
+            esc(t)
+        );
     }
     b.push_str("</ul>\n<h2>Who to follow</h2>\n<ul class=\"accounts\">\n");
-    for (i, a) in h.accounts.iter().enumerate().filter(|(_, a)| !a.protected).take(30) {
-        let _ = writeln!(b, "<li><a href=\"{}\">@{}</a></li>", h.profile_path(i), esc(&a.handle));
+    for (i, a) in h
+        .accounts
+        .iter()
+        .enumerate()
+        .filter(|(_, a)| !a.protected)
+        .take(30)
+    {
+        let _ = writeln!(
+            b,
+            "<li><a href=\"{}\">@{}</a></li>",
+            h.profile_path(i),
+            esc(&a.handle)
+        );
     }
     b.push_str("</ul>\n");
     files.push(("/".into(), encode(h.site, &page(h.site, "Home", "", &b))));
@@ -220,14 +274,25 @@ pub fn host_pages(h: &HostCtx, s: &HostState, files: &mut Vec<(String, Vec<u8>)>
             esc(&a.handle)
         );
         for r in recent.iter().rev() {
-            let _ = writeln!(b, "<li><a href=\"{}\">{}</a></li>", esc(&r.path), super::show_date(r.published, style));
+            let _ = writeln!(
+                b,
+                "<li><a href=\"{}\">{}</a></li>",
+                esc(&r.path),
+                super::show_date(r.published, style)
+            );
         }
         b.push_str("</ul>\n");
-        files.push((h.profile_path(i), encode(h.site, &page(h.site, &format!("@{}", a.handle), "", &b))));
+        files.push((
+            h.profile_path(i),
+            encode(h.site, &page(h.site, &format!("@{}", a.handle), "", &b)),
+        ));
     }
 
     for (path, (t, n, recent)) in &s.tags {
-        let mut b = format!("<nav class=\"nav\"><a href=\"/\">Home</a></nav>\n<h1 class=\"hashtag-title\">{}</h1>\n<p>{n} posts</p>\n<ul class=\"tag-posts\">\n", esc(t));
+        let mut b = format!(
+            "<nav class=\"nav\"><a href=\"/\">Home</a></nav>\n<h1 class=\"hashtag-title\">{}</h1>\n<p>{n} posts</p>\n<ul class=\"tag-posts\">\n",
+            esc(t)
+        );
         for r in recent.iter().rev() {
             let _ = writeln!(
                 b,
