@@ -25,6 +25,8 @@ enum Command {
     Demo(cli::demo::Args),
     /// Crawl, extract, classify and index in one streaming, resumable run.
     Scan(cli::scan::Args),
+    /// Generate a synthetic corpus (sites, truth, posts, manifest) from a scenario.
+    Seed(cli::seed::Args),
     /// Serve a seeded corpus on loopback (virtual hosts, faults, crawler trap, provider endpoint).
     Serve(cli::serve::Args),
     /// Crawl sites politely (robots.txt, per-host limits, retries, resume) and extract posts.

@@ -458,6 +458,136 @@ fn crawl_under_faults_gets_every_allowed_post() {
     assert!(!fx.disallowed.is_empty());
 }
 
+/// Field-by-field oracle: a seeded corpus (the generator, in-process) served with 10% 5xx and 5%
+/// truncated bodies; every post of `posts.jsonl` on a robots-allowed page must be extracted
+/// exactly. Known mismatch class (asserted small): a social reply whose chain to the root runs
+/// through a robots-disallowed (protected) status keeps the last visible ancestor as thread.
+#[test]
+fn seeded_corpus_matches_posts_jsonl_under_faults() {
+    use trawl::corpus::{Scenario, SeedOptions};
+    use trawl::model::TruthRecord;
+    let corpus = tempdir();
+    let scenario =
+        Scenario::load(&crate::util::repo().join("tests/data/scenario.toml")).expect("scenario");
+    trawl::corpus::seed(
+        &scenario,
+        &SeedOptions {
+            out: corpus.path().to_path_buf(),
+            posts: Some(400),
+            seed: Some(5),
+            force: true,
+        },
+    )
+    .expect("seed");
+    let truth: Vec<TruthRecord> = std::fs::read_to_string(corpus.path().join("truth.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let disallowed: HashSet<(String, String)> = truth
+        .iter()
+        .filter(|t| t.robots_disallowed)
+        .map(|t| (t.host.clone(), t.post_id.0.clone()))
+        .collect();
+    let oracle: Vec<Post> = read_posts(&corpus.path().join("posts.jsonl"));
+    let mut cfg = ServeConfig::new(corpus.path());
+    cfg.error_rate = 0.10;
+    cfg.truncate_rate = 0.05;
+    cfg.fault_seed = 3;
+    let (rt, server) = start_server(cfg);
+    let port = server.local_addr().port();
+    let dir = tempdir();
+    let out = dir.path().join("posts.jsonl");
+    let res = trawl()
+        .arg("crawl")
+        .arg("--seeds-from")
+        .arg(corpus.path().join("manifest.json"))
+        .args([
+            "--resolve",
+            &format!("*.test=127.0.0.1:{port}"),
+            "--delay-ms",
+            "0",
+            "--per-host",
+            "4",
+        ])
+        .args(["--backoff-ms", "10", "--json", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stats = stop(rt, server);
+    let summary: serde_json::Value = serde_json::from_slice(&res.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&res.stderr)));
+    assert_eq!(
+        summary["crawl"]["errors"],
+        serde_json::json!({}),
+        "{summary}"
+    );
+    // Robots: every request is allowed by its host's robots.txt.
+    for r in &stats.log {
+        let robots = std::fs::read(corpus.path().join("sites").join(&r.host).join("robots.txt"))
+            .unwrap_or_default();
+        let robot = texting_robots::Robot::new("trawl", &robots).unwrap();
+        assert!(
+            robot.allowed(&format!("http://{}{}", r.host, r.path)),
+            "disallowed request {r:?}"
+        );
+    }
+    let got_posts = read_posts(&out);
+    let got: BTreeMap<(String, String), &Post> = got_posts
+        .iter()
+        .map(|p| ((p.host.clone(), p.post_id.0.clone()), p))
+        .collect();
+    let mut classes: BTreeMap<String, usize> = BTreeMap::new();
+    let mut allowed = 0;
+    for want in &oracle {
+        let key = (want.host.clone(), want.post_id.0.clone());
+        if disallowed.contains(&key) {
+            assert!(
+                !got.contains_key(&key),
+                "post on a disallowed page extracted: {key:?}"
+            );
+            continue;
+        }
+        allowed += 1;
+        let Some(g) = got.get(&key) else {
+            *classes.entry(format!("missing {}", want.host)).or_default() += 1;
+            continue;
+        };
+        let fields = [
+            ("url", g.url == want.url),
+            ("thread", g.thread == want.thread),
+            ("author", g.author == want.author),
+            ("author_url", g.author_url == want.author_url),
+            ("published", g.published == want.published),
+            ("text", g.text == want.text),
+            ("lang_hint", g.lang_hint == want.lang_hint),
+            ("title", g.title == want.title),
+            ("site_kind", g.site_kind == want.site_kind),
+        ];
+        for (f, ok) in fields {
+            if !ok {
+                *classes
+                    .entry(format!(
+                        "{f} {}",
+                        want.site_kind.map(|k| k.as_str()).unwrap_or("?")
+                    ))
+                    .or_default() += 1;
+                if f != "thread" {
+                    eprintln!("{f} differs for {key:?}:\n got {g:?}\nwant {want:?}");
+                }
+            }
+        }
+    }
+    assert_eq!(got.len(), allowed, "extra posts");
+    let thread_social = classes.remove("thread social").unwrap_or(0);
+    assert!(classes.is_empty(), "mismatch classes: {classes:?}");
+    assert!(
+        thread_social * 20 <= allowed,
+        "social thread mismatches {thread_social} of {allowed}"
+    );
+    assert!(stats.faults.values().sum::<u64>() > 0);
+}
+
 #[test]
 fn rate_limit_retry_after_is_honoured() {
     let fx = Fixture::build(4, 2);
@@ -561,6 +691,34 @@ fn sigkill_then_resume_loses_nothing_and_duplicates_nothing() {
             "journaled page fetched again: {url}"
         );
     }
+}
+
+#[test]
+fn revalidate_uses_conditional_get() {
+    let fx = Fixture::build(3, 2);
+    let mut cfg = ServeConfig::new(fx.root());
+    cfg.trap = false;
+    let (rt, server) = start_server(cfg);
+    let port = server.local_addr().port();
+    let dir = tempdir();
+    let out = dir.path().join("posts.jsonl");
+    let first = crawl_cmd(&fx, port, &out).output().unwrap();
+    let s1: serde_json::Value = serde_json::from_slice(&first.stdout).unwrap();
+    let pages = s1["crawl"]["pages"].as_u64().unwrap();
+    let again = crawl_cmd(&fx, port, &out)
+        .arg("--revalidate")
+        .output()
+        .unwrap();
+    let stats = stop(rt, server);
+    let s2: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
+    assert_eq!(s2["crawl"]["not_modified"].as_u64().unwrap(), pages, "{s2}");
+    assert_eq!(s2["crawl"]["pages"], 0, "{s2}");
+    assert_eq!(stats.by_status.get(&304).copied().unwrap_or(0), pages);
+    let got = read_posts(&out);
+    assert!(
+        compare(&got, &fx.allowed).is_empty(),
+        "posts survive a re-crawl unchanged"
+    );
 }
 
 fn read_posts_lenient(path: &Path) -> usize {
@@ -688,6 +846,36 @@ fn refuses_off_loopback_resolve_and_unmapped_hosts() {
         .unwrap();
     let s: serde_json::Value = serde_json::from_slice(&res.stdout).unwrap();
     assert_eq!(s["crawl"]["pages"], 0, "{s}");
+}
+
+/// Writes a large fixture corpus for throughput runs to `$TRAWL_BENCH_CORPUS` (topics from
+/// `$TRAWL_BENCH_TOPICS`, default 3000 -> ~9,000 forum pages + 6,000 statuses + 6,000 articles):
+/// `TRAWL_BENCH_CORPUS=/tmp/bench cargo test --test integration crawl::write_bench_corpus -- --ignored`
+#[test]
+#[ignore]
+fn write_bench_corpus() {
+    let Some(dest) = std::env::var_os("TRAWL_BENCH_CORPUS") else {
+        return;
+    };
+    let topics = std::env::var("TRAWL_BENCH_TOPICS")
+        .ok()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(3000);
+    let fx = Fixture::build(topics, 3);
+    let dest = Path::new(&dest);
+    let _ = std::fs::remove_dir_all(dest);
+    let status = Command::new("cp")
+        .arg("-r")
+        .arg(fx.root())
+        .arg(dest)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    println!(
+        "{} posts on allowed pages written to {}",
+        fx.allowed.len(),
+        dest.display()
+    );
 }
 
 /// Peak RSS with 1,000,000 queued URLs. Run alone:

@@ -75,7 +75,7 @@ pub struct Args {
     #[arg(long, default_value_t = 20_000)]
     pub max_per_pattern: u64,
     /// Pattern depth span, a trap guard (see CrawlConfig::pattern_span).
-    #[arg(long, default_value_t = 16)]
+    #[arg(long, default_value_t = 12)]
     pub pattern_span: u32,
     /// Retries on 5xx, timeouts and truncated bodies.
     #[arg(long, default_value_t = 5)]
@@ -113,6 +113,7 @@ struct Summary {
     extract_errors: u64,
     pages_without_posts: u64,
     posts_per_sec: f64,
+    posts_rethreaded: usize,
     robots_obeyed: bool,
     out: PathBuf,
     journal: PathBuf,
@@ -360,6 +361,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     write_result?;
     journal.sync()?;
     let stats = stats?;
+    let rethreaded = resolve_threads(&a.out)?;
     let elapsed = started.elapsed().as_secs_f64();
     let summary = Summary {
         posts_written: counters.posts.load(Ordering::Relaxed),
@@ -368,6 +370,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         extract_errors: counters.extract_errors.load(Ordering::Relaxed),
         pages_without_posts: counters.empty_pages.load(Ordering::Relaxed),
         posts_per_sec: counters.posts.load(Ordering::Relaxed) as f64 / elapsed.max(1e-9),
+        posts_rethreaded: rethreaded,
         robots_obeyed: !a.ignore_robots,
         out: a.out.clone(),
         journal: journal_path,
@@ -420,6 +423,31 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Rewrites the output with social reply chains resolved to their roots (atomically; only if
+/// something changes).
+fn resolve_threads(out: &Path) -> anyhow::Result<usize> {
+    let text =
+        std::fs::read_to_string(out).with_context(|| format!("reading {}", out.display()))?;
+    let mut posts: Vec<Post> = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        posts.push(
+            serde_json::from_str(line)
+                .with_context(|| format!("{}:{}: not a post", out.display(), i + 1))?,
+        );
+    }
+    let changed = trawl::extract::resolve_reply_threads(&mut posts);
+    if changed > 0 {
+        let mut buf = Vec::with_capacity(text.len());
+        for p in &posts {
+            serde_json::to_writer(&mut buf, p)?;
+            buf.push(b'\n');
+        }
+        trawl::util::write_atomic(out, &buf)
+            .with_context(|| format!("writing {}", out.display()))?;
+    }
+    Ok(changed)
 }
 
 /// The writer: de-duplicate, write, fsync the posts, then journal the pages.

@@ -35,7 +35,7 @@ pub struct CrawlConfig {
     /// Maximum URLs admitted per URL pattern (digits -> N; see `url::pattern`), default 20 000.
     pub max_per_pattern: u64,
     /// Pattern depth span (trap guard): a URL whose pattern was first admitted at depth `d`
-    /// is refused beyond depth `d + span` (default 16).
+    /// is refused beyond depth `d + span` (default 12).
     pub pattern_span: u32,
     /// Maximum path segments in a URL (default 16).
     pub max_path_segments: usize,
@@ -84,7 +84,7 @@ impl Default for CrawlConfig {
             max_pages: None,
             max_per_pattern: 20_000,
             max_path_segments: 16,
-            pattern_span: 16,
+            pattern_span: 12,
             connect_timeout_ms: 5_000,
             timeout_ms: 20_000,
             retries: 5,

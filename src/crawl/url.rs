@@ -189,8 +189,16 @@ pub fn scan_links(body: &[u8]) -> (Vec<String>, Option<String>) {
             .map(|p| i + p)
             .unwrap_or(n);
         let name = &body[i..name_end];
-        let lower: Vec<u8> = name.iter().map(|b| b.to_ascii_lowercase()).collect();
-        match lower.as_slice() {
+        if name.len() > 8 {
+            i = name_end;
+            continue;
+        }
+        let mut buf = [0u8; 8];
+        for (d, s) in buf.iter_mut().zip(name) {
+            *d = s.to_ascii_lowercase();
+        }
+        let lower = &buf[..name.len()];
+        match lower {
             b"script" | b"style" => {
                 let close: &[u8] = if lower == b"script" {
                     b"</script"
@@ -217,7 +225,7 @@ pub fn scan_links(body: &[u8]) -> (Vec<String>, Option<String>) {
             }
             _ => {}
         }
-        let attr: &[u8] = match lower.as_slice() {
+        let attr: &[u8] = match lower {
             b"a" | b"link" | b"area" | b"base" => b"href",
             b"frame" | b"iframe" => b"src",
             _ => {

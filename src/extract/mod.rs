@@ -30,9 +30,54 @@ use crate::model::{Lang, Page, Post, PostId};
 
 /// Embedded site profiles (name, TOML).
 pub const EMBEDDED_PROFILES: &[(&str, &str)] = &[
-    ("profiles/forum.toml", include_str!("profiles/forum.toml")),
-    ("profiles/social.toml", include_str!("profiles/social.toml")),
-    ("profiles/news.toml", include_str!("profiles/news.toml")),
+    (
+        "profiles/forum-prosilver.toml",
+        include_str!("profiles/forum-prosilver.toml"),
+    ),
+    (
+        "profiles/forum-xenforo.toml",
+        include_str!("profiles/forum-xenforo.toml"),
+    ),
+    (
+        "profiles/forum-vbulletin.toml",
+        include_str!("profiles/forum-vbulletin.toml"),
+    ),
+    (
+        "profiles/social-mastodon.toml",
+        include_str!("profiles/social-mastodon.toml"),
+    ),
+    (
+        "profiles/social-twitter.toml",
+        include_str!("profiles/social-twitter.toml"),
+    ),
+    (
+        "profiles/social-feed.toml",
+        include_str!("profiles/social-feed.toml"),
+    ),
+    (
+        "profiles/news-article.toml",
+        include_str!("profiles/news-article.toml"),
+    ),
+    (
+        "profiles/news-story.toml",
+        include_str!("profiles/news-story.toml"),
+    ),
+    (
+        "profiles/news-item.toml",
+        include_str!("profiles/news-item.toml"),
+    ),
+    (
+        "profiles/generic-forum.toml",
+        include_str!("profiles/generic-forum.toml"),
+    ),
+    (
+        "profiles/generic-social.toml",
+        include_str!("profiles/generic-social.toml"),
+    ),
+    (
+        "profiles/generic-news.toml",
+        include_str!("profiles/generic-news.toml"),
+    ),
 ];
 
 /// What a page yielded.
@@ -187,17 +232,22 @@ impl Extractor {
         };
 
         // 1. Profiles, detected by content.
-        let mut best: Option<(&Profile, Vec<Post>)> = None;
+        // Most posts wins; among equals, the profile that fills the most fields.
+        let mut best: Option<((usize, usize), &Profile, Vec<Post>)> = None;
         for p in &self.profiles {
             let posts: Vec<Post> = doc
                 .select(&p.post)
                 .filter_map(|b| self.post_from_block(p, b, &ctx))
                 .collect();
-            if !posts.is_empty() && best.as_ref().is_none_or(|(_, b)| posts.len() > b.len()) {
-                best = Some((p, posts));
+            if posts.is_empty() {
+                continue;
+            }
+            let score = (posts.len(), posts.iter().map(filled).sum::<usize>());
+            if best.as_ref().is_none_or(|(s, _, _)| score > *s) {
+                best = Some((score, p, posts));
             }
         }
-        if let Some((p, posts)) = best {
+        if let Some((_, p, posts)) = best {
             return Ok(Extracted {
                 posts,
                 links,
@@ -264,10 +314,10 @@ impl Extractor {
             .or(c.page_lang);
         Some(Post {
             url,
-            post_id: PostId(post_id),
+            post_id: PostId(post_id.clone()),
             host: c.host.to_string(),
             site_kind: Some(p.kind),
-            thread: get("thread"),
+            thread: get("thread").or_else(|| p.thread_is_post_id.then(|| post_id.clone())),
             title: get("title"),
             author: get("author"),
             author_url: get("author_url").and_then(|h| abs(c.base, &h, false)),
@@ -315,6 +365,21 @@ impl Extractor {
             links: Vec::new(),
         })
     }
+}
+
+/// How many optional fields a post has (profile tie-break).
+fn filled(p: &Post) -> usize {
+    [
+        p.thread.is_some(),
+        p.title.is_some(),
+        p.author.is_some(),
+        p.author_url.is_some(),
+        p.published.is_some(),
+        !p.text.is_empty(),
+    ]
+    .iter()
+    .filter(|b| **b)
+    .count()
 }
 
 struct PageCtx<'a> {
@@ -384,6 +449,39 @@ fn block_lang(el: ElementRef<'_>) -> Option<Lang> {
         .and_then(parse_lang)
 }
 
+/// Social threads are reply chains: a status's extracted `thread` is its parent's id (or its own
+/// id for a root), because one status page only shows the parent. This follows the chains
+/// across all posts of a host so that `thread` becomes the root's id. Posts of other kinds are
+/// untouched; a chain through a post that was not crawled stops at the last known post.
+pub fn resolve_reply_threads(posts: &mut [Post]) -> usize {
+    use std::collections::HashMap;
+    let parent: HashMap<(String, String), String> = posts
+        .iter()
+        .filter(|p| p.site_kind == Some(crate::model::SiteKind::Social))
+        .filter_map(|p| Some(((p.host.clone(), p.post_id.0.clone()), p.thread.clone()?)))
+        .collect();
+    let mut changed = 0;
+    for p in posts
+        .iter_mut()
+        .filter(|p| p.site_kind == Some(crate::model::SiteKind::Social))
+    {
+        let Some(mut t) = p.thread.clone() else {
+            continue;
+        };
+        for _ in 0..256 {
+            match parent.get(&(p.host.clone(), t.clone())) {
+                Some(up) if *up != t => t = up.clone(),
+                _ => break,
+            }
+        }
+        if p.thread.as_deref() != Some(t.as_str()) {
+            p.thread = Some(t);
+            changed += 1;
+        }
+    }
+    changed
+}
+
 /// `ru-RU` -> `Lang::Ru`; unknown or `und` -> None.
 pub fn parse_lang(s: &str) -> Option<Lang> {
     let primary = s.trim().split(['-', '_']).next()?;
@@ -405,6 +503,38 @@ mod tests {
             sha256: String::new(),
             depth: 0,
         }
+    }
+
+    #[test]
+    fn reply_chains_resolve_to_the_root() {
+        let mk = |id: &str, thread: &str, kind| Post {
+            url: String::new(),
+            post_id: PostId(id.into()),
+            host: "s.test".into(),
+            site_kind: Some(kind),
+            thread: Some(thread.into()),
+            title: None,
+            author: None,
+            author_url: None,
+            published: None,
+            lang_hint: None,
+            text: String::new(),
+            links: Vec::new(),
+        };
+        use crate::model::SiteKind::{Forum, Social};
+        let mut v = vec![
+            mk("1", "1", Social),
+            mk("2", "1", Social),
+            mk("3", "2", Social),
+            mk("4", "3", Social),
+            mk("9", "3", Forum),
+            mk("5", "5", Social),
+        ];
+        assert_eq!(resolve_reply_threads(&mut v), 2);
+        let threads: Vec<_> = v.iter().map(|p| p.thread.clone().unwrap()).collect();
+        assert_eq!(threads, ["1", "1", "1", "1", "3", "5"]);
+        let mut cyc = vec![mk("1", "2", Social), mk("2", "1", Social)];
+        resolve_reply_threads(&mut cyc);
     }
 
     #[test]

@@ -10,7 +10,8 @@
 //! thread    = { url = "/topic/(\\d+)/" }          #   url = regex on the page URL (group 1)
 //! ```
 //! Fields: `post_id`, `permalink`, `author`, `author_url`, `time`, `body`, `thread`, `title`,
-//! `next_page`, `lang`. Unknown keys are errors with file:line:column.
+//! `next_page`, `lang`. Unknown keys are errors with file:line:column. A top-level
+//! `thread_fallback = "post_id"` makes a post without a thread value its own thread.
 
 use std::collections::BTreeMap;
 
@@ -27,6 +28,8 @@ struct RawProfile {
     name: String,
     kind: SiteKind,
     post: String,
+    #[serde(default)]
+    thread_fallback: Option<String>,
     #[serde(default)]
     fields: BTreeMap<String, RawField>,
 }
@@ -61,6 +64,8 @@ pub struct Profile {
     pub kind: SiteKind,
     /// Post block selector.
     pub post: Selector,
+    /// `post_id`: a post without a thread field value is its own thread (social roots).
+    pub thread_is_post_id: bool,
     fields: BTreeMap<String, Field>,
 }
 
@@ -105,6 +110,18 @@ impl Profile {
             })
         };
         let post = sel(&raw.post)?;
+        let thread_is_post_id = match raw.thread_fallback.as_deref() {
+            None => false,
+            Some("post_id") => true,
+            Some(other) => {
+                return Err(perr(
+                    file,
+                    text,
+                    text.find(other).map(|i| i..i),
+                    format!("thread_fallback {other:?}: only \"post_id\" is supported"),
+                ));
+            }
+        };
         let mut fields = BTreeMap::new();
         for (k, f) in raw.fields {
             if !KNOWN.contains(&k.as_str()) {
@@ -144,6 +161,7 @@ impl Profile {
             name: raw.name,
             kind: raw.kind,
             post,
+            thread_is_post_id,
             fields,
         })
     }
