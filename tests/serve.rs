@@ -1135,6 +1135,15 @@ fn cli_prints_address_serves_and_summarises() {
     assert!(addr.ip().is_loopback());
     assert_eq!(status_of(&get_raw(addr, "forum.test", "/")), 200);
     assert_eq!(status_of(&get_raw(addr, "forum.test", "/missing")), 404);
+    // The request log is written while serving, not only at the end.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while std::fs::read_to_string(&log).map_or(0, |t| t.lines().count()) < 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "request log not written while serving"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
     // Ctrl-C: graceful shutdown, summary, exit 0.
     let killed = std::process::Command::new("kill")
         .arg("-INT")
