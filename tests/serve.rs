@@ -1009,6 +1009,7 @@ async fn provider_refuses_at_the_configured_rate() {
         match item["status"].as_str().unwrap() {
             "refused" => {
                 refused += 1;
+                assert!(item["reason"].as_str().unwrap().contains("declined"));
                 assert_eq!(page.status(), 200);
             }
             "removed" => assert_eq!(page.status(), 410),
