@@ -23,6 +23,8 @@ enum Command {
     // Each verb's flags and handler live in src/cli/<verb>.rs.
     /// Serve a seeded corpus on loopback (virtual hosts, faults, crawler trap, provider endpoint).
     Serve(cli::serve::Args),
+    /// Generate a synthetic corpus (sites, truth, posts, manifest) from a scenario.
+    Seed(cli::seed::Args),
 }
 
 fn main() -> ExitCode {
@@ -30,6 +32,7 @@ fn main() -> ExitCode {
     let opts = Opts::parse();
     let result = match opts.command {
         Command::Serve(a) => cli::serve::run(a),
+        Command::Seed(a) => cli::seed::run(a),
     };
     cli::finish(result)
 }

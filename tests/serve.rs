@@ -1213,3 +1213,119 @@ async fn serve_throughput() {
         total as f64 / secs
     );
 }
+
+/// A real seeded corpus: every truth URL is served (200, the host's charset in `Content-Type`)
+/// and its page holds the post's block id and permalink; every entry point answers 200, and each
+/// forum's board index reaches the calendar trap.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_truth_url_of_a_seeded_corpus_is_served() {
+    use trawl::corpus::{Scenario, SeedOptions};
+    use trawl::model::TruthRecord;
+    let dir = util::tempdir();
+    let out = dir.path().join("corpus");
+    // The generator tests' scenario (the shipped default is still being completed).
+    let scenario = Scenario::load(&util::repo().join("tests/data/scenario.toml")).unwrap();
+    let opts = SeedOptions {
+        out: out.clone(),
+        posts: Some(400),
+        seed: Some(5),
+        force: false,
+    };
+    trawl::corpus::seed(&scenario, &opts).unwrap();
+    let manifest: Manifest =
+        serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
+    let truth: Vec<TruthRecord> = util::read(&out.join("truth.jsonl"))
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(truth.len(), 400);
+    let server = Server::start(ServeConfig::new(&out)).await.unwrap();
+    let addr = server.local_addr();
+    let mut builder = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(20));
+    for h in &manifest.hosts {
+        builder = builder.resolve(&h.host, addr);
+    }
+    let c = builder.build().unwrap();
+    let charsets: BTreeMap<&str, &str> = manifest
+        .hosts
+        .iter()
+        .map(|h| (h.host.as_str(), h.charset.as_str()))
+        .collect();
+    let port = addr.port();
+    let mut pages: BTreeMap<String, String> = BTreeMap::new();
+    for t in &truth {
+        let (page_url, frag) = match t.url.split_once('#') {
+            Some((u, f)) => (u.to_string(), Some(f)),
+            None => (t.url.clone(), None),
+        };
+        if !pages.contains_key(&page_url) {
+            let with_port = page_url.replacen(&t.host, &format!("{}:{port}", t.host), 1);
+            let resp = c.get(&with_port).send().await.unwrap();
+            assert_eq!(resp.status(), 200, "{}", t.url);
+            let ctype = resp.headers()["content-type"].to_str().unwrap().to_string();
+            let charset = charsets[t.host.as_str()];
+            assert_eq!(ctype, format!("text/html; charset={charset}"), "{}", t.url);
+            let bytes = resp.bytes().await.unwrap();
+            let enc = encoding_rs::Encoding::for_label(charset.as_bytes()).unwrap();
+            let (html, _, bad) = enc.decode(&bytes);
+            assert!(!bad, "{} does not decode as {charset}", t.url);
+            pages.insert(page_url.clone(), html.into_owned());
+        }
+        let html = &pages[&page_url];
+        let path = t
+            .url
+            .trim_start_matches("http://")
+            .trim_start_matches(t.host.as_str());
+        assert!(
+            html.contains(&format!("href=\"{path}\"")),
+            "{}: no permalink",
+            t.url
+        );
+        match frag {
+            Some(f) => assert!(
+                html.contains(&format!("id=\"{f}\"")),
+                "{}: no block id",
+                t.url
+            ),
+            None => assert!(
+                html.contains(&t.post_id.0),
+                "{}: post id not on page",
+                t.url
+            ),
+        }
+    }
+    for h in &manifest.hosts {
+        for e in &h.entry_points {
+            let r = c
+                .get(format!("http://{}:{port}{e}", h.host))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200, "{}{e}", h.host);
+        }
+        if h.kind == SiteKind::Forum {
+            let index = c
+                .get(format!("http://{}:{port}/", h.host))
+                .send()
+                .await
+                .unwrap();
+            let body = index.bytes().await.unwrap();
+            const CAL: &[u8] = b"href=\"/calendar/\"";
+            assert!(
+                body.windows(CAL.len()).any(|w| w == CAL),
+                "{}: board index does not link the calendar",
+                h.host
+            );
+            let cal = c
+                .get(format!("http://{}:{port}/calendar/", h.host))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(cal.status(), 200);
+        }
+    }
+    let stats = server.shutdown().await;
+    assert_eq!(stats.by_status.keys().copied().collect::<Vec<_>>(), [200]);
+}

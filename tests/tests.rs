@@ -1,5 +1,6 @@
 //! The one integration-test binary: every module runs the real `trawl` binary or the library
 //! against real local servers on loopback.
 
+mod corpus;
 mod serve;
 mod util;

@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use tracing_subscriber::EnvFilter;
 
+pub mod seed;
 pub mod serve;
 
 /// Logs go to stderr, filtered by `RUST_LOG` (default `trawl=info`).
