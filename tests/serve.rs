@@ -774,7 +774,7 @@ async fn malformed_requests_never_kill_the_server() {
 async fn stats_track_concurrency_per_host() {
     let fx = Fixture::new();
     let server = Server::start(ServeConfig {
-        slow_ms: 300,
+        slow_ms: 400,
         ..fx.config()
     })
     .await
@@ -793,20 +793,23 @@ async fn stats_track_concurrency_per_host() {
     for t in tasks {
         assert_eq!(t.await.unwrap(), 200);
     }
+    // One at a time: the counter goes back down after each request.
+    for _ in 0..3 {
+        let r = c.get(url(&server, "ru.test", "/")).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+    }
     let stats = server.shutdown().await;
-    assert_eq!(
-        stats.max_in_flight.get("zh.test").copied(),
-        Some(4),
-        "{:?}",
-        stats.max_in_flight
-    );
+    // Four requests held 400 ms each overlap (all four unless the machine is badly overloaded).
+    let zh = stats.max_in_flight.get("zh.test").copied().unwrap_or(0);
+    assert!((2..=4).contains(&zh), "{:?}", stats.max_in_flight);
     assert_eq!(stats.max_in_flight.get("forum.test").copied(), Some(1));
-    assert_eq!(stats.log.len(), 5);
+    assert_eq!(stats.max_in_flight.get("ru.test").copied(), Some(1));
+    assert_eq!(stats.log.len(), 8);
     assert!(
         stats
             .log
             .iter()
-            .all(|r| r.duration_ms >= 290 && r.status == 200)
+            .all(|r| r.duration_ms >= 390 && r.status == 200)
     );
 }
 
@@ -830,7 +833,7 @@ async fn post_bundle(c: &reqwest::Client, u: &str, body: String) -> (u16, serde_
 async fn provider_removes_referred_pages_after_the_delay() {
     let fx = Fixture::new();
     let cfg = ServeConfig {
-        removal_delay_ms: 400,
+        removal_delay_ms: 1500,
         ..fx.config()
     };
     let server = Server::start(cfg.clone()).await.unwrap();
@@ -887,7 +890,7 @@ async fn provider_removes_referred_pages_after_the_delay() {
             .all(|i| i["status"] == "pending"),
         "{r}"
     );
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    tokio::time::sleep(Duration::from_millis(1700)).await;
     assert_eq!(c.get(&page).send().await.unwrap().status(), 410);
     assert_eq!(
         c.get(url(&server, "forum.test", "/topic/1/"))
