@@ -134,12 +134,17 @@ fn url(server: &RunningServer, host: &str, path: &str) -> String {
 /// `Content-Length` or chunked framing), or everything until the server closes, or what arrived
 /// within 5 s. Blocking: call it from multi-thread runtimes only.
 fn raw(addr: SocketAddr, request: &[u8]) -> String {
+    raw_within(addr, request, Duration::from_secs(5))
+}
+
+/// [`raw`] with a deadline.
+fn raw_within(addr: SocketAddr, request: &[u8], limit: Duration) -> String {
     let mut s = TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(Duration::from_millis(200)))
         .unwrap();
     // The server may close early on a huge request; a failed write is fine.
     let _ = s.write_all(request);
-    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    let deadline = std::time::Instant::now() + limit;
     let mut out = Vec::new();
     let mut buf = [0u8; 16384];
     while std::time::Instant::now() < deadline && !complete(&out) {
@@ -1331,4 +1336,147 @@ async fn every_truth_url_of_a_seeded_corpus_is_served() {
     }
     let stats = server.shutdown().await;
     assert_eq!(stats.by_status.keys().copied().collect::<Vec<_>>(), [200]);
+}
+
+/// 300 seeded random requests built from pieces of HTTP (and plain garbage): the server answers
+/// or closes each, and still serves a normal request after every one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn random_requests_never_kill_the_server() {
+    use rand::{Rng, SeedableRng};
+    let fx = Fixture::new();
+    let server = Server::start(ServeConfig {
+        error_rate: 0.2,
+        truncate_rate: 0.2,
+        ..fx.config()
+    })
+    .await
+    .unwrap();
+    let addr = server.local_addr();
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(2026);
+    let pick = |rng: &mut rand_chacha::ChaCha8Rng, n: usize| (rng.next_u64() % n as u64) as usize;
+    let methods = [
+        "GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "G\0T", "", "GET GET",
+    ];
+    let pieces = [
+        "a",
+        "1",
+        "robots.txt",
+        "sitemap.xml",
+        "/",
+        "..",
+        "%2e",
+        "%2f",
+        "%",
+        "%zz",
+        "\\",
+        "calendar",
+        "2024",
+        "01",
+        "/.well-known/trawl/referrals",
+        "index.html",
+        "?",
+        "#",
+        "%00",
+        "ф",
+        "\u{7f}",
+        "//",
+        "%c0%ae",
+        ".",
+        "~",
+        "*",
+    ];
+    let hosts = [
+        "forum.test",
+        "ru.test",
+        "zh.test",
+        "FORUM.TEST:1",
+        "",
+        "x",
+        "forum.test:",
+        "[::1]",
+        "a b",
+    ];
+    let mut killed_by = None;
+    for i in 0..300 {
+        let mut req = Vec::new();
+        if pick(&mut rng, 10) == 0 {
+            let n = pick(&mut rng, 200);
+            req.extend((0..n).map(|_| rng.next_u32() as u8));
+        } else {
+            let mut target = String::new();
+            for _ in 0..pick(&mut rng, 8) {
+                target.push_str(pieces[pick(&mut rng, pieces.len())]);
+            }
+            if pick(&mut rng, 3) > 0 {
+                target.insert(0, '/');
+            }
+            req.extend_from_slice(methods[pick(&mut rng, methods.len())].as_bytes());
+            req.push(b' ');
+            req.extend_from_slice(target.as_bytes());
+            req.extend_from_slice(if pick(&mut rng, 8) == 0 {
+                b" HTTP/1.0\r\n"
+            } else {
+                b" HTTP/1.1\r\n"
+            });
+            if pick(&mut rng, 6) > 0 {
+                req.extend_from_slice(
+                    format!("Host: {}\r\n", hosts[pick(&mut rng, hosts.len())]).as_bytes(),
+                );
+            }
+            for _ in 0..pick(&mut rng, 4) {
+                let h = [
+                    "If-None-Match",
+                    "If-Modified-Since",
+                    "If-None-Match",
+                    "If-Modified-Since",
+                    "Content-Length",
+                    "Transfer-Encoding",
+                    "X-\u{1}",
+                ];
+                let values = [
+                    "*",
+                    "\"abc\", W/\"def\"",
+                    "Sun, 06 Nov 1994 08:49:37 GMT",
+                    "Fri, 31 Dec 9999 23:59:59 GMT",
+                    "Sunday, 06-Nov-94 08:49:37 GMT",
+                    "5",
+                    "chunked",
+                    "",
+                ];
+                let v: Vec<u8> = if pick(&mut rng, 4) == 0 {
+                    (0..pick(&mut rng, 30))
+                        .map(|_| rng.next_u32() as u8)
+                        .collect()
+                } else {
+                    values[pick(&mut rng, values.len())].as_bytes().to_vec()
+                };
+                req.extend_from_slice(h[pick(&mut rng, h.len())].as_bytes());
+                req.extend_from_slice(b": ");
+                req.extend_from_slice(&v);
+                req.extend_from_slice(b"\r\n");
+            }
+            req.extend_from_slice(b"\r\n");
+            if pick(&mut rng, 3) == 0 {
+                req.extend_from_slice(
+                    b"{\"items\":[{\"referral_id\":\"x\",\"content_url\":\"http://forum.test/\"}]}",
+                );
+            }
+        }
+        let _ = raw_within(addr, &req, Duration::from_millis(300));
+        let ok = raw(
+            addr,
+            b"GET /robots.txt HTTP/1.1\r\nHost: zh.test\r\nConnection: close\r\n\r\n",
+        );
+        // Faults are on: a healthy server answers 200, 500 or 503 (or a cut 200).
+        let status = status_of(&ok);
+        if ![200, 500, 503].contains(&status) {
+            killed_by = Some((i, String::from_utf8_lossy(&req).into_owned(), ok));
+            break;
+        }
+    }
+    assert_eq!(killed_by, None);
+    let stats = server.shutdown().await;
+    // Many random requests got through hyper's parser to the handler, with varied answers.
+    assert!(stats.requests >= 340, "{:?}", stats.by_status);
+    assert!(stats.by_status.len() >= 5, "{:?}", stats.by_status);
 }
