@@ -90,6 +90,23 @@ pub fn seed_with_progress(
     o: &SeedOptions,
     progress: &(dyn Fn(u64, u64) + Sync),
 ) -> crate::Result<SeedSummary> {
+    // File creation is latency-bound (journal, directory locks), so more threads than cores.
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+        .max(2)
+        * 4;
+    match rayon::ThreadPoolBuilder::new().num_threads(threads).build() {
+        Ok(pool) => pool.install(|| seed_inner(s, o, progress)),
+        Err(_) => seed_inner(s, o, progress),
+    }
+}
+
+fn seed_inner(
+    s: &Scenario,
+    o: &SeedOptions,
+    progress: &(dyn Fn(u64, u64) + Sync),
+) -> crate::Result<SeedSummary> {
     let t0 = std::time::Instant::now();
     prepare_out(&o.out, o.force)?;
     let seed = o.seed.unwrap_or(s.file.seed);
@@ -108,6 +125,7 @@ pub fn seed_with_progress(
     );
     let mut tree: Vec<(String, [u8; 32])> = Vec::new();
     let bytes = AtomicU64::new(0);
+    let dirs = DirCache::default();
     let mut summary = SeedSummary {
         out: o.out.clone(),
         seed,
@@ -138,7 +156,7 @@ pub fn seed_with_progress(
                 .into_par_iter()
                 .map(|u| {
                     let out = gen_unit(&world, h, u);
-                    write_files(&host_dir, &out.files, &bytes).map(|()| out)
+                    write_files(&host_dir, &out.files, &bytes, &dirs).map(|()| out)
                 })
                 .collect::<Result<_, CorpusError>>()?;
             for out in outs {
@@ -180,7 +198,7 @@ pub fn seed_with_progress(
             .into_iter()
             .map(|(p, html)| FileOut::new(p, html))
             .collect();
-        write_files(&host_dir, &files, &bytes)?;
+        write_files(&host_dir, &files, &bytes, &dirs)?;
         for f in &files {
             tree.push((
                 format!("{}/{}", h.site.host, f.path.trim_start_matches('/')),
@@ -282,13 +300,33 @@ impl FileOut {
     }
 }
 
-fn write_files(dir: &Path, files: &[FileOut], bytes: &AtomicU64) -> Result<(), CorpusError> {
+/// Directories already created (saves a stat per file).
+#[derive(Default)]
+struct DirCache(std::sync::Mutex<std::collections::HashSet<PathBuf>>);
+
+impl DirCache {
+    fn ensure(&self, dir: &Path) -> Result<(), CorpusError> {
+        let known = self.0.lock().map(|s| s.contains(dir)).unwrap_or(false);
+        if !known {
+            std::fs::create_dir_all(dir).map_err(|e| CorpusError::io(dir, e))?;
+            if let Ok(mut s) = self.0.lock() {
+                s.insert(dir.to_path_buf());
+            }
+        }
+        Ok(())
+    }
+}
+
+fn write_files(
+    dir: &Path,
+    files: &[FileOut],
+    bytes: &AtomicU64,
+    dirs: &DirCache,
+) -> Result<(), CorpusError> {
     for f in files {
         let p = dir.join(f.path.trim_start_matches('/'));
-        if let Some(parent) = p.parent()
-            && !parent.is_dir()
-        {
-            std::fs::create_dir_all(parent).map_err(|e| CorpusError::io(parent, e))?;
+        if let Some(parent) = p.parent() {
+            dirs.ensure(parent)?;
         }
         std::fs::write(&p, &f.bytes).map_err(|e| CorpusError::io(&p, e))?;
         bytes.fetch_add(f.bytes.len() as u64, Ordering::Relaxed);
@@ -448,8 +486,9 @@ fn weighted<R: Rng>(weights: &[f64], rng: &mut R) -> usize {
 
 fn handle_for<R: Rng>(given: &str, family: &str, i: usize, rng: &mut R) -> String {
     let ascii = |s: &str| -> String {
+        use unicode_normalization::UnicodeNormalization;
         obfuscate::translit(s)
-            .chars()
+            .nfkd()
             .filter(|c| c.is_ascii_alphanumeric())
             .map(|c| c.to_ascii_lowercase())
             .take(12)
@@ -893,7 +932,7 @@ fn gen_unit(w: &World, h: &HostCtx, u: usize) -> UnitOut {
     let times = unit_times(w, h, u, unit.len as usize, &mut rng);
     let mut posts: Vec<GenPost> = Vec::with_capacity(unit.len as usize);
     let mut thread_lang = None;
-    for k in 0..unit.len as usize {
+    for (k, &published) in times.iter().enumerate() {
         let idx = unit.start + k as u64;
         let mut prng = rng_for(w.seed, &h.site.host, "post", idx);
         let (mut kind, mut lang) = w.decide(h, idx);
@@ -944,7 +983,7 @@ fn gen_unit(w: &World, h: &HostCtx, u: usize) -> UnitOut {
             thread: String::new(),
             title: None,
             author,
-            published: times[k],
+            published,
             lang,
             body,
             kind,

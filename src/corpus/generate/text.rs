@@ -603,12 +603,19 @@ pub fn obfuscate<R: Rng>(
     if p_spaced
         && apply(
             &mut |w, _| {
-                // Space out single words only (a whole slogan spaced out is unreadable).
-                if w.chars().count() <= 14 && !w.contains(' ') {
-                    obfuscate::spaced(w, sep)
-                } else {
-                    w.to_string()
+                // Space out one word (the longest) of a name or slogan; hashtags stay intact.
+                if w.starts_with('#') {
+                    return w.to_string();
                 }
+                let Some(longest) = w
+                    .split(' ')
+                    .filter(|x| x.chars().count() >= 3)
+                    .max_by_key(|x| x.chars().count())
+                else {
+                    return w.to_string();
+                };
+                let spaced = obfuscate::spaced(longest, sep);
+                w.replacen(longest, &spaced, 1)
             },
             1,
             rng,
