@@ -14,7 +14,6 @@ use serde::Serialize;
 use tantivy::collector::{Count, TopDocs};
 use tantivy::query::{
     AllQuery, BooleanQuery, Occur, Query, QueryParser, QueryParserError, RangeQuery, TermQuery,
-    TermSetQuery,
 };
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{DateTime, DocAddress, Order, Term};
@@ -183,11 +182,29 @@ pub struct SearchResults {
 }
 
 fn set_query(field: Field, values: impl IntoIterator<Item = String>) -> Box<dyn Query> {
-    Box::new(TermSetQuery::new(
+    any_term(
         values
             .into_iter()
-            .map(|v| Term::from_facet(field, &facet(&v))),
-    ))
+            .map(|v| Term::from_facet(field, &facet(&v)))
+            .collect(),
+    )
+}
+
+/// One term, or a union of a few (TermSetQuery builds an FST per query: too slow for filters).
+fn any_term(mut terms: Vec<Term>) -> Box<dyn Query> {
+    if terms.len() == 1
+        && let Some(t) = terms.pop()
+    {
+        return Box::new(TermQuery::new(t, IndexRecordOption::Basic));
+    }
+    let clauses = terms
+        .into_iter()
+        .map(|t| {
+            let q: Box<dyn Query> = Box::new(TermQuery::new(t, IndexRecordOption::Basic));
+            (Occur::Should, q)
+        })
+        .collect();
+    Box::new(BooleanQuery::new(clauses))
 }
 
 fn date(t: Timestamp) -> DateTime {
@@ -229,8 +246,9 @@ pub(crate) fn filter_query(
         let terms = filter
             .clusters
             .iter()
-            .map(|c| Term::from_field_text(f.cluster, c));
-        clauses.push((Occur::Must, Box::new(TermSetQuery::new(terms))));
+            .map(|c| Term::from_field_text(f.cluster, c))
+            .collect();
+        clauses.push((Occur::Must, any_term(terms)));
     }
     if let Some(min) = filter.min_score {
         if !min.is_finite() {
