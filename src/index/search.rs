@@ -672,4 +672,31 @@ mod tests {
             "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
         );
     }
+
+    proptest::proptest! {
+        #[test]
+        fn snippet_never_panics_and_highlights_stay_inside(
+            text in "[a-zж 中,.]{0,300}",
+            picks in proptest::collection::vec((0usize..300, 1usize..12), 0..6),
+            max in 0usize..120,
+        ) {
+            let mut ranges: Vec<(usize, usize)> = picks
+                .into_iter()
+                .filter_map(|(s, l)| {
+                    let s = s.min(text.len());
+                    let e = (s + l).min(text.len());
+                    (text.is_char_boundary(s) && text.is_char_boundary(e) && s < e).then_some((s, e))
+                })
+                .collect();
+            ranges.sort_unstable();
+            ranges.dedup_by(|b, a| b.0 < a.1);
+            let snip = make_snippet(&text, &ranges, max.max(20));
+            for &(a, b) in &snip.highlights {
+                proptest::prop_assert!(a < b && b <= snip.fragment.len());
+                proptest::prop_assert!(snip.fragment.is_char_boundary(a) && snip.fragment.is_char_boundary(b));
+            }
+            proptest::prop_assert!(text.contains(&snip.fragment));
+            let _ = snip.to_html();
+        }
+    }
 }
