@@ -25,6 +25,12 @@ enum Command {
     Search(cli::search::Args),
     /// Score a scan's index against truth.jsonl: precision, recall, F1, coverage, misses.
     Eval(cli::eval::Args),
+    /// Check, test and explain rule packs.
+    Rules(cli::rules::Args),
+    /// Classify posts (JSONL) with rule packs; verdicts out as JSONL, in input order.
+    Classify(cli::classify::Args),
+    /// Generate a synthetic corpus (sites, truth, posts, manifest) from a scenario.
+    Seed(cli::seed::Args),
 }
 
 fn main() -> ExitCode {
@@ -33,6 +39,9 @@ fn main() -> ExitCode {
     let result = match opts.command {
         Command::Search(a) => cli::search::run(a),
         Command::Eval(a) => cli::eval::run(a),
+        Command::Rules(a) => cli::rules::run(a),
+        Command::Classify(a) => cli::classify::run(a),
+        Command::Seed(a) => cli::seed::run(a),
     };
     cli::finish(result)
 }

@@ -1,5 +1,7 @@
 //! The one integration-test binary: every module runs the real `trawl` binary or the library
 //! against real local servers on loopback.
 
+mod classify;
+mod corpus;
 mod index;
 mod util;

@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use thiserror::Error;
 
+use super::rules::Problem;
+
 /// Errors of this stage.
 #[derive(Debug, Error)]
 #[non_exhaustive]
@@ -15,5 +17,11 @@ pub enum ClassifyError {
         path: PathBuf,
         /// The underlying error.
         source: std::io::Error,
+    },
+    /// A rule pack has errors (each with file:line:column).
+    #[error("rule pack has {} error(s):\n{}", problems.len(), problems.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("\n"))]
+    Pack {
+        /// The errors.
+        problems: Vec<Problem>,
     },
 }

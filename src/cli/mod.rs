@@ -1,11 +1,14 @@
 //! One file per verb: its clap `Args` and a `run` that calls the library and prints results.
 
+pub mod classify;
+pub mod eval;
+pub mod rules;
+pub mod search;
+pub mod seed;
+
 use std::process::ExitCode;
 
 use tracing_subscriber::EnvFilter;
-
-pub mod eval;
-pub mod search;
 
 /// Logs go to stderr, filtered by `RUST_LOG` (default `trawl=info`).
 pub fn init_tracing() {

@@ -37,8 +37,7 @@ fn cyr(c: char) -> Option<&'static str> {
         'ф' => "f",
         'х' | 'ҳ' | 'һ' => "kh",
         'ц' => "ts",
-        'ч' => "ch",
-        'ҷ' => "j",
+        'ч' | 'ҷ' => "ch",
         'ш' => "sh",
         'щ' => "shch",
         'ъ' | 'ь' => "",
@@ -127,6 +126,6 @@ mod tests {
         assert_eq!(key("присоединяйтесь"), key("prisoedinjajtes"));
         assert_eq!(key("фонарь"), key("fonar"));
         assert_eq!(key("жги"), key("zhgi"));
-        assert_eq!(key("ҳеҷ"), key("hej"));
+        assert_eq!(key("ҳеҷ"), key("hech"));
     }
 }

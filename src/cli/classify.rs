@@ -1,0 +1,126 @@
+//! `trawl classify`: posts (JSONL) in, verdicts (JSONL) out, streaming, in input order, on a
+//! rayon pool with one scratch per worker.
+
+use std::io::{BufRead, BufReader, BufWriter, Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use rayon::prelude::*;
+
+use trawl::classify::Classifier;
+use trawl::model::Post;
+
+/// Lines classified per batch: big enough to keep every worker busy, small enough to stream.
+const BATCH: usize = 2048;
+
+/// Classify posts with rule packs.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Rule pack files or directories (one pack). Default: the embedded default packs.
+    #[arg(long = "rules", num_args = 1..)]
+    rules: Vec<PathBuf>,
+    /// Posts as JSON lines (`model::Post`); `-` or nothing for stdin.
+    input: Option<PathBuf>,
+    /// Add a human-readable `explanation` field to every verdict.
+    #[arg(long)]
+    explain: bool,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Print only flagged verdicts.
+    #[arg(long)]
+    only_flagged: bool,
+}
+
+/// Runs the command.
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let clf = if args.rules.is_empty() {
+        Classifier::default_packs()?
+    } else {
+        Classifier::from_paths(&args.rules)?
+    };
+    let reader: Box<dyn Read> = match &args.input {
+        None => Box::new(std::io::stdin()),
+        Some(p) if p.as_os_str() == "-" => Box::new(std::io::stdin()),
+        Some(p) => Box::new(
+            std::fs::File::open(p).with_context(|| format!("opening {}", p.display()))?,
+        ),
+    };
+    let mut builder = rayon::ThreadPoolBuilder::new();
+    if let Some(n) = args.threads {
+        builder = builder.num_threads(n.max(1));
+    }
+    let pool = builder.build().context("building the thread pool")?;
+    let mut out = BufWriter::new(std::io::stdout().lock());
+    let mut lines = BufReader::with_capacity(1 << 20, reader).lines();
+    let mut batch: Vec<(usize, String)> = Vec::with_capacity(BATCH);
+    let mut lineno = 0usize;
+    let (mut bad, mut total, mut flagged) = (0usize, 0usize, 0usize);
+    loop {
+        batch.clear();
+        for line in lines.by_ref() {
+            lineno += 1;
+            let line = line.with_context(|| format!("reading line {lineno}"))?;
+            if line.trim().is_empty() {
+                continue;
+            }
+            batch.push((lineno, line));
+            if batch.len() >= BATCH {
+                break;
+            }
+        }
+        if batch.is_empty() {
+            break;
+        }
+        let results: Vec<Result<Option<String>, String>> = pool.install(|| {
+            batch
+                .par_iter()
+                .map_init(
+                    || clf.new_scratch(),
+                    |scratch, (n, line)| {
+                        let post: Post = serde_json::from_str(line)
+                            .map_err(|e| format!("line {n}: not a post: {e}"))?;
+                        let v = clf.classify(&post, scratch);
+                        if args.only_flagged && !v.flagged {
+                            return Ok(None);
+                        }
+                        let s = if args.explain {
+                            let mut val = serde_json::to_value(&v).map_err(|e| e.to_string())?;
+                            if let Some(o) = val.as_object_mut() {
+                                o.insert(
+                                    "explanation".into(),
+                                    clf.explain_with_matches(&v, scratch, &post.text).into(),
+                                );
+                            }
+                            val.to_string()
+                        } else {
+                            serde_json::to_string(&v).map_err(|e| e.to_string())?
+                        };
+                        Ok(Some(if v.flagged { format!("F{s}") } else { format!("N{s}") }))
+                    },
+                )
+                .collect()
+        });
+        for r in results {
+            total += 1;
+            match r {
+                Ok(Some(s)) => {
+                    if s.starts_with('F') {
+                        flagged += 1;
+                    }
+                    out.write_all(&s.as_bytes()[1..])?;
+                    out.write_all(b"\n")?;
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    bad += 1;
+                    tracing::warn!("{e}");
+                }
+            }
+        }
+    }
+    out.flush()?;
+    tracing::info!(posts = total - bad, flagged, bad_lines = bad, "Classified.");
+    Ok(if bad > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
