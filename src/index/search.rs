@@ -1,9 +1,10 @@
 //! Search: tantivy query syntax over the text fields, exact filters, sorting, snippets that
 //! highlight the matched words in the ORIGINAL text, and facet counts.
 //!
-//! A bare term searches `text` (plain words), `title` and the stemmed field of every language
-//! (or of the `--lang` languages), each analysed as that field's language: `joining` matches
-//! English posts whose stem is `join` and also the literal word anywhere. Terms are ANDed by
+//! A bare term searches `title` and the stemmed field of every language (or of the `--lang`
+//! languages), each analysed as that field's language: `joining` matches English posts whose stem
+//! is `join`, `j0in` matches too (the rules' normaliser undoes leet). `text:word` matches the
+//! literal word only. Terms are ANDed by
 //! default (write `OR` explicitly). Field syntax works for the text fields (`title:rally`,
 //! `stem_ru:...`) and the exact string fields (`author:...`, `thread:...`, `cluster:...`).
 
@@ -302,7 +303,10 @@ pub fn parse_query(
         return Ok(None);
     }
     let f = store.fields();
-    let mut default_fields = vec![f.text, f.title];
+    // Bare terms search the title and the stemmed fields: every post is in exactly one stem
+    // field, analysed the way the query term is analysed for that language, so `text` (literal
+    // words, still searchable as `text:word`) would only add a duplicate posting list per term.
+    let mut default_fields = vec![f.title];
     let langs: &[Lang] = if langs.is_empty() { Lang::ALL } else { langs };
     default_fields.extend(langs.iter().map(|&l| f.stem(l)));
     let mut parser = QueryParser::for_index(store.index(), default_fields);
@@ -397,10 +401,12 @@ struct Highlighter {
 }
 
 impl Highlighter {
-    fn new(f: &Fields, query: Option<&dyn Query>) -> Self {
+    /// `query` is the user query; `literal` the same text parsed over the `text` field, whose
+    /// terms are the literal (lowercased) query words.
+    fn new(f: &Fields, query: Option<&dyn Query>, literal: Option<&dyn Query>) -> Self {
         let mut words = HashSet::new();
         let mut stems: HashMap<Lang, HashSet<String>> = HashMap::new();
-        if let Some(q) = query {
+        for q in [query, literal].into_iter().flatten() {
             q.query_terms(&mut |term, _| {
                 let value = term.value();
                 let Some(text) = value.as_str() else { return };
@@ -563,7 +569,12 @@ pub(crate) fn run(store: &IndexStore, req: &SearchRequest) -> Result<SearchResul
         .ok_or_else(|| IndexError::InvalidRequest("offset + limit overflows".into()))?;
     let f = store.fields();
     let user = parse_query(store, &req.query, &req.filter.langs)?;
-    let highlighter = Highlighter::new(f, user.as_deref());
+    let literal = user.as_ref().map(|_| {
+        QueryParser::for_index(store.index(), vec![f.text])
+            .parse_query_lenient(&req.query)
+            .0
+    });
+    let highlighter = Highlighter::new(f, user.as_deref(), literal.as_deref());
     let query = filter_query(f, &req.filter, user)?;
     let searcher = store.searcher();
     let range = req.offset..end;
