@@ -25,10 +25,14 @@ const LANGS: [Lang; 4] = [Lang::En, Lang::Ru, Lang::De, Lang::Fr];
 
 fn word(i: usize, lang: Lang) -> String {
     // Pronounceable fictional words; Cyrillic for Russian.
-    const LAT: [&str; 16] =
-        ["ka", "lo", "mir", "ten", "sa", "vel", "ro", "dan", "ul", "pe", "ny", "gor", "ti", "bra", "es", "zu"];
-    const CYR: [&str; 16] =
-        ["ка", "ло", "мир", "тен", "са", "вел", "ро", "дан", "ул", "пе", "ны", "гор", "ти", "бра", "ес", "зу"];
+    const LAT: [&str; 16] = [
+        "ka", "lo", "mir", "ten", "sa", "vel", "ro", "dan", "ul", "pe", "ny", "gor", "ti", "bra",
+        "es", "zu",
+    ];
+    const CYR: [&str; 16] = [
+        "ка", "ло", "мир", "тен", "са", "вел", "ро", "дан", "ул", "пе", "ны", "гор", "ти", "бра",
+        "ес", "зу",
+    ];
     let syl = if lang == Lang::Ru { &CYR } else { &LAT };
     let mut n = i + 17;
     let mut w = String::new();
@@ -42,7 +46,9 @@ fn word(i: usize, lang: Lang) -> String {
 /// Zipf-ish rank: small ranks are frequent.
 fn zipf(rng: &mut ChaCha8Rng) -> usize {
     let u: f64 = rng.random_range(0.0..1.0);
-    ((VOCAB as f64).powf(u) as usize).saturating_sub(1).min(VOCAB - 1)
+    ((VOCAB as f64).powf(u) as usize)
+        .saturating_sub(1)
+        .min(VOCAB - 1)
 }
 
 fn gen_item(i: u64, rng: &mut ChaCha8Rng) -> Item {
@@ -80,7 +86,12 @@ fn gen_item(i: u64, rng: &mut ChaCha8Rng) -> Item {
             score,
             categories: vec![cat],
             fired: vec![FiredRule {
-                rule: RuleId(format!("{}.{}.{}", lang.code(), cat.as_str(), rng.random_range(0..5))),
+                rule: RuleId(format!(
+                    "{}.{}.{}",
+                    lang.code(),
+                    cat.as_str(),
+                    rng.random_range(0..5)
+                )),
                 category: cat,
                 weight: score,
                 matches: vec![Match {
@@ -90,7 +101,12 @@ fn gen_item(i: u64, rng: &mut ChaCha8Rng) -> Item {
                     term: "x".into(),
                 }],
             }],
-            lang: LangDecision { lang, confidence: 0.9, method: "bench".into(), script: None },
+            lang: LangDecision {
+                lang,
+                confidence: 0.9,
+                method: "bench".into(),
+                script: None,
+            },
         },
         page_sha256: "0".repeat(64),
         fetched_at: ts,
@@ -117,11 +133,18 @@ fn open_index(n: u64) -> IndexStore {
         }
         w.finish().expect("finish");
         let secs = t.elapsed().as_secs_f64();
-        eprintln!("built {n} items in {secs:.1} s ({:.0} items/s)", n as f64 / secs);
+        eprintln!(
+            "built {n} items in {secs:.1} s ({:.0} items/s)",
+            n as f64 / secs
+        );
         std::fs::write(&done, format!("{n} items in {secs:.1} s\n")).expect("marker");
         return store;
     }
-    eprintln!("using cached index {} ({})", dir.display(), std::fs::read_to_string(&done).unwrap_or_default().trim());
+    eprintln!(
+        "using cached index {} ({})",
+        dir.display(),
+        std::fs::read_to_string(&done).unwrap_or_default().trim()
+    );
     IndexStore::open_or_create(&dir).expect("open bench index")
 }
 
@@ -131,15 +154,32 @@ fn query(rng: &mut ChaCha8Rng) -> SearchRequest {
     let a = word(rng.random_range(5..60), lang);
     let b = word(rng.random_range(5..200), lang);
     let filter = if rng.random_bool(0.5) {
-        Filter { langs: vec![lang], categories: vec![Category::ALL[rng.random_range(0..7)]], ..Filter::default() }
+        Filter {
+            langs: vec![lang],
+            categories: vec![Category::ALL[rng.random_range(0..7)]],
+            ..Filter::default()
+        }
     } else {
-        Filter { hosts: vec![format!("site{}.test", rng.random_range(0..50))], min_score: Some(0.5), ..Filter::default() }
+        Filter {
+            hosts: vec![format!("site{}.test", rng.random_range(0..50))],
+            min_score: Some(0.5),
+            ..Filter::default()
+        }
     };
-    SearchRequest { query: format!("{a} {b}"), filter, sort: SortBy::Score, limit: 20, ..SearchRequest::default() }
+    SearchRequest {
+        query: format!("{a} {b}"),
+        filter,
+        sort: SortBy::Score,
+        limit: 20,
+        ..SearchRequest::default()
+    }
 }
 
 fn main() {
-    let n: u64 = std::env::var("TRAWL_BENCH_ITEMS").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
+    let n: u64 = std::env::var("TRAWL_BENCH_ITEMS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
     let store = open_index(n);
     assert_eq!(store.len(), n, "cached index has the wrong size: delete it");
 

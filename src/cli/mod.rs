@@ -1,7 +1,9 @@
 //! One file per verb: its clap `Args` and a `run` that calls the library and prints results.
 
 pub mod classify;
+pub mod eval;
 pub mod rules;
+pub mod search;
 pub mod seed;
 
 use std::process::ExitCode;

@@ -1,9 +1,10 @@
 //! Search: tantivy query syntax over the text fields, exact filters, sorting, snippets that
 //! highlight the matched words in the ORIGINAL text, and facet counts.
 //!
-//! A bare term searches `text` (plain words), `title` and the stemmed field of every language
-//! (or of the `--lang` languages), each analysed as that field's language: `joining` matches
-//! English posts whose stem is `join` and also the literal word anywhere. Terms are ANDed by
+//! A bare term searches `title` and the stemmed field of every language (or of the `--lang`
+//! languages), each analysed as that field's language: `joining` matches English posts whose stem
+//! is `join`, `j0in` matches too (the rules' normaliser undoes leet). `text:word` matches the
+//! literal word only. Terms are ANDed by
 //! default (write `OR` explicitly). Field syntax works for the text fields (`title:rally`,
 //! `stem_ru:...`) and the exact string fields (`author:...`, `thread:...`, `cluster:...`).
 
@@ -14,7 +15,6 @@ use serde::Serialize;
 use tantivy::collector::{Count, TopDocs};
 use tantivy::query::{
     AllQuery, BooleanQuery, Occur, Query, QueryParser, QueryParserError, RangeQuery, TermQuery,
-    TermSetQuery,
 };
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{DateTime, DocAddress, Order, Term};
@@ -183,11 +183,29 @@ pub struct SearchResults {
 }
 
 fn set_query(field: Field, values: impl IntoIterator<Item = String>) -> Box<dyn Query> {
-    Box::new(TermSetQuery::new(
+    any_term(
         values
             .into_iter()
-            .map(|v| Term::from_facet(field, &facet(&v))),
-    ))
+            .map(|v| Term::from_facet(field, &facet(&v)))
+            .collect(),
+    )
+}
+
+/// One term, or a union of a few (TermSetQuery builds an FST per query: too slow for filters).
+fn any_term(mut terms: Vec<Term>) -> Box<dyn Query> {
+    if terms.len() == 1
+        && let Some(t) = terms.pop()
+    {
+        return Box::new(TermQuery::new(t, IndexRecordOption::Basic));
+    }
+    let clauses = terms
+        .into_iter()
+        .map(|t| {
+            let q: Box<dyn Query> = Box::new(TermQuery::new(t, IndexRecordOption::Basic));
+            (Occur::Should, q)
+        })
+        .collect();
+    Box::new(BooleanQuery::new(clauses))
 }
 
 fn date(t: Timestamp) -> DateTime {
@@ -229,8 +247,9 @@ pub(crate) fn filter_query(
         let terms = filter
             .clusters
             .iter()
-            .map(|c| Term::from_field_text(f.cluster, c));
-        clauses.push((Occur::Must, Box::new(TermSetQuery::new(terms))));
+            .map(|c| Term::from_field_text(f.cluster, c))
+            .collect();
+        clauses.push((Occur::Must, any_term(terms)));
     }
     if let Some(min) = filter.min_score {
         if !min.is_finite() {
@@ -284,7 +303,10 @@ pub fn parse_query(
         return Ok(None);
     }
     let f = store.fields();
-    let mut default_fields = vec![f.text, f.title];
+    // Bare terms search the title and the stemmed fields: every post is in exactly one stem
+    // field, analysed the way the query term is analysed for that language, so `text` (literal
+    // words, still searchable as `text:word`) would only add a duplicate posting list per term.
+    let mut default_fields = vec![f.title];
     let langs: &[Lang] = if langs.is_empty() { Lang::ALL } else { langs };
     default_fields.extend(langs.iter().map(|&l| f.stem(l)));
     let mut parser = QueryParser::for_index(store.index(), default_fields);
@@ -367,16 +389,24 @@ fn field_position(query: &str, err: &QueryParserError) -> Option<usize> {
 }
 
 /// Highlights query terms in text, per field analyser.
+///
+/// The stem analysis of a whole hit text is the costly part of a search (about half of it), so
+/// it is skipped when every stem term of the hit's language is the stem of a query word already
+/// found literally in the text (the common case: the reviewer typed the word as written).
 struct Highlighter {
     words: HashSet<String>,
     stems: HashMap<Lang, HashSet<String>>,
+    /// Per language: query word -> its stems in that language (computed on first use).
+    word_stems: std::cell::RefCell<HashMap<Lang, Vec<(String, Vec<String>)>>>,
 }
 
 impl Highlighter {
-    fn new(f: &Fields, query: Option<&dyn Query>) -> Self {
+    /// `query` is the user query; `literal` the same text parsed over the `text` field, whose
+    /// terms are the literal (lowercased) query words.
+    fn new(f: &Fields, query: Option<&dyn Query>, literal: Option<&dyn Query>) -> Self {
         let mut words = HashSet::new();
         let mut stems: HashMap<Lang, HashSet<String>> = HashMap::new();
-        if let Some(q) = query {
+        for q in [query, literal].into_iter().flatten() {
             q.query_terms(&mut |term, _| {
                 let value = term.value();
                 let Some(text) = value.as_str() else { return };
@@ -388,19 +418,50 @@ impl Highlighter {
                 }
             });
         }
-        Highlighter { words, stems }
+        Highlighter {
+            words,
+            stems,
+            word_stems: Default::default(),
+        }
+    }
+
+    /// Whether the literal word matches already cover every stem term of `lang`.
+    fn covered(&self, lang: Lang, set: &HashSet<String>, found: &HashSet<&str>) -> bool {
+        let mut cache = self.word_stems.borrow_mut();
+        let per_word = cache.entry(lang).or_insert_with(|| {
+            self.words
+                .iter()
+                .map(|w| {
+                    (
+                        w.clone(),
+                        analyze(w, lang).into_iter().map(|t| t.text).collect(),
+                    )
+                })
+                .collect()
+        });
+        set.iter().all(|stem| {
+            per_word
+                .iter()
+                .any(|(w, stems)| found.contains(w.as_str()) && stems.iter().any(|s| s == stem))
+        })
     }
 
     fn ranges(&self, text: &str, lang: Lang) -> Vec<(usize, usize)> {
         let mut out: Vec<(usize, usize)> = Vec::new();
+        let mut found: HashSet<&str> = HashSet::new();
         if !self.words.is_empty() {
-            out.extend(
-                words(text)
-                    .filter(|(_, _, w)| self.words.contains(w))
-                    .map(|(s, e, _)| (s, e)),
-            );
+            for (s, e, w) in words(text) {
+                if let Some(term) = self.words.get(&w) {
+                    found.insert(term.as_str());
+                    out.push((s, e));
+                }
+            }
         }
-        if let Some(set) = self.stems.get(&lang).filter(|s| !s.is_empty()) {
+        if let Some(set) = self
+            .stems
+            .get(&lang)
+            .filter(|s| !s.is_empty() && !self.covered(lang, s, &found))
+        {
             out.extend(
                 analyze(text, lang)
                     .into_iter()
@@ -508,7 +569,12 @@ pub(crate) fn run(store: &IndexStore, req: &SearchRequest) -> Result<SearchResul
         .ok_or_else(|| IndexError::InvalidRequest("offset + limit overflows".into()))?;
     let f = store.fields();
     let user = parse_query(store, &req.query, &req.filter.langs)?;
-    let highlighter = Highlighter::new(f, user.as_deref());
+    let literal = user.as_ref().map(|_| {
+        QueryParser::for_index(store.index(), vec![f.text])
+            .parse_query_lenient(&req.query)
+            .0
+    });
+    let highlighter = Highlighter::new(f, user.as_deref(), literal.as_deref());
     let query = filter_query(f, &req.filter, user)?;
     let searcher = store.searcher();
     let range = req.offset..end;
@@ -616,5 +682,32 @@ mod tests {
             html_escape(r#"<a href="x">'&'</a>"#),
             "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
         );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn snippet_never_panics_and_highlights_stay_inside(
+            text in "[a-zж 中,.]{0,300}",
+            picks in proptest::collection::vec((0usize..300, 1usize..12), 0..6),
+            max in 0usize..120,
+        ) {
+            let mut ranges: Vec<(usize, usize)> = picks
+                .into_iter()
+                .filter_map(|(s, l)| {
+                    let s = s.min(text.len());
+                    let e = (s + l).min(text.len());
+                    (text.is_char_boundary(s) && text.is_char_boundary(e) && s < e).then_some((s, e))
+                })
+                .collect();
+            ranges.sort_unstable();
+            ranges.dedup_by(|b, a| b.0 < a.1);
+            let snip = make_snippet(&text, &ranges, max.max(20));
+            for &(a, b) in &snip.highlights {
+                proptest::prop_assert!(a < b && b <= snip.fragment.len());
+                proptest::prop_assert!(snip.fragment.is_char_boundary(a) && snip.fragment.is_char_boundary(b));
+            }
+            proptest::prop_assert!(text.contains(&snip.fragment));
+            let _ = snip.to_html();
+        }
     }
 }
