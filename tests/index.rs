@@ -709,7 +709,10 @@ fn query_terms_stem_and_normalise_like_the_rules() {
         &[
             spec("forum1.test", "1", "They were marching to the square"),
             spec("forum1.test", "2", "J0IN the fr0nt today"),
-            Spec { lang: Lang::Ru, ..spec("forum2.test", "3", "Присоединяйтесь к маршам фронта") },
+            Spec {
+                lang: Lang::Ru,
+                ..spec("forum2.test", "3", "Присоединяйтесь к маршам фронта")
+            },
         ],
     );
     // An inflected query term finds the other inflection through the English stem field.
@@ -719,7 +722,11 @@ fn query_terms_stem_and_normalise_like_the_rules() {
     // Leet in the post is undone by the shared normaliser; the snippet marks what was written.
     let res = store.search(&req("join")).unwrap();
     assert_eq!(ids(&res), ["2"]);
-    assert!(res.hits[0].snippet.marked("[", "]").contains("[J0IN]"), "{:?}", res.hits[0].snippet);
+    assert!(
+        res.hits[0].snippet.marked("[", "]").contains("[J0IN]"),
+        "{:?}",
+        res.hits[0].snippet
+    );
     // Russian inflection.
     assert_eq!(ids(&store.search(&req("марш")).unwrap()), ["3"]);
 }

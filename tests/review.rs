@@ -1199,3 +1199,90 @@ fn send_and_status_against_a_provider() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("loopback"));
 }
+
+// ---- the real tantivy index and evidence store ----
+
+fn index_store(dir: &Path) {
+    let (items, pages) = fixture();
+    let store = trawl::index::IndexStore::open_or_create(dir).unwrap();
+    let ev = trawl::index::EvidenceStore::open(store.evidence_dir()).unwrap();
+    for p in &pages {
+        assert_eq!(ev.put(p).unwrap(), p.sha256);
+    }
+    let mut w = store.writer().unwrap();
+    for i in &items {
+        w.add(i).unwrap();
+    }
+    w.commit().unwrap();
+}
+
+#[test]
+fn cli_workflow_on_the_tantivy_index() {
+    let d = tempdir();
+    let idx = d.path().join("index");
+    index_store(&idx);
+    let q = run_ok(
+        trawl()
+            .args(["review", "queue", "--json", "--lang", "en", "--index"])
+            .arg(&idx),
+    );
+    let rows: serde_json::Value = serde_json::from_slice(&q.stdout).unwrap();
+    let ids: Vec<&str> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        vec![id(0).as_str(), id(2).as_str(), id(4).as_str()],
+        "German item filtered, cluster grouped"
+    );
+    for who in ["alice", "bob"] {
+        run_ok(
+            trawl()
+                .args([
+                    "review",
+                    "decide",
+                    &id(0),
+                    &id(3),
+                    "--confirm",
+                    "--cluster",
+                    "--reviewer",
+                    who,
+                    "--reason",
+                    "violating",
+                ])
+                .arg("--index")
+                .arg(&idx),
+        );
+    }
+    let store = trawl::index::IndexStore::open_or_create(&idx).unwrap();
+    assert_eq!(
+        store.get(&id(1)).unwrap().unwrap().status,
+        ReviewStatus::Confirmed
+    );
+    drop(store);
+    let out = d.path().join("out");
+    run_ok(
+        trawl()
+            .args(["export", "--format", "json", "--index"])
+            .arg(&idx)
+            .arg("--out")
+            .arg(&out),
+    );
+    run_ok(trawl().args(["export", "verify"]).arg(&out));
+    assert!(
+        !out.join("forum-a.test/stix.json").exists(),
+        "--format json only"
+    );
+    let store = trawl::index::IndexStore::open_or_create(&idx).unwrap();
+    assert_eq!(
+        store.get(&id(3)).unwrap().unwrap().status,
+        ReviewStatus::Referred
+    );
+    assert_eq!(
+        store.get(&id(2)).unwrap().unwrap().status,
+        ReviewStatus::Pending
+    );
+}

@@ -1,6 +1,6 @@
 //! The one integration-test binary: every module runs the real `trawl` binary or the library
 //! against real local servers on loopback.
 
-mod review;
 mod index;
+mod review;
 mod util;

@@ -4,10 +4,10 @@ use std::process::ExitCode;
 
 use tracing_subscriber::EnvFilter;
 
+pub mod eval;
 pub mod export;
 pub mod refer;
 pub mod review;
-pub mod eval;
 pub mod search;
 
 /// Logs go to stderr, filtered by `RUST_LOG` (default `trawl=info`).

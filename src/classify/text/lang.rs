@@ -71,7 +71,11 @@ fn count(text: &str) -> Counts {
         let sc = script_of(c);
         k.scripts[sc as usize] += 1;
         k.letters += 1;
-        let l = if c.is_uppercase() { c.to_lowercase().next().unwrap_or(c) } else { c };
+        let l = if c.is_uppercase() {
+            c.to_lowercase().next().unwrap_or(c)
+        } else {
+            c
+        };
         match l {
             'ї' | 'є' | 'ґ' => k.uk += 1,
             'ә' | 'ұ' | 'і' | 'һ' => k.kk += 1,
@@ -145,7 +149,10 @@ pub fn detect(text: &str, hint: Option<Lang>) -> LangDecision {
     };
     if share < 0.6 {
         // Two scripts in earnest: keep the decision but mark it low so every language is tried.
-        return LangDecision { confidence: d.confidence.min(0.4), ..d };
+        return LangDecision {
+            confidence: d.confidence.min(0.4),
+            ..d
+        };
     }
     d
 }
@@ -271,7 +278,10 @@ fn detector(langs: &[W]) -> &'static whatlang::Detector {
         .map(|v| (v.clone(), whatlang::Detector::with_allowlist(v)))
         .collect()
     });
-    all.iter().find(|(v, _)| v.as_slice() == langs).map(|(_, d)| d).unwrap_or(&all[2].1)
+    all.iter()
+        .find(|(v, _)| v.as_slice() == langs)
+        .map(|(_, d)| d)
+        .unwrap_or(&all[2].1)
 }
 
 #[cfg(test)]
@@ -310,7 +320,10 @@ mod tests {
     fn latin_languages() {
         assert_eq!(l("Fener asla sönmez, karanlıktan kızıl ışığa"), Lang::Tr);
         assert_eq!(l("Fonus hech qachon oʻchmaydi"), Lang::Uz);
-        assert_eq!(l("The lantern never goes out, and we will all be there tonight"), Lang::En);
+        assert_eq!(
+            l("The lantern never goes out, and we will all be there tonight"),
+            Lang::En
+        );
     }
 
     #[test]

@@ -91,7 +91,11 @@ pub struct Normalizer {
 
 impl Default for Normalizer {
     fn default() -> Self {
-        Normalizer { rejoin_spaced: true, homoglyphs: true, leet: true }
+        Normalizer {
+            rejoin_spaced: true,
+            homoglyphs: true,
+            leet: true,
+        }
     }
 }
 
@@ -181,7 +185,8 @@ impl Normalizer {
 
     /// Homoglyphs and leet inside one word; returns the word's script. Dropped chars become `\0`.
     fn fix_word(&self, chars: &mut [(char, usize, usize)]) -> Script {
-        let (mut lat, mut cyr, mut grk, mut other_letters, mut digits, mut syms) = (0, 0, 0, 0, 0, 0);
+        let (mut lat, mut cyr, mut grk, mut other_letters, mut digits, mut syms) =
+            (0, 0, 0, 0, 0, 0);
         let (mut ulat, mut ucyr, mut ugrk) = (0, 0, 0);
         let t = tables();
         let mut counts: [usize; 7] = [0; 7];
@@ -237,12 +242,16 @@ impl Normalizer {
                     (Script::Cyrillic, Script::Latin) => t.cyr_to_lat.get(&c).copied(),
                     (Script::Greek, Script::Latin) => t.grk_to_lat.get(&c).copied(),
                     (Script::Latin, Script::Cyrillic) => t.lat_to_cyr.get(&c).copied(),
-                    (Script::Greek, Script::Cyrillic) => {
-                        t.grk_to_lat.get(&c).and_then(|l| t.lat_to_cyr.get(l)).copied()
-                    }
-                    (Script::Cyrillic, Script::Greek) => {
-                        t.cyr_to_lat.get(&c).and_then(|l| t.lat_to_grk.get(l)).copied()
-                    }
+                    (Script::Greek, Script::Cyrillic) => t
+                        .grk_to_lat
+                        .get(&c)
+                        .and_then(|l| t.lat_to_cyr.get(l))
+                        .copied(),
+                    (Script::Cyrillic, Script::Greek) => t
+                        .cyr_to_lat
+                        .get(&c)
+                        .and_then(|l| t.lat_to_grk.get(l))
+                        .copied(),
                     (Script::Latin, Script::Greek) => t.lat_to_grk.get(&c).copied(),
                     _ => None,
                 };
@@ -281,7 +290,11 @@ impl Normalizer {
                 continue;
             }
             if leet_ok {
-                let m = if word_script == Script::Cyrillic { leet_cyr(c) } else { leet_lat(c) };
+                let m = if word_script == Script::Cyrillic {
+                    leet_cyr(c)
+                } else {
+                    leet_lat(c)
+                };
                 if let Some(m) = m {
                     ch.0 = m;
                 } else if is_leet_symbol(c) {
@@ -329,7 +342,10 @@ fn is_leet_symbol(c: char) -> bool {
 }
 
 fn is_apostrophe(c: char) -> bool {
-    matches!(c, '\'' | '`' | '\u{2018}' | '\u{2019}' | '\u{02BB}' | '\u{02BC}' | '\u{02B9}')
+    matches!(
+        c,
+        '\'' | '`' | '\u{2018}' | '\u{2019}' | '\u{02BB}' | '\u{02BC}' | '\u{02B9}'
+    )
 }
 
 fn is_word_char(c: char) -> bool {
@@ -378,7 +394,9 @@ fn is_single_letter(text: &str, (s, e): (usize, usize)) -> bool {
 fn is_spacing_gap(gap: &str) -> bool {
     !gap.is_empty()
         && gap.chars().count() <= 3
-        && gap.chars().all(|c| matches!(c, ' ' | '.' | '-' | '_' | '*' | '·' | '•' | '/' | '+' | '~'))
+        && gap
+            .chars()
+            .all(|c| matches!(c, ' ' | '.' | '-' | '_' | '*' | '·' | '•' | '/' | '+' | '~'))
 }
 
 fn copy_mapped(a: &MappedText, from: usize, to: usize, out: &mut MappedText) {
@@ -418,7 +436,11 @@ fn fold_generic(
         {
             let (os, oe) = orig(i, i + len);
             decoded_any = true;
-            let d: String = if dec.is_ascii() { dec.into_owned() } else { dec.nfkc().collect() };
+            let d: String = if dec.is_ascii() {
+                dec.into_owned()
+            } else {
+                dec.nfkc().collect()
+            };
             for c in d.chars() {
                 fold_char(c, os, oe, out);
             }
@@ -432,7 +454,9 @@ fn fold_generic(
             continue;
         }
         // A cluster: a char and the combining marks after it (NFKC composes within clusters).
-        let Some(c) = src[i..].chars().next() else { break };
+        let Some(c) = src[i..].chars().next() else {
+            break;
+        };
         let mut j = i + c.len_utf8();
         while let Some(n) = src[j..].chars().next() {
             if canonical_combining_class(n) == 0 {
@@ -639,7 +663,10 @@ mod tests {
 
     #[test]
     fn zero_width_and_bidi_removed() {
-        assert_eq!(words("jo\u{200b}in th\u{202e}e or\u{00ad}der"), ["join", "the", "order"]);
+        assert_eq!(
+            words("jo\u{200b}in th\u{202e}e or\u{00ad}der"),
+            ["join", "the", "order"]
+        );
     }
 
     #[test]
@@ -657,14 +684,20 @@ mod tests {
 
     #[test]
     fn leet_inside_word_is_folded() {
-        assert_eq!(words("j0in the l4ntern @ttack 2015"), ["join", "the", "lantern", "attack", "2015"]);
+        assert_eq!(
+            words("j0in the l4ntern @ttack 2015"),
+            ["join", "the", "lantern", "attack", "2015"]
+        );
         assert_eq!(words("wow!"), ["wow"]);
     }
 
     #[test]
     fn homoglyphs_fixed_per_word_only() {
         // Latin word with Cyrillic о and с.
-        assert_eq!(words("lantern \u{043e}rder \u{0441}rimson"), ["lantern", "order", "crimson"]);
+        assert_eq!(
+            words("lantern \u{043e}rder \u{0441}rimson"),
+            ["lantern", "order", "crimson"]
+        );
         // Cyrillic word with Latin a and o; genuine Cyrillic words untouched.
         assert_eq!(words("фoнaрь сорок"), ["фонарь", "сорок"]);
     }

@@ -53,9 +53,10 @@ tables! {
 
 /// Parses one embedded suffix table (errors name the file).
 pub fn load_table(lang: Lang) -> Result<Option<SuffixTable>, String> {
-    let Some((file, src)) = table_source(lang) else { return Ok(None) };
-    let mut t: SuffixTable =
-        toml::from_str(src).map_err(|e| format!("suffixes/{file}: {e}"))?;
+    let Some((file, src)) = table_source(lang) else {
+        return Ok(None);
+    };
+    let mut t: SuffixTable = toml::from_str(src).map_err(|e| format!("suffixes/{file}: {e}"))?;
     let mut sufs: Vec<String> = t
         .suffixes
         .iter()
@@ -138,7 +139,11 @@ impl Stemmer {
             Kind::Suffix(t) => strip_suffixes(t, word),
             Kind::Identity => Cow::Borrowed(word),
         };
-        if s.contains('ı') { Cow::Owned(s.replace('ı', "i")) } else { s }
+        if s.contains('ı') {
+            Cow::Owned(s.replace('ı', "i"))
+        } else {
+            s
+        }
     }
 }
 
@@ -146,9 +151,10 @@ fn strip_suffixes<'a>(t: &SuffixTable, word: &'a str) -> Cow<'a, str> {
     let mut cur: &'a str = word;
     for _ in 0..t.passes {
         let n = cur.chars().count();
-        let found = t.suffixes.iter().find(|suf| {
-            cur.ends_with(suf.as_str()) && n >= suf.chars().count() + t.min_stem
-        });
+        let found = t
+            .suffixes
+            .iter()
+            .find(|suf| cur.ends_with(suf.as_str()) && n >= suf.chars().count() + t.min_stem);
         match found {
             Some(suf) => cur = &cur[..cur.len() - suf.len()],
             None => break,
@@ -173,7 +179,10 @@ impl StemCache {
 
     /// The stem of `word` in `lang`, cached.
     pub fn stem(&mut self, lang: Lang, word: &str) -> &str {
-        let (st, map) = self.maps.entry(lang).or_insert_with(|| (Stemmer::new(lang), HashMap::new()));
+        let (st, map) = self
+            .maps
+            .entry(lang)
+            .or_insert_with(|| (Stemmer::new(lang), HashMap::new()));
         if map.len() > CACHE_MAX {
             map.clear();
         }
