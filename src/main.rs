@@ -31,6 +31,8 @@ enum Command {
     Search(cli::search::Args),
     /// Score a scan's index against truth.jsonl: precision, recall, F1, coverage, misses.
     Eval(cli::eval::Args),
+    /// Serve a seeded corpus on loopback (virtual hosts, faults, crawler trap, provider endpoint).
+    Serve(cli::serve::Args),
 }
 
 fn main() -> ExitCode {
@@ -42,6 +44,7 @@ fn main() -> ExitCode {
         Command::Refer(a) => cli::refer::run(a),
         Command::Search(a) => cli::search::run(a),
         Command::Eval(a) => cli::eval::run(a),
+        Command::Serve(a) => cli::serve::run(a),
     };
     cli::finish(result)
 }

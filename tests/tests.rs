@@ -3,4 +3,5 @@
 
 mod index;
 mod review;
+mod serve;
 mod util;

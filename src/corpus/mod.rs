@@ -5,3 +5,4 @@
 mod error;
 
 pub use error::CorpusError;
+pub mod serve;
