@@ -1286,3 +1286,146 @@ fn cli_workflow_on_the_tantivy_index() {
         ReviewStatus::Pending
     );
 }
+
+// ---- end to end with the real corpus server's provider endpoint ----
+
+fn corpus_root(root: &Path) {
+    use trawl::model::{Manifest, ManifestHost, SiteKind};
+    let host = |name: &str, kind| ManifestHost {
+        host: name.into(),
+        kind,
+        charset: "utf-8".into(),
+        entry_points: vec!["/".into()],
+        langs: vec![],
+        files: 0,
+        posts: 0,
+    };
+    let manifest = Manifest {
+        format: 1,
+        scenario: "review-e2e".into(),
+        scenario_sha256: String::new(),
+        seed: 1,
+        posts: 5,
+        counts: BTreeMap::new(),
+        hosts: vec![
+            host("forum-a.test", SiteKind::Forum),
+            host("social-b.test", SiteKind::Social),
+        ],
+        tree_sha256: String::new(),
+    };
+    std::fs::write(
+        root.join("manifest.json"),
+        serde_json::to_vec_pretty(&manifest).unwrap(),
+    )
+    .unwrap();
+    let (_, pages) = fixture();
+    for p in pages {
+        let u = url::Url::parse(&p.url).unwrap();
+        let mut rel = u.path().trim_start_matches('/').to_string();
+        if rel.ends_with('/') || rel.is_empty() {
+            rel.push_str("index.html");
+        }
+        let f = root.join("sites").join(u.host_str().unwrap()).join(rel);
+        std::fs::create_dir_all(f.parent().unwrap()).unwrap();
+        std::fs::write(f, &p.body).unwrap();
+    }
+}
+
+#[test]
+fn end_to_end_with_the_corpus_server_provider() {
+    use trawl::corpus::serve::{ServeConfig, Server};
+    let d = tempdir();
+    let root = d.path().join("corpus");
+    std::fs::create_dir_all(&root).unwrap();
+    corpus_root(&root);
+    let idx = d.path().join("idx");
+    cli_store(&idx);
+    for who in ["alice", "bob"] {
+        run_ok(
+            trawl()
+                .args([
+                    "review",
+                    "decide",
+                    &id(0),
+                    &id(2),
+                    &id(3),
+                    "--confirm",
+                    "--cluster",
+                    "--reviewer",
+                    who,
+                    "--reason",
+                    "violating",
+                ])
+                .arg("--index")
+                .arg(&idx),
+        );
+    }
+    let out = d.path().join("bundles");
+    run_ok(
+        trawl()
+            .args(["export", "--kind", "removal-order", "--index"])
+            .arg(&idx)
+            .arg("--out")
+            .arg(&out),
+    );
+    run_ok(trawl().args(["export", "verify"]).arg(&out));
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut cfg = ServeConfig::new(&root);
+    cfg.removal_delay_ms = 300;
+    cfg.refuse_rate = 0.0;
+    cfg.persist_provider_state = false;
+    let server = rt.block_on(Server::start(cfg)).unwrap();
+    let addr = server.local_addr();
+    let resolve = format!("*.test={addr}");
+
+    let s = run_ok(
+        trawl()
+            .args(["refer", "send", "--json", "--resolve", &resolve])
+            .arg(&out),
+    );
+    let ds: serde_json::Value = serde_json::from_slice(&s.stdout).unwrap();
+    let ds = ds.as_array().unwrap();
+    assert_eq!(ds.len(), 2);
+    for dl in ds {
+        assert_eq!(dl["http_status"], 202, "{dl}");
+        assert_eq!(dl["rejected"], 0, "{dl}");
+        assert!(dl["receipt_id"].as_str().unwrap().starts_with("rcpt-"));
+    }
+    assert_eq!(
+        ds[0]["accepted"], 3,
+        "forum bundle: the cluster pair and the threat"
+    );
+    // Poll until the provider's removal delay has passed.
+    let mut st = serde_json::Value::Null;
+    for _ in 0..50 {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        let o = trawl()
+            .args(["refer", "status", "--json", "--resolve", &resolve])
+            .arg(&out)
+            .output()
+            .unwrap();
+        st = serde_json::from_slice(&o.stdout).unwrap();
+        if st["overall"]["offline"] == 4 {
+            break;
+        }
+    }
+    assert_eq!(st["overall"]["total"], 4, "{st}");
+    assert_eq!(st["overall"]["offline"], 4, "{st}");
+    assert_eq!(st["by_host"]["social-b.test"]["rate"], 1.0);
+    assert!(
+        st["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["http_status"] == 410 && i["provider_status"] == "removed"),
+        "{st}"
+    );
+    assert_eq!(st["time_to_removal"]["count"], 4);
+    assert_eq!(st["overdue"].as_array().unwrap().len(), 0);
+    rt.block_on(server.shutdown());
+}
