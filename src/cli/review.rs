@@ -178,8 +178,8 @@ fn queue(a: QueueArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     println!(
-        "{:<18} {:>5} {:>4} {:<4} {:<14} {:<10} {}",
-        "ID", "SCORE", "DUPS", "LANG", "CATEGORY", "CONFIRMED", "URL"
+        "{:<18} {:>5} {:>4} {:<4} {:<14} {:<10} URL",
+        "ID", "SCORE", "DUPS", "LANG", "CATEGORY", "CONFIRMED"
     );
     for e in &rows {
         println!(
