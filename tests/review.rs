@@ -1429,3 +1429,79 @@ fn end_to_end_with_the_corpus_server_provider() {
     assert_eq!(st["overdue"].as_array().unwrap().len(), 0);
     rt.block_on(server.shutdown());
 }
+
+/// The JSON Schema in docs/referral-format.md, between its markers.
+fn documented_schema() -> serde_json::Value {
+    let doc = read(&crate::util::repo().join("docs/referral-format.md"));
+    let start = doc
+        .find("<!-- schema:begin -->")
+        .expect("schema:begin marker");
+    let end = doc.find("<!-- schema:end -->").expect("schema:end marker");
+    let block = &doc[start..end];
+    let json = &block[block.find("```json").unwrap() + 7..block.rfind("```").unwrap()];
+    serde_json::from_str(json).expect("the documented schema is valid JSON")
+}
+
+#[test]
+fn bundles_match_the_documented_json_schema() {
+    let schema = documented_schema();
+    let req: Vec<&str> = schema["$defs"]["referral"]["required"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    let d = tempdir();
+    let (mut r, ev) = exported(d.path());
+    let mut o = opts(d.path().join("out"), true, false);
+    o.kind = Kind::RemovalOrder;
+    refer::export(&mut r, &ev, &o).unwrap();
+    let bundle: serde_json::Value =
+        serde_json::from_str(&read(&d.path().join("out/forum-a.test/bundle.json"))).unwrap();
+    for f in &req {
+        assert!(
+            bundle["items"][0].get(*f).is_some(),
+            "documented required field {f} missing"
+        );
+    }
+    let have_py = std::process::Command::new("python3")
+        .args(["-c", "import jsonschema"])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if !have_py {
+        eprintln!("SKIPPED JSON Schema validation: python3 with jsonschema not installed");
+        return;
+    }
+    let schema_path = d.path().join("schema.json");
+    std::fs::write(&schema_path, serde_json::to_vec(&schema).unwrap()).unwrap();
+    let check = |doc: &serde_json::Value| -> (bool, String) {
+        let p = d.path().join("doc.json");
+        std::fs::write(&p, serde_json::to_vec(doc).unwrap()).unwrap();
+        let script = "import json,sys,jsonschema\ns=json.load(open(sys.argv[1]));d=json.load(open(sys.argv[2]))\njsonschema.validate(d,s,format_checker=jsonschema.FormatChecker())";
+        let o = std::process::Command::new("python3")
+            .args(["-c", script])
+            .arg(&schema_path)
+            .arg(&p)
+            .output()
+            .unwrap();
+        (
+            o.status.success(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    };
+    let (ok, err) = check(&bundle);
+    assert!(
+        ok,
+        "bundle.json does not match the documented schema:\n{err}"
+    );
+    let mut bad = bundle.clone();
+    bad["items"][0]["referral_id"] = "not valid!".into();
+    assert!(!check(&bad).0, "the schema check accepts anything");
+    let mut bad = bundle.clone();
+    bad["items"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("deadline_at");
+    assert!(!check(&bad).0, "removal orders need a deadline");
+}
