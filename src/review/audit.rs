@@ -9,7 +9,9 @@
 //! (`applied`): a log cut short behind the head's back is detected, and a crash between the log
 //! append and the status update is repaired at the next start (see [`crate::review::Review`]).
 //!
-//! Writers: one process at a time (the CLI). Appends are a single `write_all` + `fsync`.
+//! Writers take `audit.lock` (created exclusively, removed after the append and status update; a lock older than
+//! 30 s is taken to be left by a crashed process) so two reviewers deciding at the same moment
+//! cannot both claim the same `seq`. Appends are a single `write_all` + `fsync`.
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -171,7 +173,20 @@ pub struct VerifyReport {
 pub struct AuditLog {
     path: PathBuf,
     head_path: PathBuf,
+    lock_path: PathBuf,
 }
+
+/// Holds `audit.lock` until dropped.
+#[derive(Debug)]
+pub struct LockGuard(PathBuf);
+
+impl Drop for LockGuard {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+const STALE_LOCK: std::time::Duration = std::time::Duration::from_secs(30);
 
 impl AuditLog {
     /// The log `audit.jsonl` in `dir` (created if missing).
@@ -180,6 +195,7 @@ impl AuditLog {
         Ok(AuditLog {
             path: dir.join("audit.jsonl"),
             head_path: dir.join("audit.head.json"),
+            lock_path: dir.join("audit.lock"),
         })
     }
 
@@ -187,9 +203,11 @@ impl AuditLog {
     pub fn at(path: &Path) -> Self {
         let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("audit");
         let head_path = path.with_file_name(format!("{stem}.head.json"));
+        let lock_path = path.with_file_name(format!("{stem}.lock"));
         AuditLog {
             path: path.to_path_buf(),
             head_path,
+            lock_path,
         }
     }
 
@@ -304,7 +322,49 @@ impl AuditLog {
         Ok(true)
     }
 
+    /// Takes the writer lock (waits up to 10 s). Hold it across an append and the status update
+    /// that follows, so `applied` in the head never runs ahead of the item store.
+    pub fn lock(&self) -> Result<LockGuard, ReviewError> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            match OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&self.lock_path)
+            {
+                Ok(mut f) => {
+                    let _ = writeln!(f, "{}", std::process::id());
+                    return Ok(LockGuard(self.lock_path.clone()));
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    let stale = std::fs::metadata(&self.lock_path)
+                        .and_then(|m| m.modified())
+                        .ok()
+                        .and_then(|t| t.elapsed().ok())
+                        .is_some_and(|age| age > STALE_LOCK);
+                    if stale {
+                        tracing::warn!("review: removing stale lock {}", self.lock_path.display());
+                        let _ = std::fs::remove_file(&self.lock_path);
+                        continue;
+                    }
+                    if std::time::Instant::now() > deadline {
+                        return Err(ReviewError::io(
+                            &self.lock_path,
+                            std::io::Error::new(
+                                std::io::ErrorKind::WouldBlock,
+                                "another process is appending to the audit log",
+                            ),
+                        ));
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                Err(e) => return Err(ReviewError::io(&self.lock_path, e)),
+            }
+        }
+    }
+
     /// Appends a decision after checking the whole chain; returns the record as written.
+    /// Callers that may run concurrently hold [`AuditLog::lock`].
     pub fn append(&self, draft: Draft) -> Result<AuditRecord, ReviewError> {
         let records = self.records()?;
         let (seq, prev_hash) = match records.last() {
@@ -566,6 +626,25 @@ mod tests {
         assert!(log.repair_torn_tail().unwrap());
         assert!(log.verify().unwrap().ok);
         assert_eq!(log.append(draft(5)).unwrap().seq, 3);
+    }
+
+    #[test]
+    fn concurrent_appends_keep_the_chain() {
+        let (_d, log) = log_with(0);
+        std::thread::scope(|s| {
+            for t in 0..4 {
+                let log = log.clone();
+                s.spawn(move || {
+                    for i in 0..10 {
+                        let _g = log.lock().unwrap();
+                        log.append(draft(t * 100 + i)).unwrap();
+                    }
+                });
+            }
+        });
+        let r = log.verify().unwrap();
+        assert!(r.ok, "{r:?}");
+        assert_eq!(r.records, 40);
     }
 
     #[test]
