@@ -210,6 +210,8 @@ pub fn read_export(dir: &Path) -> Result<(ExportIndex, Vec<Bundle>), ReferError>
                 e.to_string(),
             )
         })?;
+        super::bundle::check_host(&bundle.host)
+            .map_err(|m| ReferError::field(&bpath, "host", m))?;
         bundles.push(bundle);
     }
     Ok((index, bundles))
