@@ -1505,3 +1505,67 @@ fn bundles_match_the_documented_json_schema() {
         .remove("deadline_at");
     assert!(!check(&bad).0, "removal orders need a deadline");
 }
+
+/// Measurement (ignored by default): `cargo test --release --test integration review::measure -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn measure_review_export_verify() {
+    use std::time::Instant;
+    let d = tempdir();
+    let (items0, pages0) = fixture();
+    let n_hosts = 20;
+    let per_host = 250;
+    let mut store = MemoryStore::default();
+    for h in 0..n_hosts {
+        for k in 0..per_host {
+            let mut it = items0[k % items0.len()].clone();
+            let host = format!("host{h}.test");
+            let body = format!(
+                "<html><div id=\"p{k}\">{}</div> {h}/{k}</html>",
+                it.post.text
+            );
+            let p = page(&format!("http://{host}/topic/{k}/"), &body, it.fetched_at);
+            it.post.host = host.clone();
+            it.post.post_id = PostId(format!("{k}"));
+            it.post.url = format!("http://{host}/topic/{k}/#p{k}");
+            it.id = Item::make_id(&host, &it.post.post_id);
+            it.page_sha256 = p.sha256.clone();
+            it.cluster = String::new();
+            store.insert(it);
+            store.insert_page(p);
+        }
+    }
+    drop(pages0);
+    let total = store.items.len();
+    let ids: Vec<String> = store.items.keys().cloned().collect();
+    let ev = store.clone();
+    let mut r = open_mem(&d.path().join("log"), store);
+    let t0 = Instant::now();
+    let mut decisions = 0;
+    for chunk in ids.chunks(10) {
+        r.decide(dec(chunk, Action::Confirm, "alice", 1)).unwrap();
+        r.decide(dec(chunk, Action::Confirm, "bob", 2)).unwrap();
+        decisions += 2;
+    }
+    let t_decide = t0.elapsed();
+    let t1 = Instant::now();
+    let s = refer::export(&mut r, &ev, &opts(d.path().join("out"), true, false)).unwrap();
+    let t_export = t1.elapsed();
+    let t2 = Instant::now();
+    let v = refer::verify(&d.path().join("out")).unwrap();
+    let t_verify = t2.elapsed();
+    assert!(v.ok);
+    let t3 = Instant::now();
+    assert!(r.log().verify().unwrap().ok);
+    let t_log = t3.elapsed();
+    println!(
+        "items {total}, hosts {n_hosts}: {decisions} decisions in {:.2?} ({:.2} ms each, log grows to {} records); export {} bundles in {:.2?}; verify in {:.2?}; verify-log in {:.2?}",
+        t_decide,
+        t_decide.as_secs_f64() * 1000.0 / decisions as f64,
+        decisions + 1,
+        s.bundles.len(),
+        t_export,
+        t_verify,
+        t_log
+    );
+}

@@ -174,6 +174,15 @@ pub struct AuditLog {
     path: PathBuf,
     head_path: PathBuf,
     lock_path: PathBuf,
+    /// The longest verified prefix of the file (complete lines) and its records: a later read
+    /// whose bytes start with exactly that prefix only verifies what was appended.
+    cache: std::sync::Arc<std::sync::Mutex<Option<Verified>>>,
+}
+
+#[derive(Debug)]
+struct Verified {
+    text: String,
+    records: Vec<AuditRecord>,
 }
 
 /// Holds `audit.lock` until dropped.
@@ -196,6 +205,7 @@ impl AuditLog {
             path: dir.join("audit.jsonl"),
             head_path: dir.join("audit.head.json"),
             lock_path: dir.join("audit.lock"),
+            cache: Default::default(),
         })
     }
 
@@ -208,6 +218,7 @@ impl AuditLog {
             path: path.to_path_buf(),
             head_path,
             lock_path,
+            cache: Default::default(),
         }
     }
 
@@ -281,11 +292,31 @@ impl AuditLog {
     pub fn records(&self) -> Result<Vec<AuditRecord>, ReviewError> {
         let text = self.read_text()?;
         let head = self.head()?;
-        check_chain(&text, &head).map_err(|(line, _, message)| ReviewError::Chain {
-            path: self.path.clone(),
-            line,
-            message,
-        })
+        let (known, skip) = {
+            let cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+            match cache.as_ref() {
+                Some(c) if text.as_bytes().starts_with(c.text.as_bytes()) => {
+                    (c.records.clone(), c.text.len())
+                }
+                _ => (Vec::new(), 0),
+            }
+        };
+        let records =
+            check_chain_from(&text, &head, known, skip).map_err(|(line, _, message)| {
+                ReviewError::Chain {
+                    path: self.path.clone(),
+                    line,
+                    message,
+                }
+            })?;
+        if text.ends_with('\n') || text.is_empty() {
+            let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+            *cache = Some(Verified {
+                text,
+                records: records.clone(),
+            });
+        }
+        Ok(records)
     }
 
     /// Drops a final line that was torn by a crash mid-append (no newline, does not parse, and
@@ -408,11 +439,30 @@ impl AuditLog {
 
 /// Walks the chain. On error: (1-based line, records good before it, problem).
 fn check_chain(text: &str, head: &Head) -> Result<Vec<AuditRecord>, (usize, u64, String)> {
-    let mut out: Vec<AuditRecord> = Vec::new();
-    let mut prev = GENESIS.to_string();
-    let mut line_no = 0;
-    for (i, line) in text.split_inclusive('\n').enumerate() {
-        line_no = i + 1;
+    check_chain_from(text, head, Vec::new(), 0)
+}
+
+/// Like [`check_chain`], with the first `skip` bytes of `text` already verified as `known`.
+fn check_chain_from(
+    text: &str,
+    head: &Head,
+    known: Vec<AuditRecord>,
+    skip: usize,
+) -> Result<Vec<AuditRecord>, (usize, u64, String)> {
+    let mut out = known;
+    let mut prev = out
+        .last()
+        .map(|r| r.hash.clone())
+        .unwrap_or_else(|| GENESIS.to_string());
+    let mut line_no = out.len();
+    let first = out.len();
+    for (i, line) in text
+        .get(skip..)
+        .unwrap_or_default()
+        .split_inclusive('\n')
+        .enumerate()
+    {
+        line_no = first + i + 1;
         let body = line.strip_suffix('\n').unwrap_or(line);
         let body = body.strip_suffix('\r').unwrap_or(body);
         let good = out.len() as u64;
@@ -602,6 +652,23 @@ mod tests {
             let r = log.verify().unwrap();
             assert_eq!(r.broken_line, Some(target + 1), "{r:?}");
         }
+    }
+
+    #[test]
+    fn cached_prefix_is_rechecked_when_the_file_changes() {
+        let (_d, log) = log_with(3);
+        assert_eq!(log.records().unwrap().len(), 3);
+        let mut ls = lines(&log);
+        ls[1] = ls[1].replace("\"r1\"", "\"rY\"");
+        write_lines(&log, &ls);
+        assert!(matches!(
+            log.records(),
+            Err(ReviewError::Chain { line: 2, .. })
+        ));
+        assert!(matches!(
+            log.append(draft(7)),
+            Err(ReviewError::Chain { line: 2, .. })
+        ));
     }
 
     #[test]
