@@ -31,7 +31,12 @@ enum Cmd {
 #[derive(Debug, ClapArgs)]
 struct StoreArgs {
     /// The index (or item store) directory; the audit log lives in DIR/review/.
-    #[arg(long, env = "TRAWL_INDEX", default_value = "trawl-data/index", value_name = "DIR")]
+    #[arg(
+        long,
+        env = "TRAWL_INDEX",
+        default_value = "trawl-data/index",
+        value_name = "DIR"
+    )]
     index: PathBuf,
 }
 
