@@ -267,7 +267,33 @@ impl AuditLog {
 
     /// Checks the chain and the head; never fails on a broken chain (that is the report).
     pub fn verify(&self) -> Result<VerifyReport, ReviewError> {
-        let text = self.read_text()?;
+        let text = match self.read_text() {
+            Ok(t) => t,
+            Err(ReviewError::Parse { line, message, .. }) => {
+                // Check the lines before the damage first: the first broken line is reported.
+                let bytes =
+                    std::fs::read(&self.path).map_err(|e| ReviewError::io(&self.path, e))?;
+                let prefix: Vec<u8> = bytes
+                    .split_inclusive(|b| *b == b'\n')
+                    .take(line - 1)
+                    .flatten()
+                    .copied()
+                    .collect();
+                let prefix = String::from_utf8_lossy(&prefix);
+                let (broken_line, records, problem) = match check_chain(&prefix, &Head::default()) {
+                    Ok(r) => (line, r.len() as u64, message),
+                    Err((l, good, p)) => (l, good, p),
+                };
+                return Ok(VerifyReport {
+                    path: self.path.clone(),
+                    records,
+                    ok: false,
+                    broken_line: Some(broken_line),
+                    problem: Some(problem),
+                });
+            }
+            Err(e) => return Err(e),
+        };
         let head = self.head()?;
         let mut report = VerifyReport {
             path: self.path.clone(),
@@ -712,6 +738,29 @@ mod tests {
         let r = log.verify().unwrap();
         assert!(r.ok, "{r:?}");
         assert_eq!(r.records, 40);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(200))]
+        #[test]
+        fn any_flipped_bit_is_detected_at_or_before_its_line(
+            line in 0usize..4,
+            pos in proptest::prelude::any::<proptest::sample::Index>(),
+            bit in 0u8..8,
+        ) {
+            let (_d, log) = log_with(4);
+            let mut bytes = std::fs::read(log.path()).unwrap();
+            let starts: Vec<usize> = std::iter::once(0)
+                .chain(bytes.iter().enumerate().filter(|(_, b)| **b == b'\n').map(|(i, _)| i + 1))
+                .collect();
+            let (a, b) = (starts[line], starts[line + 1] - 1); // exclude the newline
+            let at = a + pos.index(b - a);
+            bytes[at] ^= 1 << bit;
+            std::fs::write(log.path(), &bytes).unwrap();
+            let r = log.verify().unwrap();
+            proptest::prop_assert!(!r.ok, "flip at byte {} of line {} went unnoticed", at, line + 1);
+            proptest::prop_assert_eq!(r.broken_line, Some(line + 1), "{:?}", r);
+        }
     }
 
     #[test]
