@@ -197,6 +197,20 @@ impl Drop for LockGuard {
 
 const STALE_LOCK: std::time::Duration = std::time::Duration::from_secs(30);
 
+/// On Linux: the lock names a process id that no longer exists (a crashed writer).
+fn holder_is_gone(lock: &Path) -> bool {
+    if !Path::new("/proc/self").exists() {
+        return false;
+    }
+    match std::fs::read_to_string(lock)
+        .ok()
+        .and_then(|s| s.trim().parse::<u32>().ok())
+    {
+        Some(pid) => !Path::new(&format!("/proc/{pid}")).exists(),
+        None => false,
+    }
+}
+
 impl AuditLog {
     /// The log `audit.jsonl` in `dir` (created if missing).
     pub fn open(dir: &Path) -> Result<Self, ReviewError> {
@@ -394,11 +408,12 @@ impl AuditLog {
                     return Ok(LockGuard(self.lock_path.clone()));
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                    let stale = std::fs::metadata(&self.lock_path)
+                    let old = std::fs::metadata(&self.lock_path)
                         .and_then(|m| m.modified())
                         .ok()
                         .and_then(|t| t.elapsed().ok())
                         .is_some_and(|age| age > STALE_LOCK);
+                    let stale = old || holder_is_gone(&self.lock_path);
                     if stale {
                         tracing::warn!("review: removing stale lock {}", self.lock_path.display());
                         let _ = std::fs::remove_file(&self.lock_path);
@@ -761,6 +776,20 @@ mod tests {
             proptest::prop_assert!(!r.ok, "flip at byte {} of line {} went unnoticed", at, line + 1);
             proptest::prop_assert_eq!(r.broken_line, Some(line + 1), "{:?}", r);
         }
+    }
+
+    #[test]
+    fn lock_of_a_dead_process_is_broken() {
+        if !Path::new("/proc/self").exists() {
+            return; // liveness check is Linux-only; elsewhere the 30 s age rule applies
+        }
+        let (d, log) = log_with(1);
+        // A pid far above pid_max: no such process.
+        std::fs::write(d.path().join("audit.lock"), "4294967295\n").unwrap();
+        let t = std::time::Instant::now();
+        let _g = log.lock().unwrap();
+        log.append(draft(2)).unwrap();
+        assert!(t.elapsed() < std::time::Duration::from_secs(5));
     }
 
     #[test]
