@@ -60,6 +60,12 @@ pub fn signature(text: &str, lang: Lang) -> Signature {
     signature_tokens(&tokens)
 }
 
+/// The signature of analysed tokens.
+pub fn signature_of(tokens: &[crate::classify::text::Token]) -> Signature {
+    let texts: Vec<String> = tokens.iter().map(|t| t.text.clone()).collect();
+    signature_tokens(&texts)
+}
+
 /// The signature of already normalised tokens (unigram and bigram shingles). Empty input gives
 /// an all-`u32::MAX` signature, which matches nothing but itself.
 pub fn signature_tokens(tokens: &[String]) -> Signature {

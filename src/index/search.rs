@@ -14,7 +14,6 @@ use serde::Serialize;
 use tantivy::collector::{Count, TopDocs};
 use tantivy::query::{
     AllQuery, BooleanQuery, Occur, Query, QueryParser, QueryParserError, RangeQuery, TermQuery,
-    TermSetQuery,
 };
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{DateTime, DocAddress, Order, Term};
@@ -183,11 +182,29 @@ pub struct SearchResults {
 }
 
 fn set_query(field: Field, values: impl IntoIterator<Item = String>) -> Box<dyn Query> {
-    Box::new(TermSetQuery::new(
+    any_term(
         values
             .into_iter()
-            .map(|v| Term::from_facet(field, &facet(&v))),
-    ))
+            .map(|v| Term::from_facet(field, &facet(&v)))
+            .collect(),
+    )
+}
+
+/// One term, or a union of a few (TermSetQuery builds an FST per query: too slow for filters).
+fn any_term(mut terms: Vec<Term>) -> Box<dyn Query> {
+    if terms.len() == 1
+        && let Some(t) = terms.pop()
+    {
+        return Box::new(TermQuery::new(t, IndexRecordOption::Basic));
+    }
+    let clauses = terms
+        .into_iter()
+        .map(|t| {
+            let q: Box<dyn Query> = Box::new(TermQuery::new(t, IndexRecordOption::Basic));
+            (Occur::Should, q)
+        })
+        .collect();
+    Box::new(BooleanQuery::new(clauses))
 }
 
 fn date(t: Timestamp) -> DateTime {
@@ -229,8 +246,9 @@ pub(crate) fn filter_query(
         let terms = filter
             .clusters
             .iter()
-            .map(|c| Term::from_field_text(f.cluster, c));
-        clauses.push((Occur::Must, Box::new(TermSetQuery::new(terms))));
+            .map(|c| Term::from_field_text(f.cluster, c))
+            .collect();
+        clauses.push((Occur::Must, any_term(terms)));
     }
     if let Some(min) = filter.min_score {
         if !min.is_finite() {
@@ -367,9 +385,15 @@ fn field_position(query: &str, err: &QueryParserError) -> Option<usize> {
 }
 
 /// Highlights query terms in text, per field analyser.
+///
+/// The stem analysis of a whole hit text is the costly part of a search (about half of it), so
+/// it is skipped when every stem term of the hit's language is the stem of a query word already
+/// found literally in the text (the common case: the reviewer typed the word as written).
 struct Highlighter {
     words: HashSet<String>,
     stems: HashMap<Lang, HashSet<String>>,
+    /// Per language: query word -> its stems in that language (computed on first use).
+    word_stems: std::cell::RefCell<HashMap<Lang, Vec<(String, Vec<String>)>>>,
 }
 
 impl Highlighter {
@@ -388,19 +412,50 @@ impl Highlighter {
                 }
             });
         }
-        Highlighter { words, stems }
+        Highlighter {
+            words,
+            stems,
+            word_stems: Default::default(),
+        }
+    }
+
+    /// Whether the literal word matches already cover every stem term of `lang`.
+    fn covered(&self, lang: Lang, set: &HashSet<String>, found: &HashSet<&str>) -> bool {
+        let mut cache = self.word_stems.borrow_mut();
+        let per_word = cache.entry(lang).or_insert_with(|| {
+            self.words
+                .iter()
+                .map(|w| {
+                    (
+                        w.clone(),
+                        analyze(w, lang).into_iter().map(|t| t.text).collect(),
+                    )
+                })
+                .collect()
+        });
+        set.iter().all(|stem| {
+            per_word
+                .iter()
+                .any(|(w, stems)| found.contains(w.as_str()) && stems.iter().any(|s| s == stem))
+        })
     }
 
     fn ranges(&self, text: &str, lang: Lang) -> Vec<(usize, usize)> {
         let mut out: Vec<(usize, usize)> = Vec::new();
+        let mut found: HashSet<&str> = HashSet::new();
         if !self.words.is_empty() {
-            out.extend(
-                words(text)
-                    .filter(|(_, _, w)| self.words.contains(w))
-                    .map(|(s, e, _)| (s, e)),
-            );
+            for (s, e, w) in words(text) {
+                if let Some(term) = self.words.get(&w) {
+                    found.insert(term.as_str());
+                    out.push((s, e));
+                }
+            }
         }
-        if let Some(set) = self.stems.get(&lang).filter(|s| !s.is_empty()) {
+        if let Some(set) = self
+            .stems
+            .get(&lang)
+            .filter(|s| !s.is_empty() && !self.covered(lang, s, &found))
+        {
             out.extend(
                 analyze(text, lang)
                     .into_iter()
@@ -616,5 +671,32 @@ mod tests {
             html_escape(r#"<a href="x">'&'</a>"#),
             "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
         );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn snippet_never_panics_and_highlights_stay_inside(
+            text in "[a-zж 中,.]{0,300}",
+            picks in proptest::collection::vec((0usize..300, 1usize..12), 0..6),
+            max in 0usize..120,
+        ) {
+            let mut ranges: Vec<(usize, usize)> = picks
+                .into_iter()
+                .filter_map(|(s, l)| {
+                    let s = s.min(text.len());
+                    let e = (s + l).min(text.len());
+                    (text.is_char_boundary(s) && text.is_char_boundary(e) && s < e).then_some((s, e))
+                })
+                .collect();
+            ranges.sort_unstable();
+            ranges.dedup_by(|b, a| b.0 < a.1);
+            let snip = make_snippet(&text, &ranges, max.max(20));
+            for &(a, b) in &snip.highlights {
+                proptest::prop_assert!(a < b && b <= snip.fragment.len());
+                proptest::prop_assert!(snip.fragment.is_char_boundary(a) && snip.fragment.is_char_boundary(b));
+            }
+            proptest::prop_assert!(text.contains(&snip.fragment));
+            let _ = snip.to_html();
+        }
     }
 }

@@ -4,11 +4,13 @@
 use std::collections::HashMap;
 
 use tantivy::schema::{Facet, Value};
+use tantivy::tokenizer::PreTokenizedString;
 use tantivy::{DateTime, IndexWriter, TantivyDocument, Term};
 
 use super::cluster::{self, ClusterTable, Signature};
 use super::schema::Fields;
 use super::{IndexError, IndexStore, Result};
+use crate::classify::text::{Token, analyze};
 use crate::model::{Item, ReviewStatus, Span, Timestamp};
 
 /// What [`ItemWriter::add`] did.
@@ -77,10 +79,11 @@ impl ItemWriter {
             }
             None => Upsert::Added,
         };
-        let sig = cluster::signature(&item.post.text, item.verdict.lang.lang);
+        let tokens = analyze(&item.post.text, item.verdict.lang.lang);
+        let sig = cluster::signature_of(&tokens);
         let key = self.clusters.assign(sig);
         item.cluster = cluster::key_string(key);
-        self.put(item, &sig, key)?;
+        self.put(item, tokens, &sig, key)?;
         Ok(outcome)
     }
 
@@ -90,10 +93,11 @@ impl ItemWriter {
             return Ok(false);
         };
         item.status = status;
-        let sig = cluster::signature(&item.post.text, item.verdict.lang.lang);
+        let tokens = analyze(&item.post.text, item.verdict.lang.lang);
+        let sig = cluster::signature_of(&tokens);
         let key =
             u64::from_str_radix(&item.cluster, 16).unwrap_or_else(|_| cluster::founder_key(&sig));
-        self.put(item, &sig, key)?;
+        self.put(item, tokens, &sig, key)?;
         Ok(true)
     }
 
@@ -132,9 +136,9 @@ impl ItemWriter {
         self.store.get(id)
     }
 
-    fn put(&mut self, item: Item, sig: &Signature, cluster: u64) -> Result<()> {
+    fn put(&mut self, item: Item, tokens: Vec<Token>, sig: &Signature, cluster: u64) -> Result<()> {
         let fields = self.store.fields();
-        let doc = item_to_doc(fields, &item, sig, cluster).map_err(|message| {
+        let doc = item_to_doc(fields, &item, tokens, sig, cluster).map_err(|message| {
             IndexError::CorruptItem {
                 dir: self.store.dir().to_path_buf(),
                 id: item.id.clone(),
@@ -186,6 +190,7 @@ pub(crate) fn facet(value: &str) -> Facet {
 pub(crate) fn item_to_doc(
     f: &Fields,
     item: &Item,
+    stem_tokens: Vec<Token>,
     sig: &Signature,
     cluster: u64,
 ) -> std::result::Result<TantivyDocument, String> {
@@ -215,7 +220,26 @@ pub(crate) fn item_to_doc(
     doc.add_facet(f.lang, facet(lang.code()));
     doc.add_text(f.text, &post.text);
     let stem = f.stem(lang);
-    doc.add_text(stem, &post.text);
+    // The text is analysed once, in `add`: the same tokens feed the MinHash and this field.
+    let tokens = stem_tokens
+        .into_iter()
+        .filter(|t| !t.text.is_empty())
+        .enumerate()
+        .map(|(position, t)| tantivy::tokenizer::Token {
+            offset_from: t.start,
+            offset_to: t.end,
+            position,
+            text: t.text,
+            position_length: 1,
+        })
+        .collect();
+    doc.add_pre_tokenized_text(
+        stem,
+        PreTokenizedString {
+            text: post.text.clone(),
+            tokens,
+        },
+    );
     if let Some(t) = &post.title {
         doc.add_text(f.title, t);
         doc.add_text(stem, t);
