@@ -33,6 +33,8 @@ enum Command {
     Eval(cli::eval::Args),
     /// Serve a seeded corpus on loopback (virtual hosts, faults, crawler trap, provider endpoint).
     Serve(cli::serve::Args),
+    /// Generate a synthetic corpus (sites, truth, posts, manifest) from a scenario.
+    Seed(cli::seed::Args),
 }
 
 fn main() -> ExitCode {
@@ -45,6 +47,7 @@ fn main() -> ExitCode {
         Command::Search(a) => cli::search::run(a),
         Command::Eval(a) => cli::eval::run(a),
         Command::Serve(a) => cli::serve::run(a),
+        Command::Seed(a) => cli::seed::run(a),
     };
     cli::finish(result)
 }

@@ -3,5 +3,6 @@
 
 mod index;
 mod review;
+mod corpus;
 mod serve;
 mod util;

@@ -9,6 +9,7 @@ pub mod export;
 pub mod refer;
 pub mod review;
 pub mod search;
+pub mod seed;
 pub mod serve;
 
 /// Logs go to stderr, filtered by `RUST_LOG` (default `trawl=info`).

@@ -49,4 +49,48 @@ pub enum CorpusError {
         /// The JSON error (with line and column).
         source: serde_json::Error,
     },
+    /// A scenario or phrase-bank file is not valid TOML or does not fit the format.
+    #[error("{file}:{line}:{column}: {message}")]
+    Parse {
+        /// The file (or `<embedded>/name` for built-in files).
+        file: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column (chars).
+        column: usize,
+        /// What was expected.
+        message: String,
+    },
+    /// A scenario parsed but is semantically wrong; every problem names its key path.
+    #[error("{file}: invalid scenario ({} problem(s)):\n  - {}", problems.len(), problems.join("\n  - "))]
+    Invalid {
+        /// The scenario file.
+        file: PathBuf,
+        /// One line per problem, `key.path: message`.
+        problems: Vec<String>,
+    },
+    /// The output directory holds files and `--force` was not given.
+    #[error("{path}: output directory is not empty (use --force to overwrite)")]
+    OutNotEmpty {
+        /// The output directory.
+        path: PathBuf,
+    },
+    /// A JSON record could not be serialised.
+    #[error("{path}: cannot serialise JSON: {source}")]
+    Json {
+        /// The file being written.
+        path: PathBuf,
+        /// The underlying error.
+        source: serde_json::Error,
+    },
+}
+
+impl CorpusError {
+    /// Wraps an I/O error with the path it happened on.
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        CorpusError::Io {
+            path: path.into(),
+            source,
+        }
+    }
 }

@@ -77,6 +77,9 @@ pub struct ServeConfig {
     pub record_requests: bool,
     /// At most this many log records are kept (the rest are counted). Default 1,000,000.
     pub max_log_records: usize,
+    /// Also append every request as a JSON line ([`RequestRecord`]) to this file, as it is
+    /// served (created or truncated at start, flushed whenever the server is idle). Default none.
+    pub request_log: Option<PathBuf>,
     /// Delay between a referral's receipt and the removal decision, in ms. Default 2000.
     pub removal_delay_ms: u64,
     /// Share of referred pages the provider refuses to remove. Default 0.
@@ -101,6 +104,7 @@ impl Default for ServeConfig {
             trap: true,
             record_requests: true,
             max_log_records: 1_000_000,
+            request_log: None,
             removal_delay_ms: 2000,
             refuse_rate: 0.0,
             persist_provider_state: true,
@@ -203,6 +207,8 @@ struct Shared {
     limiter: Option<RateLimiter>,
     etags: EtagCache,
     provider: Provider,
+    /// Sender to the request-log writer; taken (closing the channel) at shutdown.
+    log_tx: Mutex<Option<tokio::sync::mpsc::UnboundedSender<RequestRecord>>>,
 }
 
 impl Shared {
@@ -258,6 +264,23 @@ impl Server {
             config.removal_delay_ms,
             config.refuse_rate,
         )?;
+        let (log_tx, log_task) = match &config.request_log {
+            Some(path) => {
+                let file =
+                    tokio::fs::File::create(path)
+                        .await
+                        .map_err(|source| CorpusError::Io {
+                            path: path.clone(),
+                            source,
+                        })?;
+                let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+                (
+                    Some(tx),
+                    Some(tokio::spawn(write_request_log(file, path.clone(), rx))),
+                )
+            }
+            None => (None, None),
+        };
         let listener = tokio::net::TcpListener::bind(config.addr)
             .await
             .map_err(|source| CorpusError::ServeBind {
@@ -277,6 +300,7 @@ impl Server {
             provider,
             hosts,
             stats: Mutex::new(StatsInner::default()),
+            log_tx: Mutex::new(log_tx),
             config,
         });
         let app = Router::new()
@@ -303,6 +327,7 @@ impl Server {
             shared,
             shutdown: Some(tx),
             task: Some(task),
+            log_task,
         })
     }
 }
@@ -314,6 +339,7 @@ pub struct RunningServer {
     shared: Arc<Shared>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
+    log_task: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl RunningServer {
@@ -344,6 +370,15 @@ impl RunningServer {
         }
         if let Err(e) = self.shared.provider.persist().await {
             tracing::warn!("saving provider state: {e}");
+        }
+        // Closing the channel lets the writer drain, flush and end.
+        self.shared
+            .log_tx
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some(log_task) = self.log_task.take() {
+            let _ = log_task.await;
         }
         self.stats()
     }
@@ -408,25 +443,65 @@ async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response {
     if let Some(f) = fault {
         *s.stats.faults.entry(f.to_string()).or_insert(0) += 1;
     }
-    if shared.config.record_requests {
-        if s.stats.log.len() < shared.config.max_log_records {
-            let record = RequestRecord {
-                at_ms,
-                duration_ms: started.elapsed().as_millis() as u64,
-                host: host
-                    .map(|h| truncate_str(&h, 255).to_string())
-                    .unwrap_or_default(),
-                method,
-                path,
-                status,
-                fault: fault.map(str::to_string),
-            };
+    let keep = shared.config.record_requests;
+    let stream = shared.config.request_log.is_some();
+    if keep || stream {
+        let record = RequestRecord {
+            at_ms,
+            duration_ms: started.elapsed().as_millis() as u64,
+            host: host
+                .map(|h| truncate_str(&h, 255).to_string())
+                .unwrap_or_default(),
+            method,
+            path,
+            status,
+            fault: fault.map(str::to_string),
+        };
+        if stream {
+            if let Some(tx) = shared
+                .log_tx
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .as_ref()
+            {
+                let _ = tx.send(record.clone());
+            }
+        }
+        if keep && s.stats.log.len() < shared.config.max_log_records {
             s.stats.log.push(record);
-        } else {
+        } else if keep {
             s.stats.log_dropped += 1;
         }
     }
     resp
+}
+
+/// Appends records as JSON lines; flushes whenever no record is waiting.
+async fn write_request_log(
+    file: tokio::fs::File,
+    path: PathBuf,
+    mut rx: tokio::sync::mpsc::UnboundedReceiver<RequestRecord>,
+) {
+    use tokio::io::AsyncWriteExt;
+    let mut w = tokio::io::BufWriter::new(file);
+    while let Some(record) = rx.recv().await {
+        let mut line = serde_json::to_vec(&record).unwrap_or_default();
+        line.push(b'\n');
+        let mut result = w.write_all(&line).await;
+        if result.is_ok() && rx.is_empty() {
+            result = w.flush().await;
+        }
+        if let Err(e) = result {
+            tracing::warn!(
+                "{}: writing the request log: {e}; no longer logging",
+                path.display()
+            );
+            return;
+        }
+    }
+    if let Err(e) = w.flush().await {
+        tracing::warn!("{}: writing the request log: {e}", path.display());
+    }
 }
 
 fn truncate_str(s: &str, max: usize) -> &str {

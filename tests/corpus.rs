@@ -1,0 +1,381 @@
+//! `trawl seed`: determinism, positioned errors, truth vs. the written tree, charsets, rates.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use trawl::model::{Label, Manifest, Post, TruthRecord};
+
+use crate::util::{read, repo, run_ok, tempdir, trawl};
+
+fn scenario() -> PathBuf {
+    repo().join("tests/data/scenario.toml")
+}
+
+fn seed_into(out: &Path, posts: u64, seed: u64) {
+    run_ok(
+        trawl()
+            .arg("seed")
+            .arg(scenario())
+            .arg("--out")
+            .arg(out)
+            .args([
+                "--posts",
+                &posts.to_string(),
+                "--seed",
+                &seed.to_string(),
+                "--json",
+            ]),
+    );
+}
+
+fn jsonl<T: serde::de::DeserializeOwned>(p: &Path) -> Vec<T> {
+    read(p)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
+        .collect()
+}
+
+fn manifest(out: &Path) -> Manifest {
+    serde_json::from_str(&read(&out.join("manifest.json"))).expect("manifest")
+}
+
+/// The file that serves `url` (a path ending in `/` maps to `index.html`).
+fn file_of(out: &Path, url: &str) -> PathBuf {
+    let rest = url.strip_prefix("http://").expect("http url");
+    let rest = rest.split('#').next().unwrap();
+    let (host, path) = rest.split_once('/').unwrap();
+    let mut p = out.join("sites").join(host).join(path);
+    if path.is_empty() || path.ends_with('/') {
+        p = p.join("index.html");
+    }
+    p
+}
+
+/// Visible text of a page: scripts dropped, tags stripped, entities decoded.
+fn visible_text(html: &str) -> String {
+    let mut s = String::with_capacity(html.len());
+    let mut rest = html;
+    while let Some(i) = rest.find("<script") {
+        s.push_str(&rest[..i]);
+        rest = rest[i..]
+            .find("</script>")
+            .map(|j| &rest[i + j + 9..])
+            .unwrap_or("");
+    }
+    s.push_str(rest);
+    let mut out = String::with_capacity(s.len());
+    let mut in_tag = false;
+    for c in s.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => in_tag = false,
+            c if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    htmlize::unescape(out.as_str()).into_owned()
+}
+
+#[test]
+fn same_seed_gives_identical_bytes_and_other_seed_differs() {
+    let (a, b, c) = (tempdir(), tempdir(), tempdir());
+    seed_into(a.path(), 400, 11);
+    seed_into(b.path(), 400, 11);
+    seed_into(c.path(), 400, 12);
+    let (ma, mb, mc) = (manifest(a.path()), manifest(b.path()), manifest(c.path()));
+    assert_eq!(ma.tree_sha256, mb.tree_sha256);
+    assert_ne!(ma.tree_sha256, mc.tree_sha256);
+    for f in ["truth.jsonl", "posts.jsonl", "manifest.json"] {
+        assert_eq!(
+            std::fs::read(a.path().join(f)).unwrap(),
+            std::fs::read(b.path().join(f)).unwrap(),
+            "{f} differs between two runs"
+        );
+    }
+    // Every file byte-identical, not only the hash.
+    let page = a.path().join("sites/cp-forum.test/index.html");
+    assert_eq!(
+        std::fs::read(&page).unwrap(),
+        std::fs::read(b.path().join("sites/cp-forum.test/index.html")).unwrap()
+    );
+}
+
+#[test]
+fn syntax_error_is_positioned_and_nothing_is_written() {
+    let dir = tempdir();
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        "name = \"x\"\nseed = 1\nstart = 2015-10-01T00:00:00Z\n[sizes]\nposts = \"many\"\n",
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let o = trawl()
+        .arg("seed")
+        .arg(&bad)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    let needle = format!("{}:5:", bad.display());
+    assert!(err.contains(&needle), "expected {needle} in {err}");
+    assert!(!out.exists(), "output directory was created");
+}
+
+#[test]
+fn semantic_errors_name_every_key_path() {
+    let dir = tempdir();
+    let text = read(&scenario())
+        .replace("incitement = 0.05", "incitement = 1.2")
+        .replace("host = \"paper.test\"", "host = \"paper.example\"")
+        .replace("langs = { ru = 1.0 }", "langs = { ru = 1.0, xx = 0.5 }");
+    let f = dir.path().join("s.toml");
+    std::fs::write(&f, text).unwrap();
+    std::fs::create_dir(dir.path().join("out")).unwrap();
+    let o = trawl()
+        .arg("seed")
+        .arg(&f)
+        .arg("--out")
+        .arg(dir.path().join("out"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    for needle in [
+        "violating.incitement: 1.2 is outside [0, 1]",
+        "sites[3].host: \"paper.example\" is not a host name under .test",
+        "sites[0].langs.xx: unknown language",
+        "sum to",
+    ] {
+        assert!(err.contains(needle), "missing {needle:?} in {err}");
+    }
+    assert_eq!(
+        std::fs::read_dir(dir.path().join("out")).unwrap().count(),
+        0
+    );
+}
+
+#[test]
+fn non_empty_out_needs_force() {
+    let dir = tempdir();
+    std::fs::write(dir.path().join("keep.txt"), "x").unwrap();
+    let o = trawl()
+        .arg("seed")
+        .arg(scenario())
+        .arg("--out")
+        .arg(dir.path())
+        .args(["--posts", "20"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("not empty"));
+    run_ok(
+        trawl()
+            .arg("seed")
+            .arg(scenario())
+            .arg("--out")
+            .arg(dir.path())
+            .args(["--posts", "20", "--force"]),
+    );
+    assert!(dir.path().join("manifest.json").is_file());
+}
+
+#[test]
+fn every_truth_post_is_in_its_page_with_anchor_and_text() {
+    let dir = tempdir();
+    let out = dir.path();
+    seed_into(out, 600, 3);
+    let m = manifest(out);
+    let charsets: BTreeMap<String, String> = m
+        .hosts
+        .iter()
+        .map(|h| (h.host.clone(), h.charset.clone()))
+        .collect();
+    let truth: Vec<TruthRecord> = jsonl(&out.join("truth.jsonl"));
+    let posts: Vec<Post> = jsonl(&out.join("posts.jsonl"));
+    assert_eq!(truth.len(), 600);
+    assert_eq!(posts.len(), 600);
+    assert_eq!(m.posts, 600);
+    let mut pages: BTreeMap<PathBuf, (String, String)> = BTreeMap::new();
+    for (t, p) in truth.iter().zip(&posts) {
+        assert_eq!(t.url, p.url);
+        assert_eq!(t.post_id, p.post_id);
+        assert_eq!(Some(t.lang), p.lang_hint);
+        let file = file_of(out, &t.url);
+        let (html, text) = pages.entry(file.clone()).or_insert_with(|| {
+            let bytes = std::fs::read(&file)
+                .unwrap_or_else(|e| panic!("{}: {e} (for {})", file.display(), t.url));
+            let enc = encoding_rs::Encoding::for_label(charsets[&t.host].as_bytes()).unwrap();
+            let (html, _, bad) = enc.decode(&bytes);
+            assert!(
+                !bad,
+                "{} does not decode as {}",
+                file.display(),
+                charsets[&t.host]
+            );
+            let html = html.into_owned();
+            let text = visible_text(&html);
+            (html, text)
+        });
+        let anchor = match t.url.split_once('#') {
+            Some((_, frag)) => frag.to_string(),
+            None => {
+                // Social: the permalink is the status page; the block id names the post.
+                let m = html
+                    .find(&format!("-{}\"", t.post_id.0))
+                    .expect("status block");
+                let start = html[..m].rfind("id=\"").unwrap() + 4;
+                html[start..m + 1 + t.post_id.0.len()].to_string()
+            }
+        };
+        assert!(
+            html.contains(&format!("id=\"{anchor}\"")),
+            "{}: no block id {anchor}",
+            t.url
+        );
+        let path = t
+            .url
+            .trim_start_matches("http://")
+            .trim_start_matches(&t.host);
+        assert!(
+            html.contains(&format!("href=\"{path}\"")),
+            "{}: no permalink link",
+            t.url
+        );
+        for para in p.text.split("\n\n") {
+            assert!(
+                text.contains(para),
+                "{}: paragraph {para:?} not on the page",
+                t.url
+            );
+        }
+        for l in &p.links {
+            assert!(file_of(out, l).is_file(), "{}: link {l} has no file", t.url);
+        }
+    }
+    // Entities really are in the markup of posts that say so.
+    let ent = truth
+        .iter()
+        .find(|t| t.phenomena.contains(&trawl::model::Phenomenon::Entities))
+        .expect("an entities post");
+    let html = &pages[&file_of(out, &ent.url)].0;
+    assert!(html.contains("&#"), "no character reference in {}", ent.url);
+}
+
+#[test]
+fn windows_1251_and_gbk_pages_round_trip() {
+    let dir = tempdir();
+    seed_into(dir.path(), 300, 5);
+    for (host, label, probe) in [
+        ("cp-forum.test", "windows-1251", 'а'),
+        ("gbk-forum.test", "gbk", '的'),
+    ] {
+        let enc = encoding_rs::Encoding::for_label(label.as_bytes()).unwrap();
+        let index = std::fs::read(dir.path().join("sites").join(host).join("index.html")).unwrap();
+        assert!(String::from_utf8_lossy(&index).contains(&format!("<meta charset=\"{label}\">")));
+        let mut seen_native = false;
+        for e in walk(&dir.path().join("sites").join(host)) {
+            if e.extension().is_some_and(|x| x == "html") {
+                let bytes = std::fs::read(&e).unwrap();
+                let (text, _, bad) = enc.decode(&bytes);
+                assert!(!bad, "{}", e.display());
+                assert_eq!(
+                    enc.encode(&text).0.as_ref(),
+                    bytes.as_slice(),
+                    "{} does not round-trip",
+                    e.display()
+                );
+                if text.contains(probe) {
+                    seen_native = true;
+                    assert!(
+                        std::str::from_utf8(&bytes).is_err(),
+                        "{} is UTF-8, not {label}",
+                        e.display()
+                    );
+                }
+            }
+        }
+        assert!(seen_native, "no {label} text on {host}");
+    }
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p)
+            } else {
+                out.push(p)
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn counts_follow_configured_rates_and_robots_marks_match() {
+    let dir = tempdir();
+    let n = 4000u64;
+    seed_into(dir.path(), n, 9);
+    let truth: Vec<TruthRecord> = jsonl(&dir.path().join("truth.jsonl"));
+    let rates = [
+        ("incitement", 0.05),
+        ("solicitation", 0.05),
+        ("instruction", 0.02),
+        ("threat", 0.04),
+        ("glorification", 0.04),
+        ("financing", 0.04),
+        ("propaganda", 0.06),
+    ];
+    // Reposts override a slot's category, so allow 5 sigma plus a small repost margin.
+    let bound = |p: f64| 5.0 * (p * (1.0 - p) / n as f64).sqrt() + 0.01;
+    let viol = truth.iter().filter(|t| t.label == Label::Violating).count() as f64 / n as f64;
+    assert!((viol - 0.30).abs() < bound(0.30), "violating share {viol}");
+    for (cat, r) in rates {
+        let got = truth
+            .iter()
+            .filter(|t| t.category.is_some_and(|c| c.as_str() == cat))
+            .count() as f64
+            / n as f64;
+        assert!((got - r).abs() < bound(r), "{cat}: {got} vs {r}");
+    }
+    let negs = truth
+        .iter()
+        .filter(|t| t.label == Label::Benign && !t.phenomena.is_empty())
+        .count() as f64
+        / n as f64;
+    assert!((negs - 0.18).abs() < bound(0.18), "hard negatives {negs}");
+    // Clusters pair posts on two different hosts.
+    let mut clusters: BTreeMap<&str, Vec<&TruthRecord>> = BTreeMap::new();
+    for t in &truth {
+        if let Some(c) = &t.cluster {
+            clusters.entry(c).or_default().push(t);
+        }
+    }
+    assert!(!clusters.is_empty());
+    for (c, ts) in &clusters {
+        assert_eq!(ts.len(), 2, "{c}");
+        assert_ne!(ts[0].host, ts[1].host, "{c}");
+    }
+    // robots_disallowed exactly for URLs under a Disallow prefix of their host.
+    let mut any = false;
+    for t in &truth {
+        let robots = read(&dir.path().join("sites").join(&t.host).join("robots.txt"));
+        let path = t
+            .url
+            .trim_start_matches("http://")
+            .trim_start_matches(&t.host);
+        let dis = robots
+            .lines()
+            .filter_map(|l| l.strip_prefix("Disallow: "))
+            .any(|d| path.starts_with(d));
+        assert_eq!(dis, t.robots_disallowed, "{}", t.url);
+        any |= dis;
+    }
+    assert!(any, "no post on a disallowed page");
+}
