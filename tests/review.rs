@@ -1569,3 +1569,227 @@ fn measure_review_export_verify() {
         t_log
     );
 }
+
+// ---- the loop on a real seeded corpus: seed, serve, capture, review, export, send, status, score ----
+
+/// Items are built from the corpus's own posts.jsonl + truth (a perfect "classifier" standing in
+/// for scan, which this branch does not have): every violating post plus a few benign ones.
+#[test]
+fn loop_on_a_seeded_corpus() {
+    use trawl::corpus::serve::{ServeConfig, Server};
+    use trawl::corpus::{Scenario, SeedOptions};
+    use trawl::model::{Label, TruthRecord};
+    let d = tempdir();
+    let corpus = d.path().join("corpus");
+    let scenario = Scenario::load(&crate::util::repo().join("tests/data/scenario.toml")).unwrap();
+    trawl::corpus::seed(
+        &scenario,
+        &SeedOptions {
+            out: corpus.clone(),
+            posts: Some(120),
+            seed: Some(11),
+            force: false,
+        },
+    )
+    .unwrap();
+    let truth: Vec<TruthRecord> = read(&corpus.join("truth.jsonl"))
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let posts: Vec<Post> = read(&corpus.join("posts.jsonl"))
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let by_key: BTreeMap<(String, String), &TruthRecord> = truth
+        .iter()
+        .map(|t| ((t.host.clone(), t.post_id.0.clone()), t))
+        .collect();
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut cfg = ServeConfig::new(&corpus);
+    cfg.removal_delay_ms = 200;
+    cfg.persist_provider_state = false;
+    let server = rt.block_on(Server::start(cfg)).unwrap();
+    let addr = server.local_addr();
+
+    // Capture the pages of the chosen posts (real HTTP responses) and index the items.
+    let idx = d.path().join("index");
+    let store = trawl::index::IndexStore::open_or_create(&idx).unwrap();
+    let ev = trawl::index::EvidenceStore::open(store.evidence_dir()).unwrap();
+    let mut w = store.writer().unwrap();
+    let mut captured: BTreeMap<String, Page> = BTreeMap::new();
+    let (mut violating, mut benign) = (Vec::new(), Vec::new());
+    for p in &posts {
+        let t = by_key[&(p.host.clone(), p.post_id.0.clone())];
+        let chosen = match t.label {
+            Label::Violating => true,
+            Label::Benign => benign.len() < 5,
+        };
+        if !chosen {
+            continue;
+        }
+        let page_url = p.url.split('#').next().unwrap().to_string();
+        if !captured.contains_key(&page_url) {
+            let c = reqwest::Client::builder()
+                .no_proxy()
+                .resolve(&p.host, addr)
+                .build()
+                .unwrap();
+            let (status, headers, body) = rt.block_on(async {
+                let r = c.get(&page_url).send().await.unwrap();
+                let status = r.status().as_u16();
+                let headers: Vec<(String, String)> = r
+                    .headers()
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_string()))
+                    .collect();
+                (status, headers, r.bytes().await.unwrap().to_vec())
+            });
+            assert_eq!(status, 200, "{page_url}");
+            let page = Page {
+                url: page_url.clone(),
+                final_url: page_url.clone(),
+                status,
+                headers,
+                sha256: sha256_hex(&body),
+                body,
+                fetched_at: datetime!(2026-05-01 10:00 UTC),
+                depth: 1,
+            };
+            ev.put(&page).unwrap();
+            captured.insert(page_url.clone(), page);
+        }
+        let cat = t.category.unwrap_or(Category::Propaganda);
+        let item = Item {
+            id: Item::make_id(&p.host, &p.post_id),
+            post: p.clone(),
+            verdict: Verdict {
+                post_id: p.post_id.clone(),
+                url: p.url.clone(),
+                flagged: true,
+                score: 0.8,
+                categories: vec![cat],
+                fired: vec![FiredRule {
+                    rule: RuleId(format!("truth.{cat}")),
+                    category: cat,
+                    weight: 0.8,
+                    matches: vec![],
+                }],
+                lang: LangDecision {
+                    lang: t.lang,
+                    confidence: 1.0,
+                    method: "hint".into(),
+                    script: None,
+                },
+            },
+            page_sha256: captured[&page_url].sha256.clone(),
+            fetched_at: datetime!(2026-05-01 10:00 UTC),
+            cluster: String::new(),
+            status: ReviewStatus::Pending,
+        };
+        w.add(&item).unwrap();
+        match t.label {
+            Label::Violating => violating.push(item.id.clone()),
+            Label::Benign => benign.push(item.id.clone()),
+        }
+    }
+    w.commit().unwrap();
+    drop(w);
+    drop(store);
+    assert!(
+        violating.len() >= 10,
+        "scenario too small: {} violating posts",
+        violating.len()
+    );
+
+    // Two reviewers: confirm the violating ones, reject the benign ones.
+    for who in ["alice", "bob"] {
+        let mut args = vec!["review".to_string(), "decide".into()];
+        args.extend(violating.iter().cloned());
+        args.extend(
+            [
+                "--confirm",
+                "--reviewer",
+                who,
+                "--reason",
+                "violates the scenario guide",
+            ]
+            .map(String::from),
+        );
+        run_ok(trawl().args(&args).arg("--index").arg(&idx));
+    }
+    let mut args = vec!["review".to_string(), "decide".into()];
+    args.extend(benign.iter().cloned());
+    args.extend(
+        [
+            "--reject",
+            "--reviewer",
+            "alice",
+            "--reason",
+            "news report, not violating",
+        ]
+        .map(String::from),
+    );
+    run_ok(trawl().args(&args).arg("--index").arg(&idx));
+    run_ok(trawl().args(["review", "verify-log", "--index"]).arg(&idx));
+
+    let out = d.path().join("bundles");
+    run_ok(
+        trawl()
+            .args(["export", "--kind", "removal-order", "--index"])
+            .arg(&idx)
+            .arg("--out")
+            .arg(&out),
+    );
+    run_ok(trawl().args(["export", "verify"]).arg(&out));
+    run_ok(
+        trawl()
+            .args(["refer", "send", "--resolve", &format!("*.test={addr}")])
+            .arg(&out),
+    );
+
+    // The provider takes the pages down after its delay.
+    let mut st = serde_json::Value::Null;
+    for _ in 0..50 {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        let o = trawl()
+            .args([
+                "refer",
+                "status",
+                "--json",
+                "--resolve",
+                &format!("*.test={addr}"),
+            ])
+            .arg(&out)
+            .output()
+            .unwrap();
+        st = serde_json::from_slice(&o.stdout).unwrap();
+        if st["overall"]["offline"] == st["overall"]["total"] {
+            break;
+        }
+    }
+    assert_eq!(st["overall"]["total"], violating.len(), "{st}");
+    assert_eq!(st["overall"]["rate"], 1.0, "{st}");
+
+    // Staff score the bundles: every violating cluster found, nothing benign referred.
+    let s = trawl::eval::referrals::score(&corpus.join("truth.jsonl"), &out).unwrap();
+    assert_eq!(s.referrals, violating.len());
+    assert_eq!(
+        s.matched,
+        violating.len(),
+        "every exported URL is a truth URL"
+    );
+    assert_eq!(s.overall.fp, 0);
+    assert_eq!(
+        s.overall.fn_,
+        0,
+        "{}",
+        trawl::eval::referrals::render_markdown(&s)
+    );
+    assert_eq!(s.category_agreement, Some(1.0));
+    rt.block_on(server.shutdown());
+}

@@ -1,8 +1,8 @@
 //! The one integration-test binary: every module runs the real `trawl` binary or the library
 //! against real local servers on loopback.
 
+mod corpus;
 mod index;
 mod review;
-mod corpus;
 mod serve;
 mod util;
