@@ -45,6 +45,8 @@ enum Command {
     Rules(cli::rules::Args),
     /// Classify posts (JSONL) with rule packs; verdicts out as JSONL, in input order.
     Classify(cli::classify::Args),
+    /// Serve a seeded corpus on loopback (virtual hosts, faults, crawler trap, provider endpoint).
+    Serve(cli::serve::Args),
     /// Generate a synthetic corpus (sites, truth, posts, manifest) from a scenario.
     Seed(cli::seed::Args),
 }
@@ -64,6 +66,7 @@ fn main() -> ExitCode {
         Command::Eval(a) => cli::eval::run(a),
         Command::Rules(a) => cli::rules::run(a),
         Command::Classify(a) => cli::classify::run(a),
+        Command::Serve(a) => cli::serve::run(a),
         Command::Seed(a) => cli::seed::run(a),
     };
     cli::finish(result)

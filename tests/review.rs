@@ -1199,3 +1199,597 @@ fn send_and_status_against_a_provider() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("loopback"));
 }
+
+// ---- the real tantivy index and evidence store ----
+
+fn index_store(dir: &Path) {
+    let (items, pages) = fixture();
+    let store = trawl::index::IndexStore::open_or_create(dir).unwrap();
+    let ev = trawl::index::EvidenceStore::open(store.evidence_dir()).unwrap();
+    for p in &pages {
+        assert_eq!(ev.put(p).unwrap(), p.sha256);
+    }
+    let mut w = store.writer().unwrap();
+    for i in &items {
+        w.add(i).unwrap();
+    }
+    w.commit().unwrap();
+}
+
+#[test]
+fn cli_workflow_on_the_tantivy_index() {
+    let d = tempdir();
+    let idx = d.path().join("index");
+    index_store(&idx);
+    let q = run_ok(
+        trawl()
+            .args(["review", "queue", "--json", "--lang", "en", "--index"])
+            .arg(&idx),
+    );
+    let rows: serde_json::Value = serde_json::from_slice(&q.stdout).unwrap();
+    let ids: Vec<&str> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        vec![id(0).as_str(), id(2).as_str(), id(4).as_str()],
+        "German item filtered, cluster grouped"
+    );
+    for who in ["alice", "bob"] {
+        run_ok(
+            trawl()
+                .args([
+                    "review",
+                    "decide",
+                    &id(0),
+                    &id(3),
+                    "--confirm",
+                    "--cluster",
+                    "--reviewer",
+                    who,
+                    "--reason",
+                    "violating",
+                ])
+                .arg("--index")
+                .arg(&idx),
+        );
+    }
+    let store = trawl::index::IndexStore::open_or_create(&idx).unwrap();
+    assert_eq!(
+        store.get(&id(1)).unwrap().unwrap().status,
+        ReviewStatus::Confirmed
+    );
+    drop(store);
+    let out = d.path().join("out");
+    run_ok(
+        trawl()
+            .args(["export", "--format", "json", "--index"])
+            .arg(&idx)
+            .arg("--out")
+            .arg(&out),
+    );
+    run_ok(trawl().args(["export", "verify"]).arg(&out));
+    assert!(
+        !out.join("forum-a.test/stix.json").exists(),
+        "--format json only"
+    );
+    let store = trawl::index::IndexStore::open_or_create(&idx).unwrap();
+    assert_eq!(
+        store.get(&id(3)).unwrap().unwrap().status,
+        ReviewStatus::Referred
+    );
+    assert_eq!(
+        store.get(&id(2)).unwrap().unwrap().status,
+        ReviewStatus::Pending
+    );
+}
+
+// ---- end to end with the real corpus server's provider endpoint ----
+
+fn corpus_root(root: &Path) {
+    use trawl::model::{Manifest, ManifestHost, SiteKind};
+    let host = |name: &str, kind| ManifestHost {
+        host: name.into(),
+        kind,
+        charset: "utf-8".into(),
+        entry_points: vec!["/".into()],
+        langs: vec![],
+        files: 0,
+        posts: 0,
+    };
+    let manifest = Manifest {
+        format: 1,
+        scenario: "review-e2e".into(),
+        scenario_sha256: String::new(),
+        seed: 1,
+        posts: 5,
+        counts: BTreeMap::new(),
+        hosts: vec![
+            host("forum-a.test", SiteKind::Forum),
+            host("social-b.test", SiteKind::Social),
+        ],
+        tree_sha256: String::new(),
+    };
+    std::fs::write(
+        root.join("manifest.json"),
+        serde_json::to_vec_pretty(&manifest).unwrap(),
+    )
+    .unwrap();
+    let (_, pages) = fixture();
+    for p in pages {
+        let u = url::Url::parse(&p.url).unwrap();
+        let mut rel = u.path().trim_start_matches('/').to_string();
+        if rel.ends_with('/') || rel.is_empty() {
+            rel.push_str("index.html");
+        }
+        let f = root.join("sites").join(u.host_str().unwrap()).join(rel);
+        std::fs::create_dir_all(f.parent().unwrap()).unwrap();
+        std::fs::write(f, &p.body).unwrap();
+    }
+}
+
+#[test]
+fn end_to_end_with_the_corpus_server_provider() {
+    use trawl::corpus::serve::{ServeConfig, Server};
+    let d = tempdir();
+    let root = d.path().join("corpus");
+    std::fs::create_dir_all(&root).unwrap();
+    corpus_root(&root);
+    let idx = d.path().join("idx");
+    cli_store(&idx);
+    for who in ["alice", "bob"] {
+        run_ok(
+            trawl()
+                .args([
+                    "review",
+                    "decide",
+                    &id(0),
+                    &id(2),
+                    &id(3),
+                    "--confirm",
+                    "--cluster",
+                    "--reviewer",
+                    who,
+                    "--reason",
+                    "violating",
+                ])
+                .arg("--index")
+                .arg(&idx),
+        );
+    }
+    let out = d.path().join("bundles");
+    run_ok(
+        trawl()
+            .args(["export", "--kind", "removal-order", "--index"])
+            .arg(&idx)
+            .arg("--out")
+            .arg(&out),
+    );
+    run_ok(trawl().args(["export", "verify"]).arg(&out));
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut cfg = ServeConfig::new(&root);
+    cfg.removal_delay_ms = 300;
+    cfg.refuse_rate = 0.0;
+    cfg.persist_provider_state = false;
+    let server = rt.block_on(Server::start(cfg)).unwrap();
+    let addr = server.local_addr();
+    let resolve = format!("*.test={addr}");
+
+    let s = run_ok(
+        trawl()
+            .args(["refer", "send", "--json", "--resolve", &resolve])
+            .arg(&out),
+    );
+    let ds: serde_json::Value = serde_json::from_slice(&s.stdout).unwrap();
+    let ds = ds.as_array().unwrap();
+    assert_eq!(ds.len(), 2);
+    for dl in ds {
+        assert_eq!(dl["http_status"], 202, "{dl}");
+        assert_eq!(dl["rejected"], 0, "{dl}");
+        assert!(dl["receipt_id"].as_str().unwrap().starts_with("rcpt-"));
+    }
+    assert_eq!(
+        ds[0]["accepted"], 3,
+        "forum bundle: the cluster pair and the threat"
+    );
+    // Poll until the provider's removal delay has passed.
+    let mut st = serde_json::Value::Null;
+    for _ in 0..50 {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        let o = trawl()
+            .args(["refer", "status", "--json", "--resolve", &resolve])
+            .arg(&out)
+            .output()
+            .unwrap();
+        st = serde_json::from_slice(&o.stdout).unwrap();
+        if st["overall"]["offline"] == 4 {
+            break;
+        }
+    }
+    assert_eq!(st["overall"]["total"], 4, "{st}");
+    assert_eq!(st["overall"]["offline"], 4, "{st}");
+    assert_eq!(st["by_host"]["social-b.test"]["rate"], 1.0);
+    assert!(
+        st["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["http_status"] == 410 && i["provider_status"] == "removed"),
+        "{st}"
+    );
+    assert_eq!(st["time_to_removal"]["count"], 4);
+    assert_eq!(st["overdue"].as_array().unwrap().len(), 0);
+    rt.block_on(server.shutdown());
+}
+
+/// The JSON Schema in docs/referral-format.md, between its markers.
+fn documented_schema() -> serde_json::Value {
+    let doc = read(&crate::util::repo().join("docs/referral-format.md"));
+    let start = doc
+        .find("<!-- schema:begin -->")
+        .expect("schema:begin marker");
+    let end = doc.find("<!-- schema:end -->").expect("schema:end marker");
+    let block = &doc[start..end];
+    let json = &block[block.find("```json").unwrap() + 7..block.rfind("```").unwrap()];
+    serde_json::from_str(json).expect("the documented schema is valid JSON")
+}
+
+#[test]
+fn bundles_match_the_documented_json_schema() {
+    let schema = documented_schema();
+    let req: Vec<&str> = schema["$defs"]["referral"]["required"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    let d = tempdir();
+    let (mut r, ev) = exported(d.path());
+    let mut o = opts(d.path().join("out"), true, false);
+    o.kind = Kind::RemovalOrder;
+    refer::export(&mut r, &ev, &o).unwrap();
+    let bundle: serde_json::Value =
+        serde_json::from_str(&read(&d.path().join("out/forum-a.test/bundle.json"))).unwrap();
+    for f in &req {
+        assert!(
+            bundle["items"][0].get(*f).is_some(),
+            "documented required field {f} missing"
+        );
+    }
+    let have_py = std::process::Command::new("python3")
+        .args(["-c", "import jsonschema"])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if !have_py {
+        eprintln!("SKIPPED JSON Schema validation: python3 with jsonschema not installed");
+        return;
+    }
+    let schema_path = d.path().join("schema.json");
+    std::fs::write(&schema_path, serde_json::to_vec(&schema).unwrap()).unwrap();
+    let check = |doc: &serde_json::Value| -> (bool, String) {
+        let p = d.path().join("doc.json");
+        std::fs::write(&p, serde_json::to_vec(doc).unwrap()).unwrap();
+        let script = "import json,sys,jsonschema\ns=json.load(open(sys.argv[1]));d=json.load(open(sys.argv[2]))\njsonschema.validate(d,s,format_checker=jsonschema.FormatChecker())";
+        let o = std::process::Command::new("python3")
+            .args(["-c", script])
+            .arg(&schema_path)
+            .arg(&p)
+            .output()
+            .unwrap();
+        (
+            o.status.success(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    };
+    let (ok, err) = check(&bundle);
+    assert!(
+        ok,
+        "bundle.json does not match the documented schema:\n{err}"
+    );
+    let mut bad = bundle.clone();
+    bad["items"][0]["referral_id"] = "not valid!".into();
+    assert!(!check(&bad).0, "the schema check accepts anything");
+    let mut bad = bundle.clone();
+    bad["items"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("deadline_at");
+    assert!(!check(&bad).0, "removal orders need a deadline");
+}
+
+/// Measurement (ignored by default): `cargo test --release --test integration review::measure -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn measure_review_export_verify() {
+    use std::time::Instant;
+    let d = tempdir();
+    let (items0, pages0) = fixture();
+    let n_hosts = 20;
+    let per_host = 250;
+    let mut store = MemoryStore::default();
+    for h in 0..n_hosts {
+        for k in 0..per_host {
+            let mut it = items0[k % items0.len()].clone();
+            let host = format!("host{h}.test");
+            let body = format!(
+                "<html><div id=\"p{k}\">{}</div> {h}/{k}</html>",
+                it.post.text
+            );
+            let p = page(&format!("http://{host}/topic/{k}/"), &body, it.fetched_at);
+            it.post.host = host.clone();
+            it.post.post_id = PostId(format!("{k}"));
+            it.post.url = format!("http://{host}/topic/{k}/#p{k}");
+            it.id = Item::make_id(&host, &it.post.post_id);
+            it.page_sha256 = p.sha256.clone();
+            it.cluster = String::new();
+            store.insert(it);
+            store.insert_page(p);
+        }
+    }
+    drop(pages0);
+    let total = store.items.len();
+    let ids: Vec<String> = store.items.keys().cloned().collect();
+    let ev = store.clone();
+    let mut r = open_mem(&d.path().join("log"), store);
+    let t0 = Instant::now();
+    let mut decisions = 0;
+    for chunk in ids.chunks(10) {
+        r.decide(dec(chunk, Action::Confirm, "alice", 1)).unwrap();
+        r.decide(dec(chunk, Action::Confirm, "bob", 2)).unwrap();
+        decisions += 2;
+    }
+    let t_decide = t0.elapsed();
+    let t1 = Instant::now();
+    let s = refer::export(&mut r, &ev, &opts(d.path().join("out"), true, false)).unwrap();
+    let t_export = t1.elapsed();
+    let t2 = Instant::now();
+    let v = refer::verify(&d.path().join("out")).unwrap();
+    let t_verify = t2.elapsed();
+    assert!(v.ok);
+    let t3 = Instant::now();
+    assert!(r.log().verify().unwrap().ok);
+    let t_log = t3.elapsed();
+    println!(
+        "items {total}, hosts {n_hosts}: {decisions} decisions in {:.2?} ({:.2} ms each, log grows to {} records); export {} bundles in {:.2?}; verify in {:.2?}; verify-log in {:.2?}",
+        t_decide,
+        t_decide.as_secs_f64() * 1000.0 / decisions as f64,
+        decisions + 1,
+        s.bundles.len(),
+        t_export,
+        t_verify,
+        t_log
+    );
+}
+
+// ---- the loop on a real seeded corpus: seed, serve, capture, review, export, send, status, score ----
+
+/// Items are built from the corpus's own posts.jsonl + truth (a perfect "classifier" standing in
+/// for scan, which this branch does not have): every violating post plus a few benign ones.
+#[test]
+fn loop_on_a_seeded_corpus() {
+    use trawl::corpus::serve::{ServeConfig, Server};
+    use trawl::corpus::{Scenario, SeedOptions};
+    use trawl::model::{Label, TruthRecord};
+    let d = tempdir();
+    let corpus = d.path().join("corpus");
+    let scenario = Scenario::load(&crate::util::repo().join("tests/data/scenario.toml")).unwrap();
+    trawl::corpus::seed(
+        &scenario,
+        &SeedOptions {
+            out: corpus.clone(),
+            posts: Some(120),
+            seed: Some(11),
+            force: false,
+        },
+    )
+    .unwrap();
+    let truth: Vec<TruthRecord> = read(&corpus.join("truth.jsonl"))
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let posts: Vec<Post> = read(&corpus.join("posts.jsonl"))
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let by_key: BTreeMap<(String, String), &TruthRecord> = truth
+        .iter()
+        .map(|t| ((t.host.clone(), t.post_id.0.clone()), t))
+        .collect();
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut cfg = ServeConfig::new(&corpus);
+    cfg.removal_delay_ms = 200;
+    cfg.persist_provider_state = false;
+    let server = rt.block_on(Server::start(cfg)).unwrap();
+    let addr = server.local_addr();
+
+    // Capture the pages of the chosen posts (real HTTP responses) and index the items.
+    let idx = d.path().join("index");
+    let store = trawl::index::IndexStore::open_or_create(&idx).unwrap();
+    let ev = trawl::index::EvidenceStore::open(store.evidence_dir()).unwrap();
+    let mut w = store.writer().unwrap();
+    let mut captured: BTreeMap<String, Page> = BTreeMap::new();
+    let (mut violating, mut benign) = (Vec::new(), Vec::new());
+    for p in &posts {
+        let t = by_key[&(p.host.clone(), p.post_id.0.clone())];
+        let chosen = match t.label {
+            Label::Violating => true,
+            Label::Benign => benign.len() < 5,
+        };
+        if !chosen {
+            continue;
+        }
+        let page_url = p.url.split('#').next().unwrap().to_string();
+        if !captured.contains_key(&page_url) {
+            let c = reqwest::Client::builder()
+                .no_proxy()
+                .resolve(&p.host, addr)
+                .build()
+                .unwrap();
+            let (status, headers, body) = rt.block_on(async {
+                let r = c.get(&page_url).send().await.unwrap();
+                let status = r.status().as_u16();
+                let headers: Vec<(String, String)> = r
+                    .headers()
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_string()))
+                    .collect();
+                (status, headers, r.bytes().await.unwrap().to_vec())
+            });
+            assert_eq!(status, 200, "{page_url}");
+            let page = Page {
+                url: page_url.clone(),
+                final_url: page_url.clone(),
+                status,
+                headers,
+                sha256: sha256_hex(&body),
+                body,
+                fetched_at: datetime!(2026-05-01 10:00 UTC),
+                depth: 1,
+            };
+            ev.put(&page).unwrap();
+            captured.insert(page_url.clone(), page);
+        }
+        let cat = t.category.unwrap_or(Category::Propaganda);
+        let item = Item {
+            id: Item::make_id(&p.host, &p.post_id),
+            post: p.clone(),
+            verdict: Verdict {
+                post_id: p.post_id.clone(),
+                url: p.url.clone(),
+                flagged: true,
+                score: 0.8,
+                categories: vec![cat],
+                fired: vec![FiredRule {
+                    rule: RuleId(format!("truth.{cat}")),
+                    category: cat,
+                    weight: 0.8,
+                    matches: vec![],
+                }],
+                lang: LangDecision {
+                    lang: t.lang,
+                    confidence: 1.0,
+                    method: "hint".into(),
+                    script: None,
+                },
+            },
+            page_sha256: captured[&page_url].sha256.clone(),
+            fetched_at: datetime!(2026-05-01 10:00 UTC),
+            cluster: String::new(),
+            status: ReviewStatus::Pending,
+        };
+        w.add(&item).unwrap();
+        match t.label {
+            Label::Violating => violating.push(item.id.clone()),
+            Label::Benign => benign.push(item.id.clone()),
+        }
+    }
+    w.commit().unwrap();
+    drop(w);
+    drop(store);
+    assert!(
+        violating.len() >= 10,
+        "scenario too small: {} violating posts",
+        violating.len()
+    );
+
+    // Two reviewers: confirm the violating ones, reject the benign ones.
+    for who in ["alice", "bob"] {
+        let mut args = vec!["review".to_string(), "decide".into()];
+        args.extend(violating.iter().cloned());
+        args.extend(
+            [
+                "--confirm",
+                "--reviewer",
+                who,
+                "--reason",
+                "violates the scenario guide",
+            ]
+            .map(String::from),
+        );
+        run_ok(trawl().args(&args).arg("--index").arg(&idx));
+    }
+    let mut args = vec!["review".to_string(), "decide".into()];
+    args.extend(benign.iter().cloned());
+    args.extend(
+        [
+            "--reject",
+            "--reviewer",
+            "alice",
+            "--reason",
+            "news report, not violating",
+        ]
+        .map(String::from),
+    );
+    run_ok(trawl().args(&args).arg("--index").arg(&idx));
+    run_ok(trawl().args(["review", "verify-log", "--index"]).arg(&idx));
+
+    let out = d.path().join("bundles");
+    run_ok(
+        trawl()
+            .args(["export", "--kind", "removal-order", "--index"])
+            .arg(&idx)
+            .arg("--out")
+            .arg(&out),
+    );
+    run_ok(trawl().args(["export", "verify"]).arg(&out));
+    run_ok(
+        trawl()
+            .args(["refer", "send", "--resolve", &format!("*.test={addr}")])
+            .arg(&out),
+    );
+
+    // The provider takes the pages down after its delay.
+    let mut st = serde_json::Value::Null;
+    for _ in 0..50 {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        let o = trawl()
+            .args([
+                "refer",
+                "status",
+                "--json",
+                "--resolve",
+                &format!("*.test={addr}"),
+            ])
+            .arg(&out)
+            .output()
+            .unwrap();
+        st = serde_json::from_slice(&o.stdout).unwrap();
+        if st["overall"]["offline"] == st["overall"]["total"] {
+            break;
+        }
+    }
+    assert_eq!(st["overall"]["total"], violating.len(), "{st}");
+    assert_eq!(st["overall"]["rate"], 1.0, "{st}");
+
+    // Staff score the bundles: every violating cluster found, nothing benign referred.
+    let s = trawl::eval::referrals::score(&corpus.join("truth.jsonl"), &out).unwrap();
+    assert_eq!(s.referrals, violating.len());
+    assert_eq!(
+        s.matched,
+        violating.len(),
+        "every exported URL is a truth URL"
+    );
+    assert_eq!(s.overall.fp, 0);
+    assert_eq!(
+        s.overall.fn_,
+        0,
+        "{}",
+        trawl::eval::referrals::render_markdown(&s)
+    );
+    assert_eq!(s.category_agreement, Some(1.0));
+    rt.block_on(server.shutdown());
+}

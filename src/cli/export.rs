@@ -40,7 +40,12 @@ enum KindArg {
 #[derive(Debug, ClapArgs)]
 struct ExportArgs {
     /// The index (or item store) directory.
-    #[arg(long, env = "TRAWL_INDEX", default_value = "index", value_name = "DIR")]
+    #[arg(
+        long,
+        env = "TRAWL_INDEX",
+        default_value = "trawl-data/index",
+        value_name = "DIR"
+    )]
     index: PathBuf,
     /// Output directory (must not exist or be empty).
     #[arg(long, value_name = "DIR")]

@@ -14,12 +14,13 @@ pub mod crawl;
 pub mod demo;
 pub mod scan;
 pub mod serve;
+pub mod eval;
 pub mod export;
 pub mod refer;
 pub mod review;
-pub mod eval;
 pub mod search;
 pub mod seed;
+pub mod serve;
 
 /// Logs go to stderr, filtered by `RUST_LOG` (default `trawl=info`).
 pub fn init_tracing() {

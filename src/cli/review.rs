@@ -31,7 +31,12 @@ enum Cmd {
 #[derive(Debug, ClapArgs)]
 struct StoreArgs {
     /// The index (or item store) directory; the audit log lives in DIR/review/.
-    #[arg(long, env = "TRAWL_INDEX", default_value = "index", value_name = "DIR")]
+    #[arg(
+        long,
+        env = "TRAWL_INDEX",
+        default_value = "trawl-data/index",
+        value_name = "DIR"
+    )]
     index: PathBuf,
 }
 
@@ -178,8 +183,8 @@ fn queue(a: QueueArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     println!(
-        "{:<18} {:>5} {:>4} {:<4} {:<14} {:<10} {}",
-        "ID", "SCORE", "DUPS", "LANG", "CATEGORY", "CONFIRMED", "URL"
+        "{:<18} {:>5} {:>4} {:<4} {:<14} {:<10} URL",
+        "ID", "SCORE", "DUPS", "LANG", "CATEGORY", "CONFIRMED"
     );
     for e in &rows {
         println!(

@@ -7,9 +7,9 @@
 //! May use: model, util, index (read), refer (bundle reader).
 
 mod error;
-pub mod referrals;
 pub mod join;
 pub mod metrics;
+pub mod referrals;
 pub mod report;
 
 use std::path::{Path, PathBuf};

@@ -674,3 +674,124 @@ pub fn build_referral(input: &ReferralInput<'_>) -> Result<(Referral, Vec<u8>), 
     };
     Ok((referral, warc))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{
+        FiredRule, LangDecision, Match, Post, PostId, ReviewStatus, RuleId, Span, Verdict,
+    };
+
+    fn hostile_item(rules: usize) -> Item {
+        let excerpt = "x\u{202E}evil\u{0007}\r\nline ".repeat(40);
+        let fired = (0..rules)
+            .map(|i| FiredRule {
+                rule: RuleId(format!("rule-{i}\u{202E}")),
+                category: Category::Threat,
+                weight: 0.5,
+                matches: vec![Match {
+                    span: Span { start: 0, end: 4 },
+                    excerpt: excerpt.clone(),
+                    lexicon: "l".into(),
+                    term: "t".into(),
+                }],
+            })
+            .collect();
+        let post = Post {
+            url: "http://a.test/p/1#p1".into(),
+            post_id: PostId("1\n2".into()),
+            host: "a.test".into(),
+            site_kind: None,
+            thread: Some("t".repeat(500)),
+            title: None,
+            author: None,
+            author_url: None,
+            published: None,
+            lang_hint: None,
+            text: excerpt.clone(),
+            links: vec![],
+        };
+        Item {
+            id: "abc".into(),
+            verdict: Verdict {
+                post_id: post.post_id.clone(),
+                url: post.url.clone(),
+                flagged: true,
+                score: 0.9,
+                categories: vec![Category::Threat],
+                fired,
+                lang: LangDecision {
+                    lang: Lang::Ru,
+                    confidence: 1.0,
+                    method: "letters".into(),
+                    script: None,
+                },
+            },
+            post,
+            page_sha256: String::new(),
+            fetched_at: time::macros::datetime!(2026-01-01 00:00 UTC),
+            cluster: String::new(),
+            status: ReviewStatus::Confirmed,
+        }
+    }
+
+    #[test]
+    fn statement_of_reasons_is_bounded_and_clean() {
+        for rules in [0, 1, 3, 200] {
+            let item = hostile_item(rules);
+            let who = vec![ReviewerDecision {
+                reviewer: "al\u{202E}ice".into(),
+                decided_at: "2026-01-01T00:00:00Z".into(),
+            }];
+            let s = statement_of_reasons(&item, Kind::RemovalOrder, Category::Threat, &who);
+            assert!(
+                s.chars().count() <= MAX_SOR_CHARS,
+                "{rules} rules: {} chars",
+                s.chars().count()
+            );
+            assert!(
+                !s.chars()
+                    .any(|c| c.is_control() || crate::review::queue::is_bidi_control(c)),
+                "{s:?}"
+            );
+            assert!(s.contains("Art. 2(7)(e)") && s.contains("threatens"));
+            assert!(
+                s.contains("Confirmed by human review"),
+                "reviews are never cut off"
+            );
+            if rules == 200 {
+                assert!(s.contains("more)"), "{s}");
+            }
+        }
+    }
+
+    #[test]
+    fn every_category_maps_into_the_five_reasons() {
+        for c in Category::ALL {
+            let r = tco_reasons(c);
+            assert!(
+                !r.is_empty() && r.iter().all(|x| TCO_REASONS.contains(x)),
+                "{c}"
+            );
+        }
+    }
+
+    #[test]
+    fn referral_ids_are_valid_and_distinct_per_kind() {
+        for id in ["0123abcd", "weird id/../x", &"z".repeat(300)] {
+            let a = referral_id(Kind::Referral, id);
+            let b = referral_id(Kind::RemovalOrder, id);
+            assert!(
+                crate::refer::ids::is_valid_referral_id(&a)
+                    && crate::refer::ids::is_valid_referral_id(&b)
+            );
+            assert_ne!(a, b);
+            assert_eq!(a, referral_id(Kind::Referral, id));
+        }
+        assert!(
+            check_host("../x").is_err()
+                && check_host("A.test").is_err()
+                && check_host("a.test").is_ok()
+        );
+    }
+}

@@ -210,6 +210,8 @@ pub fn read_export(dir: &Path) -> Result<(ExportIndex, Vec<Bundle>), ReferError>
                 e.to_string(),
             )
         })?;
+        super::bundle::check_host(&bundle.host)
+            .map_err(|m| ReferError::field(&bpath, "host", m))?;
         bundles.push(bundle);
     }
     Ok((index, bundles))
@@ -233,7 +235,8 @@ pub fn read_deliveries(export: &Path) -> Result<Vec<Delivery>, ReferError> {
         .collect()
 }
 
-fn append_line<T: Serialize>(path: &Path, v: &T) -> Result<(), ReferError> {
+/// Appends one JSON line and syncs.
+pub(crate) fn append_jsonl<T: Serialize>(path: &Path, v: &T) -> Result<(), ReferError> {
     use std::io::Write;
     if let Some(p) = path.parent() {
         std::fs::create_dir_all(p).map_err(|e| ReferError::io(p, e))?;
@@ -247,10 +250,6 @@ fn append_line<T: Serialize>(path: &Path, v: &T) -> Result<(), ReferError> {
     line.push(b'\n');
     f.write_all(&line).map_err(|e| ReferError::io(path, e))?;
     f.sync_all().map_err(|e| ReferError::io(path, e))
-}
-
-pub(crate) fn append_jsonl<T: Serialize>(path: &Path, v: &T) -> Result<(), ReferError> {
-    append_line(path, v)
 }
 
 fn count(v: Option<&serde_json::Value>) -> Option<u64> {
@@ -330,7 +329,7 @@ pub async fn send(
             }
             Err(e) => d.error = Some(format!("{e}")),
         }
-        append_line(&log, &d)?;
+        append_jsonl(&log, &d)?;
         out.push(d);
     }
     Ok(out)

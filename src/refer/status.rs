@@ -216,6 +216,15 @@ pub async fn check(
                 .next()
                 .unwrap_or(&r.content_url)
                 .to_string();
+            let on_host = url::Url::parse(&page_url)
+                .is_ok_and(|u| u.scheme() == "http" && u.host_str() == Some(bundle.host.as_str()));
+            if !on_host {
+                // Never follow a URL to another host: it would leave the loopback mapping.
+                page_cache.insert(
+                    page_url.clone(),
+                    Err(format!("not an http URL on {}", bundle.host)),
+                );
+            }
             if !page_cache.contains_key(&page_url) {
                 let res = match client.get(&page_url).send().await {
                     Ok(resp) => Ok(resp.status().as_u16()),

@@ -9,7 +9,9 @@
 //! (`applied`): a log cut short behind the head's back is detected, and a crash between the log
 //! append and the status update is repaired at the next start (see [`crate::review::Review`]).
 //!
-//! Writers: one process at a time (the CLI). Appends are a single `write_all` + `fsync`.
+//! Writers take `audit.lock` (created exclusively, removed after the append and status update; a lock older than
+//! 30 s is taken to be left by a crashed process) so two reviewers deciding at the same moment
+//! cannot both claim the same `seq`. Appends are a single `write_all` + `fsync`.
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -171,6 +173,42 @@ pub struct VerifyReport {
 pub struct AuditLog {
     path: PathBuf,
     head_path: PathBuf,
+    lock_path: PathBuf,
+    /// The longest verified prefix of the file (complete lines) and its records: a later read
+    /// whose bytes start with exactly that prefix only verifies what was appended.
+    cache: std::sync::Arc<std::sync::Mutex<Option<Verified>>>,
+}
+
+#[derive(Debug)]
+struct Verified {
+    text: String,
+    records: Vec<AuditRecord>,
+}
+
+/// Holds `audit.lock` until dropped.
+#[derive(Debug)]
+pub struct LockGuard(PathBuf);
+
+impl Drop for LockGuard {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+const STALE_LOCK: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// On Linux: the lock names a process id that no longer exists (a crashed writer).
+fn holder_is_gone(lock: &Path) -> bool {
+    if !Path::new("/proc/self").exists() {
+        return false;
+    }
+    match std::fs::read_to_string(lock)
+        .ok()
+        .and_then(|s| s.trim().parse::<u32>().ok())
+    {
+        Some(pid) => !Path::new(&format!("/proc/{pid}")).exists(),
+        None => false,
+    }
 }
 
 impl AuditLog {
@@ -180,6 +218,8 @@ impl AuditLog {
         Ok(AuditLog {
             path: dir.join("audit.jsonl"),
             head_path: dir.join("audit.head.json"),
+            lock_path: dir.join("audit.lock"),
+            cache: Default::default(),
         })
     }
 
@@ -187,9 +227,12 @@ impl AuditLog {
     pub fn at(path: &Path) -> Self {
         let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("audit");
         let head_path = path.with_file_name(format!("{stem}.head.json"));
+        let lock_path = path.with_file_name(format!("{stem}.lock"));
         AuditLog {
             path: path.to_path_buf(),
             head_path,
+            lock_path,
+            cache: Default::default(),
         }
     }
 
@@ -238,7 +281,33 @@ impl AuditLog {
 
     /// Checks the chain and the head; never fails on a broken chain (that is the report).
     pub fn verify(&self) -> Result<VerifyReport, ReviewError> {
-        let text = self.read_text()?;
+        let text = match self.read_text() {
+            Ok(t) => t,
+            Err(ReviewError::Parse { line, message, .. }) => {
+                // Check the lines before the damage first: the first broken line is reported.
+                let bytes =
+                    std::fs::read(&self.path).map_err(|e| ReviewError::io(&self.path, e))?;
+                let prefix: Vec<u8> = bytes
+                    .split_inclusive(|b| *b == b'\n')
+                    .take(line - 1)
+                    .flatten()
+                    .copied()
+                    .collect();
+                let prefix = String::from_utf8_lossy(&prefix);
+                let (broken_line, records, problem) = match check_chain(&prefix, &Head::default()) {
+                    Ok(r) => (line, r.len() as u64, message),
+                    Err((l, good, p)) => (l, good, p),
+                };
+                return Ok(VerifyReport {
+                    path: self.path.clone(),
+                    records,
+                    ok: false,
+                    broken_line: Some(broken_line),
+                    problem: Some(problem),
+                });
+            }
+            Err(e) => return Err(e),
+        };
         let head = self.head()?;
         let mut report = VerifyReport {
             path: self.path.clone(),
@@ -263,11 +332,31 @@ impl AuditLog {
     pub fn records(&self) -> Result<Vec<AuditRecord>, ReviewError> {
         let text = self.read_text()?;
         let head = self.head()?;
-        check_chain(&text, &head).map_err(|(line, _, message)| ReviewError::Chain {
-            path: self.path.clone(),
-            line,
-            message,
-        })
+        let (known, skip) = {
+            let cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+            match cache.as_ref() {
+                Some(c) if text.as_bytes().starts_with(c.text.as_bytes()) => {
+                    (c.records.clone(), c.text.len())
+                }
+                _ => (Vec::new(), 0),
+            }
+        };
+        let records =
+            check_chain_from(&text, &head, known, skip).map_err(|(line, _, message)| {
+                ReviewError::Chain {
+                    path: self.path.clone(),
+                    line,
+                    message,
+                }
+            })?;
+        if text.ends_with('\n') || text.is_empty() {
+            let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+            *cache = Some(Verified {
+                text,
+                records: records.clone(),
+            });
+        }
+        Ok(records)
     }
 
     /// Drops a final line that was torn by a crash mid-append (no newline, does not parse, and
@@ -304,7 +393,50 @@ impl AuditLog {
         Ok(true)
     }
 
+    /// Takes the writer lock (waits up to 10 s). Hold it across an append and the status update
+    /// that follows, so `applied` in the head never runs ahead of the item store.
+    pub fn lock(&self) -> Result<LockGuard, ReviewError> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            match OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&self.lock_path)
+            {
+                Ok(mut f) => {
+                    let _ = writeln!(f, "{}", std::process::id());
+                    return Ok(LockGuard(self.lock_path.clone()));
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    let old = std::fs::metadata(&self.lock_path)
+                        .and_then(|m| m.modified())
+                        .ok()
+                        .and_then(|t| t.elapsed().ok())
+                        .is_some_and(|age| age > STALE_LOCK);
+                    let stale = old || holder_is_gone(&self.lock_path);
+                    if stale {
+                        tracing::warn!("review: removing stale lock {}", self.lock_path.display());
+                        let _ = std::fs::remove_file(&self.lock_path);
+                        continue;
+                    }
+                    if std::time::Instant::now() > deadline {
+                        return Err(ReviewError::io(
+                            &self.lock_path,
+                            std::io::Error::new(
+                                std::io::ErrorKind::WouldBlock,
+                                "another process is appending to the audit log",
+                            ),
+                        ));
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                Err(e) => return Err(ReviewError::io(&self.lock_path, e)),
+            }
+        }
+    }
+
     /// Appends a decision after checking the whole chain; returns the record as written.
+    /// Callers that may run concurrently hold [`AuditLog::lock`].
     pub fn append(&self, draft: Draft) -> Result<AuditRecord, ReviewError> {
         let records = self.records()?;
         let (seq, prev_hash) = match records.last() {
@@ -348,11 +480,30 @@ impl AuditLog {
 
 /// Walks the chain. On error: (1-based line, records good before it, problem).
 fn check_chain(text: &str, head: &Head) -> Result<Vec<AuditRecord>, (usize, u64, String)> {
-    let mut out: Vec<AuditRecord> = Vec::new();
-    let mut prev = GENESIS.to_string();
-    let mut line_no = 0;
-    for (i, line) in text.split_inclusive('\n').enumerate() {
-        line_no = i + 1;
+    check_chain_from(text, head, Vec::new(), 0)
+}
+
+/// Like [`check_chain`], with the first `skip` bytes of `text` already verified as `known`.
+fn check_chain_from(
+    text: &str,
+    head: &Head,
+    known: Vec<AuditRecord>,
+    skip: usize,
+) -> Result<Vec<AuditRecord>, (usize, u64, String)> {
+    let mut out = known;
+    let mut prev = out
+        .last()
+        .map(|r| r.hash.clone())
+        .unwrap_or_else(|| GENESIS.to_string());
+    let mut line_no = out.len();
+    let first = out.len();
+    for (i, line) in text
+        .get(skip..)
+        .unwrap_or_default()
+        .split_inclusive('\n')
+        .enumerate()
+    {
+        line_no = first + i + 1;
         let body = line.strip_suffix('\n').unwrap_or(line);
         let body = body.strip_suffix('\r').unwrap_or(body);
         let good = out.len() as u64;
@@ -545,6 +696,23 @@ mod tests {
     }
 
     #[test]
+    fn cached_prefix_is_rechecked_when_the_file_changes() {
+        let (_d, log) = log_with(3);
+        assert_eq!(log.records().unwrap().len(), 3);
+        let mut ls = lines(&log);
+        ls[1] = ls[1].replace("\"r1\"", "\"rY\"");
+        write_lines(&log, &ls);
+        assert!(matches!(
+            log.records(),
+            Err(ReviewError::Chain { line: 2, .. })
+        ));
+        assert!(matches!(
+            log.append(draft(7)),
+            Err(ReviewError::Chain { line: 2, .. })
+        ));
+    }
+
+    #[test]
     fn broken_log_refuses_appends() {
         let (_d, log) = log_with(3);
         let mut ls = lines(&log);
@@ -566,6 +734,62 @@ mod tests {
         assert!(log.repair_torn_tail().unwrap());
         assert!(log.verify().unwrap().ok);
         assert_eq!(log.append(draft(5)).unwrap().seq, 3);
+    }
+
+    #[test]
+    fn concurrent_appends_keep_the_chain() {
+        let (_d, log) = log_with(0);
+        std::thread::scope(|s| {
+            for t in 0..4 {
+                let log = log.clone();
+                s.spawn(move || {
+                    for i in 0..10 {
+                        let _g = log.lock().unwrap();
+                        log.append(draft(t * 100 + i)).unwrap();
+                    }
+                });
+            }
+        });
+        let r = log.verify().unwrap();
+        assert!(r.ok, "{r:?}");
+        assert_eq!(r.records, 40);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(200))]
+        #[test]
+        fn any_flipped_bit_is_detected_at_or_before_its_line(
+            line in 0usize..4,
+            pos in proptest::prelude::any::<proptest::sample::Index>(),
+            bit in 0u8..8,
+        ) {
+            let (_d, log) = log_with(4);
+            let mut bytes = std::fs::read(log.path()).unwrap();
+            let starts: Vec<usize> = std::iter::once(0)
+                .chain(bytes.iter().enumerate().filter(|(_, b)| **b == b'\n').map(|(i, _)| i + 1))
+                .collect();
+            let (a, b) = (starts[line], starts[line + 1] - 1); // exclude the newline
+            let at = a + pos.index(b - a);
+            bytes[at] ^= 1 << bit;
+            std::fs::write(log.path(), &bytes).unwrap();
+            let r = log.verify().unwrap();
+            proptest::prop_assert!(!r.ok, "flip at byte {} of line {} went unnoticed", at, line + 1);
+            proptest::prop_assert_eq!(r.broken_line, Some(line + 1), "{:?}", r);
+        }
+    }
+
+    #[test]
+    fn lock_of_a_dead_process_is_broken() {
+        if !Path::new("/proc/self").exists() {
+            return; // liveness check is Linux-only; elsewhere the 30 s age rule applies
+        }
+        let (d, log) = log_with(1);
+        // A pid far above pid_max: no such process.
+        std::fs::write(d.path().join("audit.lock"), "4294967295\n").unwrap();
+        let t = std::time::Instant::now();
+        let _g = log.lock().unwrap();
+        log.append(draft(2)).unwrap();
+        assert!(t.elapsed() < std::time::Duration::from_secs(5));
     }
 
     #[test]

@@ -203,7 +203,6 @@ impl<S: ItemSource> Review<S> {
     /// Opens the review, repairing statuses the item store missed after a crash. Returns the
     /// review and the number of records replayed.
     pub fn open(source: S, log: AuditLog) -> Result<(Self, u64), ReviewError> {
-        log.repair_torn_tail()?;
         let mut r = Review { source, log };
         let replayed = r.repair()?;
         Ok((r, replayed))
@@ -231,6 +230,8 @@ impl<S: ItemSource> Review<S> {
 
     /// Replays records whose status effect did not reach the store. Returns how many.
     pub fn repair(&mut self) -> Result<u64, ReviewError> {
+        let _lock = self.log.lock()?;
+        self.log.repair_torn_tail()?;
         let records = self.log.records()?;
         let mut head = self.log.head()?;
         let last = records.last().map(|r| r.seq).unwrap_or(0);
@@ -344,6 +345,7 @@ impl<S: ItemSource> Review<S> {
             _ => {}
         }
         let ids = self.expand(&d.ids, d.cluster)?;
+        let _lock = self.log.lock()?;
         let records = self.log.records()?;
         let states = fold(&records);
         let mut disagrees: BTreeSet<u64> = BTreeSet::new();
@@ -396,6 +398,7 @@ impl<S: ItemSource> Review<S> {
         if ids.is_empty() {
             return Err(ReviewError::Refused("no items to mark referred".into()));
         }
+        let _lock = self.log.lock()?;
         let record = self.log.append(Draft {
             time,
             reviewer: actor.to_string(),

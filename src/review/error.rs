@@ -44,6 +44,9 @@ pub enum ReviewError {
     /// A decision was refused (empty reason, empty reviewer, no items, ...).
     #[error("decision refused: {0}")]
     Refused(String),
+    /// The tantivy index or its evidence store failed.
+    #[error(transparent)]
+    Index(#[from] crate::index::IndexError),
     /// The backing item store (index) failed.
     #[error("item store: {0}")]
     Store(String),

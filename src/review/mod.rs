@@ -12,6 +12,7 @@
 pub mod audit;
 pub mod decide;
 mod error;
+mod index_adapter;
 pub mod queue;
 pub mod store;
 

@@ -200,25 +200,10 @@ impl JsonlStore {
     }
 }
 
-/// Stores a page as `evidence/<sha>.json` (metadata) + `evidence/<sha>.body` (raw body).
+/// Stores a page in the store's evidence directory (the index's content-addressed layout).
 pub fn put_page(dir: &Path, page: &Page) -> Result<(), ReviewError> {
-    let ev = dir.join("evidence");
-    std::fs::create_dir_all(&ev).map_err(|e| ReviewError::io(&ev, e))?;
-    if !is_hex64(&page.sha256) {
-        return Err(ReviewError::Store(format!(
-            "page {}: bad sha256 {:?}",
-            page.url, page.sha256
-        )));
-    }
-    let meta = ev.join(format!("{}.json", page.sha256));
-    crate::util::write_atomic(&meta, &serde_json::to_vec_pretty(page).unwrap_or_default())
-        .map_err(|e| ReviewError::io(&meta, e))?;
-    let body = ev.join(format!("{}.body", page.sha256));
-    crate::util::write_atomic(&body, &page.body).map_err(|e| ReviewError::io(&body, e))
-}
-
-fn is_hex64(s: &str) -> bool {
-    s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit())
+    crate::index::EvidenceStore::open(dir.join("evidence"))?.put(page)?;
+    Ok(())
 }
 
 impl ItemSource for JsonlStore {
@@ -246,34 +231,18 @@ impl ItemSource for JsonlStore {
 
 impl EvidenceSource for JsonlStore {
     fn page(&self, sha256: &str) -> Result<Option<Page>, ReviewError> {
-        if !is_hex64(sha256) {
-            return Ok(None);
-        }
-        let ev = self.dir.join("evidence");
-        let meta = ev.join(format!("{sha256}.json"));
-        let bytes = match std::fs::read(&meta) {
-            Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(ReviewError::io(&meta, e)),
-        };
-        let mut page: Page = serde_json::from_slice(&bytes).map_err(|e| ReviewError::Parse {
-            path: meta.clone(),
-            line: e.line(),
-            column: e.column(),
-            message: e.to_string(),
-        })?;
-        let body = ev.join(format!("{sha256}.body"));
-        page.body = std::fs::read(&body).map_err(|e| ReviewError::io(&body, e))?;
-        Ok(Some(page))
+        Ok(crate::index::EvidenceStore::open(self.dir.join("evidence"))?.get(sha256)?)
     }
 }
 
-/// The store behind a `--index DIR`: a JSONL store when `DIR/items.jsonl` exists (the tantivy
-/// index otherwise, once that adapter is wired in).
+/// The store behind a `--index DIR`: a JSONL store when `DIR/items.jsonl` exists, else the
+/// tantivy index in DIR with its evidence store (`DIR/evidence`).
 #[derive(Debug)]
 pub enum DirStore {
     /// `items.jsonl` + `evidence/`.
     Jsonl(JsonlStore),
+    /// A tantivy index + evidence store.
+    Index(crate::index::IndexStore, crate::index::EvidenceStore),
 }
 
 impl DirStore {
@@ -281,6 +250,11 @@ impl DirStore {
     pub fn open(dir: &Path) -> Result<Self, ReviewError> {
         if JsonlStore::is_store(dir) {
             return Ok(DirStore::Jsonl(JsonlStore::open(dir)?));
+        }
+        if dir.join("meta.json").is_file() {
+            let index = crate::index::IndexStore::open_or_create(dir)?;
+            let evidence = crate::index::EvidenceStore::open(index.evidence_dir())?;
+            return Ok(DirStore::Index(index, evidence));
         }
         Err(ReviewError::Store(format!(
             "{}: no item store here (expected {} or an index)",
@@ -294,16 +268,19 @@ impl ItemSource for DirStore {
     fn get(&self, id: &str) -> Result<Option<Item>, ReviewError> {
         match self {
             DirStore::Jsonl(s) => s.get(id),
+            DirStore::Index(s, _) => ItemSource::get(s, id),
         }
     }
     fn items(&self, filter: &ItemFilter) -> Result<Vec<Item>, ReviewError> {
         match self {
             DirStore::Jsonl(s) => s.items(filter),
+            DirStore::Index(s, _) => ItemSource::items(s, filter),
         }
     }
     fn set_status(&mut self, ids: &[String], status: ReviewStatus) -> Result<(), ReviewError> {
         match self {
             DirStore::Jsonl(s) => s.set_status(ids, status),
+            DirStore::Index(s, _) => ItemSource::set_status(s, ids, status),
         }
     }
 }
@@ -312,6 +289,7 @@ impl EvidenceSource for DirStore {
     fn page(&self, sha256: &str) -> Result<Option<Page>, ReviewError> {
         match self {
             DirStore::Jsonl(s) => s.page(sha256),
+            DirStore::Index(_, e) => e.page(sha256),
         }
     }
 }
