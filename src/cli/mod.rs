@@ -1,26 +1,21 @@
 //! One file per verb: its clap `Args` and a `run` that calls the library and prints results.
 
 pub mod classify;
-pub mod eval;
-pub mod rules;
-pub mod search;
-pub mod seed;
-
-use std::process::ExitCode;
-
-use tracing_subscriber::EnvFilter;
-
 pub mod crawl;
 pub mod demo;
-pub mod scan;
-pub mod serve;
 pub mod eval;
 pub mod export;
 pub mod refer;
 pub mod review;
+pub mod rules;
+pub mod scan;
 pub mod search;
 pub mod seed;
 pub mod serve;
+
+use std::process::ExitCode;
+
+use tracing_subscriber::EnvFilter;
 
 /// Logs go to stderr, filtered by `RUST_LOG` (default `trawl=info`).
 pub fn init_tracing() {
