@@ -77,8 +77,14 @@ pub struct StageSeconds {
     pub extract: f64,
     /// Classification, summed over workers.
     pub classify: f64,
-    /// Evidence capture + index writes + commits + journal.
+    /// Evidence capture + index writes + commits + journal (the three below, plus bookkeeping).
     pub index: f64,
+    /// Of `index`: writing captured pages to the evidence store.
+    pub evidence: f64,
+    /// Of `index`: `ItemWriter::add` (upsert lookups, cluster keys, tantivy documents).
+    pub index_add: f64,
+    /// Of `index`: seen.jsonl flush, index commit and crawl-journal commit.
+    pub commit: f64,
 }
 
 /// Final summary of a scan (`--json` schema).
@@ -265,7 +271,9 @@ pub fn scan(mut cfg: ScanConfig) -> anyhow::Result<ScanSummary> {
                   uncommitted: &mut Vec<String>,
                   summary: &mut ScanSummary|
      -> anyhow::Result<()> {
+        let t_commit = Instant::now();
         seen.flush().context("flushing seen.jsonl")?;
+        evidence.sync().context("syncing the evidence store")?;
         writer.commit().context("committing the index")?;
         summary.commits += 1;
         if let Some(j) = &journal {
@@ -276,6 +284,7 @@ pub fn scan(mut cfg: ScanConfig) -> anyhow::Result<ScanSummary> {
         } else {
             uncommitted.clear();
         }
+        summary.stage_seconds.commit += t_commit.elapsed().as_secs_f64();
         Ok(())
     };
 
@@ -310,6 +319,7 @@ pub fn scan(mut cfg: ScanConfig) -> anyhow::Result<ScanSummary> {
                 summary.extract_errors += 1;
             }
             let any_flagged = r.posts.iter().any(|(_, v)| v.flagged);
+            let t_ev = Instant::now();
             let page_sha = if any_flagged {
                 evidence
                     .put(&r.page)
@@ -317,6 +327,7 @@ pub fn scan(mut cfg: ScanConfig) -> anyhow::Result<ScanSummary> {
             } else {
                 r.page.sha256.clone()
             };
+            summary.stage_seconds.evidence += t_ev.elapsed().as_secs_f64();
             for (post, verdict) in r.posts {
                 summary.posts += 1;
                 *summary
@@ -348,10 +359,12 @@ pub fn scan(mut cfg: ScanConfig) -> anyhow::Result<ScanSummary> {
                     cluster: String::new(),
                     status: ReviewStatus::Pending,
                 };
-                match writer
+                let t_add = Instant::now();
+                let upsert = writer
                     .add(&item)
-                    .with_context(|| format!("indexing {}", item.post.url))?
-                {
+                    .with_context(|| format!("indexing {}", item.post.url))?;
+                summary.stage_seconds.index_add += t_add.elapsed().as_secs_f64();
+                match upsert {
                     Upsert::Added => summary.added += 1,
                     Upsert::Updated => summary.updated += 1,
                     Upsert::Unchanged => summary.unchanged += 1,

@@ -1,15 +1,16 @@
 //! Content-addressed store of captured pages: the exact bytes a referral can prove were seen.
 //!
 //! Layout: `<dir>/<first 2 hex>/<sha256>.body` (the raw body) and `<sha256>.json` (url,
-//! final_url, status, headers, fetched_at, depth, sha256). Files are written atomically and never
-//! rewritten: identical bodies fetched from several URLs keep the FIRST capture's metadata (the
+//! final_url, status, headers, fetched_at, depth, sha256). Files are written atomically (temp
+//! file + rename; durable after [`EvidenceStore::sync`]) and never rewritten: identical bodies
+//! fetched from several URLs keep the FIRST capture's metadata (the
 //! item itself still records its own URL). `get` re-hashes the body, so tampering is detected.
 
 use std::path::{Path, PathBuf};
 
 use super::{IndexError, Result};
 use crate::model::Page;
-use crate::util::{sha256_hex, write_atomic};
+use crate::util::{sha256_hex, sync_filesystem, write_atomic_nosync};
 
 /// A directory of captured pages keyed by the sha256 of their body.
 #[derive(Debug, Clone)]
@@ -29,6 +30,12 @@ impl EvidenceStore {
         let dir = dir.as_ref().to_path_buf();
         std::fs::create_dir_all(&dir).map_err(|e| IndexError::io(&dir, e))?;
         Ok(EvidenceStore { dir })
+    }
+
+    /// Makes every capture written so far durable (one filesystem sync). `put` itself does not
+    /// fsync: call this before committing anything that refers to new captures.
+    pub fn sync(&self) -> Result<()> {
+        sync_filesystem(&self.dir).map_err(|e| IndexError::io(&self.dir, e))
     }
 
     /// The store's directory.
@@ -52,7 +59,7 @@ impl EvidenceStore {
             std::fs::create_dir_all(parent).map_err(|e| IndexError::io(parent, e))?;
         }
         if !body.exists() {
-            write_atomic(&body, &page.body).map_err(|e| IndexError::io(&body, e))?;
+            write_atomic_nosync(&body, &page.body).map_err(|e| IndexError::io(&body, e))?;
         }
         if !meta.exists() {
             let mut m = page.clone();
@@ -63,7 +70,7 @@ impl EvidenceStore {
                 line: 1,
                 message: e.to_string(),
             })?;
-            write_atomic(&meta, &json).map_err(|e| IndexError::io(&meta, e))?;
+            write_atomic_nosync(&meta, &json).map_err(|e| IndexError::io(&meta, e))?;
         }
         Ok(sha)
     }
