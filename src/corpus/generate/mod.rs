@@ -12,6 +12,11 @@
 //! per account and per hashtag, the sitemap paths), and globally the (path, sha256) list for the
 //! tree hash — O(files), a few dozen bytes each.
 //!
+//! Output: `OUT/sites/<host>/<path>` (a path ending in `/` is written as `index.html`),
+//! `OUT/truth.jsonl` and `OUT/posts.jsonl` (one line per post, same order), `OUT/manifest.json`
+//! whose `tree_sha256` is the sha256 of the lines `<host>/<path>\t<hex sha256 of the file>\n`
+//! for every file under `sites/`, sorted by path (byte order).
+//!
 //! Reposts: a cluster plan (drawn before generation) pairs a violating post on one host with a
 //! violating slot on another; both texts come from the cluster's own stream, the copy gets small
 //! edits, and truth gives both the cluster id.
