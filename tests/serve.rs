@@ -1118,6 +1118,18 @@ async fn refuses_remote_bind_and_bad_config() {
     assert!(err.contains("manifest.json:3:"), "{err}");
 }
 
+/// Kills the child if the test fails before it exits (no stray servers).
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if matches!(self.0.try_wait(), Ok(None)) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
 #[test]
 fn cli_prints_address_serves_and_summarises() {
     use std::io::BufRead;
@@ -1134,6 +1146,7 @@ fn cli_prints_address_serves_and_summarises() {
         .spawn()
         .unwrap();
     let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut child = KillOnDrop(child);
     let mut first = String::new();
     stdout.read_line(&mut first).unwrap();
     let addr: SocketAddr = first
@@ -1157,10 +1170,10 @@ fn cli_prints_address_serves_and_summarises() {
     // Ctrl-C: graceful shutdown, summary, exit 0.
     let killed = std::process::Command::new("kill")
         .arg("-INT")
-        .arg(child.id().to_string())
+        .arg(child.0.id().to_string())
         .status();
     assert!(killed.unwrap().success());
-    let status = child.wait().unwrap();
+    let status = child.0.wait().unwrap();
     let mut rest = String::new();
     stdout.read_to_string(&mut rest).unwrap();
     assert!(status.success(), "{status}: {rest}");
