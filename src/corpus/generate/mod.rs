@@ -12,6 +12,11 @@
 //! per account and per hashtag, the sitemap paths), and globally the (path, sha256) list for the
 //! tree hash — O(files), a few dozen bytes each.
 //!
+//! Output: `OUT/sites/<host>/<path>` (a path ending in `/` is written as `index.html`),
+//! `OUT/truth.jsonl` and `OUT/posts.jsonl` (one line per post, same order), `OUT/manifest.json`
+//! whose `tree_sha256` is the sha256 of the lines `<host>/<path>\t<hex sha256 of the file>\n`
+//! for every file under `sites/`, sorted by path (byte order).
+//!
 //! Reposts: a cluster plan (drawn before generation) pairs a violating post on one host with a
 //! violating slot on another; both texts come from the cluster's own stream, the copy gets small
 //! edits, and truth gives both the cluster id.
@@ -632,7 +637,12 @@ impl<'a> World<'a> {
                 if clusters.contains_key(&(hi, idx)) {
                     continue;
                 }
-                if let (Kind::Viol(c), lang) = self.decide(h, idx) {
+                // Only languages written on at least one other host can be reposted.
+                if let (Kind::Viol(c), lang) = self.decide(h, idx)
+                    && self.hosts.iter().enumerate().any(|(j, o)| {
+                        j != hi && o.n_posts > 0 && o.site.langs.iter().any(|l| l.0 == lang)
+                    })
+                {
                     orig = Some((hi, idx, c, lang));
                     break;
                 }
@@ -932,6 +942,7 @@ fn gen_unit(w: &World, h: &HostCtx, u: usize) -> UnitOut {
     let times = unit_times(w, h, u, unit.len as usize, &mut rng);
     let mut posts: Vec<GenPost> = Vec::with_capacity(unit.len as usize);
     let mut thread_lang = None;
+    let all: Vec<usize> = (0..h.accounts.len()).collect();
     for (k, &published) in times.iter().enumerate() {
         let idx = unit.start + k as u64;
         let mut prng = rng_for(w.seed, &h.site.host, "post", idx);
@@ -950,21 +961,26 @@ fn gen_unit(w: &World, h: &HostCtx, u: usize) -> UnitOut {
             kind = Kind::Viol(c.cat);
             lang = c.lang;
         }
-        let authors = h
+        let authors: &[usize] = h
             .by_lang
             .get(&lang)
             .filter(|v| !v.is_empty())
-            .cloned()
-            .unwrap_or_else(|| (0..h.accounts.len()).collect());
+            .map(Vec::as_slice)
+            .unwrap_or(&all);
         let author = if h.site.kind == SiteKind::News && k == 0 {
             // Articles are written by the first few (staff) accounts.
             authors[(prng.next_u64() % authors.len().min(6) as u64) as usize]
         } else {
-            *text::pick(&authors, &mut prng).unwrap_or(&0)
+            *text::pick(authors, &mut prng).unwrap_or(&0)
         };
-        let all: Vec<usize> = (0..h.accounts.len()).collect();
         let (body, phenomena) = compose(w, h, kind, lang, slot, &all, &mut prng);
-        let body = if h.site.kind == SiteKind::News && k == 0 {
+        // Articles get report paragraphs, unless the post is deliberately short or long.
+        let body = if h.site.kind == SiteKind::News
+            && k == 0
+            && !phenomena
+                .iter()
+                .any(|p| matches!(p, Phenomenon::Short | Phenomenon::Long))
+        {
             article_body(w, h, lang, body, &all, &mut prng)
         } else {
             body
@@ -1256,8 +1272,8 @@ fn violating_lines(
     (lines, ph)
 }
 
-/// Small edits of a repost: an exclamation, a hashtag, a dropped chatter line, a "repost" prefix.
-fn repost_edit(lines: &mut Vec<Line>, f: &Filler, rng: &mut ChaCha8Rng) {
+/// Small edits of a repost: an exclamation, an extra hashtag, or an `RT ` prefix.
+fn repost_edit(lines: &mut [Line], f: &Filler, rng: &mut ChaCha8Rng) {
     match rng.next_u64() % 3 {
         0 => {
             if let Some(l) = lines.last_mut() {
@@ -1279,14 +1295,16 @@ fn repost_edit(lines: &mut Vec<Line>, f: &Filler, rng: &mut ChaCha8Rng) {
             }
         }
         _ => {
-            lines.insert(
-                0,
-                vec![Piece {
-                    text: "RT".into(),
-                    kind: PieceKind::Plain,
-                    ents: vec![],
-                }],
-            );
+            if let Some(l) = lines.first_mut() {
+                l.insert(
+                    0,
+                    Piece {
+                        text: "RT ".into(),
+                        kind: PieceKind::Plain,
+                        ents: vec![],
+                    },
+                );
+            }
         }
     }
 }
