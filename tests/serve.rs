@@ -8,6 +8,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::time::Duration;
 
+use trawl::corpus::Scenario;
 use trawl::corpus::serve::{RunningServer, ServeConfig, Server};
 use trawl::model::{Manifest, ManifestHost, SiteKind};
 
@@ -1117,6 +1118,18 @@ async fn refuses_remote_bind_and_bad_config() {
     assert!(err.contains("manifest.json:3:"), "{err}");
 }
 
+/// Kills the child if the test fails before it exits (no stray servers).
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if matches!(self.0.try_wait(), Ok(None)) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
 #[test]
 fn cli_prints_address_serves_and_summarises() {
     use std::io::BufRead;
@@ -1133,6 +1146,7 @@ fn cli_prints_address_serves_and_summarises() {
         .spawn()
         .unwrap();
     let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut child = KillOnDrop(child);
     let mut first = String::new();
     stdout.read_line(&mut first).unwrap();
     let addr: SocketAddr = first
@@ -1156,10 +1170,10 @@ fn cli_prints_address_serves_and_summarises() {
     // Ctrl-C: graceful shutdown, summary, exit 0.
     let killed = std::process::Command::new("kill")
         .arg("-INT")
-        .arg(child.id().to_string())
+        .arg(child.0.id().to_string())
         .status();
     assert!(killed.unwrap().success());
-    let status = child.wait().unwrap();
+    let status = child.0.wait().unwrap();
     let mut rest = String::new();
     stdout.read_to_string(&mut rest).unwrap();
     assert!(status.success(), "{status}: {rest}");
@@ -1227,19 +1241,29 @@ async fn serve_throughput() {
 /// forum's board index reaches the calendar trap.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_truth_url_of_a_seeded_corpus_is_served() {
-    use trawl::corpus::{Scenario, SeedOptions};
+    // The generator tests' scenario: UTF-8, windows-1251 and GBK forums, social, news.
+    let scenario = Scenario::load(&util::repo().join("tests/data/scenario.toml")).unwrap();
+    truth_urls_are_served(&scenario).await;
+}
+
+/// The same for the shipped default scenario (11 hosts, 12 languages).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_truth_url_of_the_default_scenario_is_served() {
+    truth_urls_are_served(&Scenario::default_scenario().unwrap()).await;
+}
+
+async fn truth_urls_are_served(scenario: &Scenario) {
+    use trawl::corpus::SeedOptions;
     use trawl::model::TruthRecord;
     let dir = util::tempdir();
     let out = dir.path().join("corpus");
-    // The generator tests' scenario (the shipped default is still being completed).
-    let scenario = Scenario::load(&util::repo().join("tests/data/scenario.toml")).unwrap();
     let opts = SeedOptions {
         out: out.clone(),
         posts: Some(400),
         seed: Some(5),
         force: false,
     };
-    trawl::corpus::seed(&scenario, &opts).unwrap();
+    trawl::corpus::seed(scenario, &opts).unwrap();
     let manifest: Manifest =
         serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
     let truth: Vec<TruthRecord> = util::read(&out.join("truth.jsonl"))

@@ -112,21 +112,27 @@ compare() { # HOST PATH [status-only]: files must match byte for byte; error pag
     fi
 }
 
-HOSTS=$(python3 -c 'import json,sys; print(" ".join(h["host"] for h in json.load(open(sys.argv[1]))["hosts"]))' "$CORPUS/manifest.json")
 MAX_FILES=${MAX_FILES:-500}
-for host in $HOSTS; do
-    n=0
-    while IFS= read -r -d '' file; do
-        rel=${file#"$CORPUS/sites/$host"}
-        path=$(python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1]))' "$rel")
-        compare "$host" "$path"
-        [[ "$rel" == */index.html ]] && compare "$host" "${path%index.html}"
-        n=$((n + 1))
-        [[ $n -ge $MAX_FILES ]] && break
-    done < <(find "$CORPUS/sites/$host" -type f -print0 | sort -z)
-    compare "$host" "/no/such/file.html" status-only
-    compare "$host" "/topic/1" status-only
-done
+# One line per request to compare: HOST<TAB>PATH<TAB>MODE (files, their directory URLs, 404s).
+python3 - "$CORPUS" "$MAX_FILES" >"$WORK/paths" <<'PY'
+import json, os, sys, urllib.parse
+root, cap = sys.argv[1], int(sys.argv[2])
+for h in json.load(open(os.path.join(root, "manifest.json")))["hosts"]:
+    host = h["host"]
+    base = os.path.join(root, "sites", host)
+    files = sorted(os.path.relpath(os.path.join(d, f), base)
+                   for d, _, fs in os.walk(base) for f in fs)[:cap]
+    for rel in files:
+        path = "/" + urllib.parse.quote(rel.replace(os.sep, "/"))
+        print(f"{host}\t{path}\tbytes")
+        if path.endswith("/index.html"):
+            print(f"{host}\t{path[:-len('index.html')]}\tbytes")
+    print(f"{host}\t/no/such/file.html\tstatus-only")
+    print(f"{host}\t/topic/1\tstatus-only")
+PY
+while IFS=$'\t' read -r host path mode; do
+    if [[ "$mode" == status-only ]]; then compare "$host" "$path" status-only; else compare "$host" "$path"; fi
+done <"$WORK/paths"
 compare "unknown.test" "/" status-only
 
 echo "nginx parity: $checked responses compared, $failed differ"

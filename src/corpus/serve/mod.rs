@@ -522,7 +522,16 @@ fn request_host(req: &Request) -> Option<String> {
         Some(h) => h.to_string(),
         None => {
             let value = req.headers().get(header::HOST)?.to_str().ok()?;
-            let auth: axum::http::uri::Authority = value.trim().parse().ok()?;
+            let value = value.trim();
+            let auth: axum::http::uri::Authority = value.parse().ok()?;
+            // `host` or `host:digits` only (no userinfo, no non-numeric port).
+            let rest = value.get(auth.host().len()..)?;
+            let port_ok = rest.strip_prefix(':').map_or(rest.is_empty(), |p| {
+                p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit())
+            });
+            if !value.starts_with(auth.host()) || !port_ok {
+                return None;
+            }
             auth.host().to_string()
         }
     };
@@ -858,4 +867,56 @@ async fn provider_endpoint(shared: &Shared, host: &str, info: &HostInfo, req: Re
 fn file_inside(dir: &Path, rel: &str) -> bool {
     let path = dir.join(rel);
     path.is_file() && std::fs::canonicalize(&path).is_ok_and(|real| real.starts_with(dir))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_defaults_are_documented_and_strict() {
+        let c: ServeConfig = serde_json::from_str("{}").unwrap();
+        assert_eq!(c, ServeConfig::default());
+        assert_eq!(c.addr.to_string(), "127.0.0.1:0");
+        assert!(c.trap && !c.allow_remote && c.rate_limit.is_none());
+        assert_eq!(
+            (c.error_rate, c.truncate_rate, c.slow_ms, c.refuse_rate),
+            (0.0, 0.0, 0, 0.0)
+        );
+        let e = serde_json::from_str::<ServeConfig>("{\"error_rte\": 0.1}").unwrap_err();
+        assert!(e.to_string().contains("error_rte"));
+        let c: ServeConfig = serde_json::from_str("{\"rate_limit\": 3, \"trap\": false}").unwrap();
+        assert_eq!(c.rate_limit, Some(3));
+        assert!(c.validate().is_ok());
+        let bad = ServeConfig {
+            truncate_rate: f64::NAN,
+            ..ServeConfig::default()
+        };
+        assert!(bad.validate().is_err());
+    }
+
+    #[test]
+    fn host_header_parsing() {
+        let req = |host: &[u8], uri: &str| {
+            let mut r = Request::new(Body::empty());
+            *r.uri_mut() = uri.parse().unwrap();
+            if !host.is_empty() {
+                r.headers_mut()
+                    .insert(header::HOST, HeaderValue::from_bytes(host).unwrap());
+            }
+            request_host(&r)
+        };
+        assert_eq!(req(b"Forum.Test:8080", "/").as_deref(), Some("forum.test"));
+        assert_eq!(req(b"forum.test.", "/").as_deref(), Some("forum.test"));
+        assert_eq!(
+            req(b"x.test", "http://Other.test:81/a").as_deref(),
+            Some("other.test")
+        );
+        assert_eq!(req(b"", "/"), None);
+        assert_eq!(req(b"a b", "/"), None);
+        assert_eq!(req(b"x.test:port", "/"), None);
+        assert_eq!(req(b"user@x.test", "/"), None);
+        assert_eq!(req(b"x.test:", "/").as_deref(), Some("x.test"));
+        assert_eq!(req(b"[::1]:80", "/").as_deref(), Some("[::1]"));
+    }
 }
