@@ -111,7 +111,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                     }
                 }
             }
-            Ok(if ds.iter().all(|d| d.ok()) {
+            let rejected: u64 = ds.iter().filter_map(|d| d.rejected).sum();
+            if rejected > 0 && !json {
+                println!(
+                    "{rejected} referral(s) rejected by providers (receipts in _delivery/receipts.jsonl)"
+                );
+            }
+            Ok(if ds.iter().all(|d| d.ok()) && rejected == 0 {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::from(1)

@@ -493,3 +493,22 @@ pub fn render_markdown(s: &ReferralScore) -> String {
 pub fn render_json(s: &ReferralScore) -> String {
     serde_json::to_string_pretty(s).unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(v: &[&str]) -> BTreeSet<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn prf_counts_and_edge_cases() {
+        let p = Prf::from_sets(&set(&["a", "b", "x"]), &set(&["a", "b", "c", "d"]));
+        assert_eq!((p.tp, p.fp, p.fn_), (2, 1, 2));
+        assert!((p.precision - 2.0 / 3.0).abs() < 1e-12 && (p.recall - 0.5).abs() < 1e-12);
+        assert!((p.f1 - 4.0 / 7.0).abs() < 1e-12);
+        let empty = Prf::from_sets(&set(&[]), &set(&[]));
+        assert_eq!((empty.precision, empty.recall, empty.f1), (0.0, 0.0, 0.0));
+    }
+}
