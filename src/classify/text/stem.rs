@@ -146,8 +146,11 @@ fn strip_suffixes<'a>(t: &SuffixTable, word: &'a str) -> Cow<'a, str> {
     let mut cur: &'a str = word;
     for _ in 0..t.passes {
         let n = cur.chars().count();
+        // A one-letter suffix is stripped only from longer words: on short words it is as
+        // likely part of the root (fa `کارت` is not `کار` + `ت`).
         let found = t.suffixes.iter().find(|suf| {
-            cur.ends_with(suf.as_str()) && n >= suf.chars().count() + t.min_stem
+            let k = suf.chars().count();
+            cur.ends_with(suf.as_str()) && n >= k + t.min_stem && (k > 1 || n >= 5)
         });
         match found {
             Some(suf) => cur = &cur[..cur.len() - suf.len()],
