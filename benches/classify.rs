@@ -20,9 +20,15 @@ fn posts() -> Vec<Post> {
 /// A deterministic pack of `n` pseudo-words over Latin, Cyrillic and Arabic letters.
 fn generated_pack(n: usize) -> Source {
     let alphabets: [&[char]; 3] = [
-        &['a', 'b', 'd', 'e', 'g', 'k', 'l', 'm', 'n', 'o', 'r', 's', 't', 'u', 'v', 'z'],
-        &['а', 'б', 'в', 'г', 'д', 'е', 'к', 'л', 'м', 'н', 'о', 'р', 'с', 'т', 'у', 'ш'],
-        &['ا', 'ب', 'ت', 'د', 'ر', 'س', 'ف', 'ق', 'ک', 'ل', 'م', 'ن', 'و', 'ه', 'ی', 'ج'],
+        &[
+            'a', 'b', 'd', 'e', 'g', 'k', 'l', 'm', 'n', 'o', 'r', 's', 't', 'u', 'v', 'z',
+        ],
+        &[
+            'а', 'б', 'в', 'г', 'д', 'е', 'к', 'л', 'м', 'н', 'о', 'р', 'с', 'т', 'у', 'ш',
+        ],
+        &[
+            'ا', 'ب', 'ت', 'د', 'ر', 'س', 'ف', 'ق', 'ک', 'ل', 'م', 'ن', 'و', 'ه', 'ی', 'ج',
+        ],
     ];
     let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
     let mut terms = Vec::with_capacity(n);
@@ -55,13 +61,23 @@ fn bench(c: &mut Criterion) {
     for n in [1_000, 20_000] {
         let mut srcs = default_sources();
         srcs.push(generated_pack(n));
-        cases.push((if n == 1_000 { "plus_1k_terms" } else { "plus_20k_terms" }, Classifier::from_sources(&srcs).expect("generated pack")));
+        cases.push((
+            if n == 1_000 {
+                "plus_1k_terms"
+            } else {
+                "plus_20k_terms"
+            },
+            Classifier::from_sources(&srcs).expect("generated pack"),
+        ));
     }
     for (name, clf) in &cases {
         let mut s = clf.new_scratch();
         g.bench_function(*name, |b| {
             b.iter(|| {
-                let flagged = posts.iter().filter(|p| clf.classify(p, &mut s).flagged).count();
+                let flagged = posts
+                    .iter()
+                    .filter(|p| clf.classify(p, &mut s).flagged)
+                    .count();
                 // Guard: a mixed file always has some flagged and some clean posts.
                 assert!(flagged > 0 && flagged < posts.len());
                 flagged

@@ -43,9 +43,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let reader: Box<dyn Read> = match &args.input {
         None => Box::new(std::io::stdin()),
         Some(p) if p.as_os_str() == "-" => Box::new(std::io::stdin()),
-        Some(p) => Box::new(
-            std::fs::File::open(p).with_context(|| format!("opening {}", p.display()))?,
-        ),
+        Some(p) => {
+            Box::new(std::fs::File::open(p).with_context(|| format!("opening {}", p.display()))?)
+        }
     };
     let mut builder = rayon::ThreadPoolBuilder::new();
     if let Some(n) = args.threads {
@@ -97,7 +97,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                         } else {
                             serde_json::to_string(&v).map_err(|e| e.to_string())?
                         };
-                        Ok(Some(if v.flagged { format!("F{s}") } else { format!("N{s}") }))
+                        Ok(Some(if v.flagged {
+                            format!("F{s}")
+                        } else {
+                            format!("N{s}")
+                        }))
                     },
                 )
                 .collect()
@@ -122,5 +126,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     out.flush()?;
     tracing::info!(posts = total - bad, flagged, bad_lines = bad, "Classified.");
-    Ok(if bad > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(if bad > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }

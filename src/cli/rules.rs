@@ -52,7 +52,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Cmd::Check { packs } => {
             let srcs = sources(&packs)?;
             let (c, problems) = check_sources(&srcs);
-            let errors = problems.iter().filter(|p| p.severity == Severity::Error).count();
+            let errors = problems
+                .iter()
+                .filter(|p| p.severity == Severity::Error)
+                .count();
             for p in &problems {
                 println!("{p}");
             }
@@ -84,13 +87,21 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                     "{}: FAIL rule {}: {} {:?}\n{}",
                     f.pos,
                     f.rule,
-                    if f.expected_fire { "should fire on" } else { "should not fire on" },
+                    if f.expected_fire {
+                        "should fire on"
+                    } else {
+                        "should not fire on"
+                    },
                     f.text,
                     f.explanation
                 );
             }
             eprintln!("{} example(s), {} failure(s)", n, fails.len());
-            Ok(if fails.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+            Ok(if fails.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
         }
         Cmd::Explain { rule, rules } => {
             let c = Classifier::from_sources(&sources(&rules)?)?;

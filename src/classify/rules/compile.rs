@@ -154,11 +154,19 @@ impl Builder {
 }
 
 fn err(p: &mut Vec<Problem>, pos: &Pos, m: impl Into<String>) {
-    p.push(Problem { severity: Severity::Error, pos: pos.clone(), message: m.into() });
+    p.push(Problem {
+        severity: Severity::Error,
+        pos: pos.clone(),
+        message: m.into(),
+    });
 }
 
 fn warn(p: &mut Vec<Problem>, pos: &Pos, m: impl Into<String>) {
-    p.push(Problem { severity: Severity::Warning, pos: pos.clone(), message: m.into() });
+    p.push(Problem {
+        severity: Severity::Warning,
+        pos: pos.clone(),
+        message: m.into(),
+    });
 }
 
 enum Kind {
@@ -173,13 +181,21 @@ fn norm_words(s: &str) -> Vec<(String, Script)> {
     let mut toks = Vec::new();
     crate::classify::text::tokenize(&n, &mut toks);
     toks.iter()
-        .map(|t| (n.as_str()[t.start as usize..t.end as usize].to_string(), t.script))
+        .map(|t| {
+            (
+                n.as_str()[t.start as usize..t.end as usize].to_string(),
+                t.script,
+            )
+        })
         .collect()
 }
 
 /// Compiles a parsed pack set, adding problems; `None` when there were errors.
 pub fn compile(def: &PackDef, problems: &mut Vec<Problem>) -> Option<Compiled> {
-    let errors_before = problems.iter().filter(|p| p.severity == Severity::Error).count();
+    let errors_before = problems
+        .iter()
+        .filter(|p| p.severity == Severity::Error)
+        .count();
     let mut languages = def.languages.clone();
     if languages.is_empty() {
         for l in &def.lexicons {
@@ -194,7 +210,10 @@ pub fn compile(def: &PackDef, problems: &mut Vec<Problem>) -> Option<Compiled> {
     }
     let stemmers: HashMap<Lang, Stemmer> =
         Lang::ALL.iter().map(|&l| (l, Stemmer::new(l))).collect();
-    let mut b = Builder { words: HashMap::new(), word_list: Vec::new() };
+    let mut b = Builder {
+        words: HashMap::new(),
+        word_list: Vec::new(),
+    };
     let mut terms = Vec::new();
     let mut variants: Vec<Variant> = Vec::new();
     let mut regexes = Vec::new();
@@ -214,14 +233,26 @@ pub fn compile(def: &PackDef, problems: &mut Vec<Problem>) -> Option<Compiled> {
                 {
                     Ok(re) => {
                         regexes.push((re, ti));
-                        terms.push(TermInfo { lexicon: li, raw: t.raw.clone() });
+                        terms.push(TermInfo {
+                            lexicon: li,
+                            raw: t.raw.clone(),
+                        });
                     }
                     Err(regex::Error::CompiledTooBig(n)) => err(
                         problems,
                         &t.pos,
-                        format!("regex too large (limit {n} bytes compiled); simplify it or use terms"),
+                        format!(
+                            "regex too large (limit {n} bytes compiled); simplify it or use terms"
+                        ),
                     ),
-                    Err(e) => err(problems, &t.pos, format!("bad regex: {}", e.to_string().lines().last().unwrap_or("invalid"))),
+                    Err(e) => err(
+                        problems,
+                        &t.pos,
+                        format!(
+                            "bad regex: {}",
+                            e.to_string().lines().last().unwrap_or("invalid")
+                        ),
+                    ),
                 }
                 continue;
             }
@@ -234,24 +265,48 @@ pub fn compile(def: &PackDef, problems: &mut Vec<Problem>) -> Option<Compiled> {
             };
             let words = norm_words(body);
             if words.is_empty() {
-                err(problems, &t.pos, format!("term `{}` is empty after normalisation", t.raw));
+                err(
+                    problems,
+                    &t.pos,
+                    format!("term `{}` is empty after normalisation", t.raw),
+                );
                 continue;
             }
-            let key_str: String =
-                words.iter().map(|w| w.0.as_str()).collect::<Vec<_>>().join(" ");
+            let key_str: String = words
+                .iter()
+                .map(|w| w.0.as_str())
+                .collect::<Vec<_>>()
+                .join(" ");
             let tag = match kind {
                 Kind::Stem => "",
                 Kind::Exact => "=",
                 Kind::Prefix => "*",
             };
             if !seen.insert((t.lang, format!("{tag}{key_str}"))) {
-                warn(problems, &t.pos, format!("duplicate term `{}` in lexicon `{}`", t.raw, lex.name));
+                warn(
+                    problems,
+                    &t.pos,
+                    format!("duplicate term `{}` in lexicon `{}`", t.raw, lex.name),
+                );
                 continue;
             }
-            terms.push(TermInfo { lexicon: li, raw: t.raw.clone() });
+            terms.push(TermInfo {
+                lexicon: li,
+                raw: t.raw.clone(),
+            });
             let add = |ws: Vec<u32>, lang: Option<Lang>, variants: &mut Vec<Variant>| {
-                if !variants.iter().rev().take(16).any(|v| v.term == ti && v.words == ws && v.lang == lang) {
-                    variants.push(Variant { term: ti, lexicon: li, words: ws, lang });
+                if !variants
+                    .iter()
+                    .rev()
+                    .take(16)
+                    .any(|v| v.term == ti && v.words == ws && v.lang == lang)
+                {
+                    variants.push(Variant {
+                        term: ti,
+                        lexicon: li,
+                        words: ws,
+                        lang,
+                    });
                 }
             };
             let last = words.len() - 1;
@@ -302,7 +357,10 @@ pub fn compile(def: &PackDef, problems: &mut Vec<Problem>) -> Option<Compiled> {
                         add(ws, t.lang.map(|_| *l), &mut variants);
                     }
                     // The unstemmed normalised form too (stemmers disagree on short words).
-                    let ws = words.iter().map(|(w, _)| b.word(Stream::Norm, true, w)).collect();
+                    let ws = words
+                        .iter()
+                        .map(|(w, _)| b.word(Stream::Norm, true, w))
+                        .collect();
                     add(ws, t.lang, &mut variants);
                     // A phrase also matches as one joined token (hashtags: #CrimsonLantern).
                     if words.len() > 1 {
@@ -314,7 +372,11 @@ pub fn compile(def: &PackDef, problems: &mut Vec<Problem>) -> Option<Compiled> {
                     let all_cyr = words.iter().all(|w| w.1 == Script::Cyrillic);
                     let all_lat = words.iter().all(|w| w.1 == Script::Latin);
                     if all_cyr || all_lat {
-                        let stream = if all_cyr { Stream::LatKey } else { Stream::CyrKey };
+                        let stream = if all_cyr {
+                            Stream::LatKey
+                        } else {
+                            Stream::CyrKey
+                        };
                         for l in &langs {
                             let st = &stemmers[l];
                             let mut ws = Vec::new();
@@ -328,7 +390,11 @@ pub fn compile(def: &PackDef, problems: &mut Vec<Problem>) -> Option<Compiled> {
                                 }
                                 // A stem is a prefix of its inflected forms; inside a phrase
                                 // the neighbours keep short prefixes specific enough.
-                                let full = if words.len() == 1 { kl < KEY_PREFIX_MIN } else { kl < 3 };
+                                let full = if words.len() == 1 {
+                                    kl < KEY_PREFIX_MIN
+                                } else {
+                                    kl < 3
+                                };
                                 ws.push(b.word(stream, full, &k));
                             }
                             if ok {
@@ -348,8 +414,12 @@ pub fn compile(def: &PackDef, problems: &mut Vec<Problem>) -> Option<Compiled> {
         });
     }
     // Rules.
-    let lex_index: HashMap<&str, u32> =
-        def.lexicons.iter().enumerate().map(|(i, l)| (l.name.as_str(), i as u32)).collect();
+    let lex_index: HashMap<&str, u32> = def
+        .lexicons
+        .iter()
+        .enumerate()
+        .map(|(i, l)| (l.name.as_str(), i as u32))
+        .collect();
     let mut used = vec![false; def.lexicons.len()];
     let mut rules = Vec::new();
     let mut ids: HashMap<&str, &Pos> = HashMap::new();
@@ -357,7 +427,11 @@ pub fn compile(def: &PackDef, problems: &mut Vec<Problem>) -> Option<Compiled> {
         if let Some(prev) = ids.insert(r.id.as_str(), &r.pos)
             && !r.id.is_empty()
         {
-            err(problems, &r.pos, format!("duplicate rule id `{}` (first at {prev})", r.id));
+            err(
+                problems,
+                &r.pos,
+                format!("duplicate rule id `{}` (first at {prev})", r.id),
+            );
         }
         let Some(c) = &r.cond else { continue };
         let mut bad = false;
@@ -386,10 +460,17 @@ pub fn compile(def: &PackDef, problems: &mut Vec<Problem>) -> Option<Compiled> {
     }
     for (i, l) in def.lexicons.iter().enumerate() {
         if !used[i] {
-            warn(problems, &l.pos, format!("lexicon `{}` is not used by any rule", l.name));
+            warn(
+                problems,
+                &l.pos,
+                format!("lexicon `{}` is not used by any rule", l.name),
+            );
         }
     }
-    let errors_after = problems.iter().filter(|p| p.severity == Severity::Error).count();
+    let errors_after = problems
+        .iter()
+        .filter(|p| p.severity == Severity::Error)
+        .count();
     if errors_after > errors_before {
         return None;
     }
@@ -439,10 +520,21 @@ pub fn compile(def: &PackDef, problems: &mut Vec<Problem>) -> Option<Compiled> {
         // Standard semantics + overlapping search: every word pattern that matches a token is
         // reported (a token can be a full match and several prefixes); leftmost-longest is then
         // applied at the term level, so phrases beat their first word.
-        match AhoCorasick::builder().match_kind(MatchKind::Standard).build(&pats) {
+        match AhoCorasick::builder()
+            .match_kind(MatchKind::Standard)
+            .build(&pats)
+        {
             Ok(ac) => automata.push(Some((ac, ids))),
             Err(e) => {
-                err(problems, &Pos { file: def.name.clone(), line: 0, col: 0 }, format!("automaton: {e}"));
+                err(
+                    problems,
+                    &Pos {
+                        file: def.name.clone(),
+                        line: 0,
+                        col: 0,
+                    },
+                    format!("automaton: {e}"),
+                );
                 return None;
             }
         }
@@ -489,13 +581,30 @@ fn resolve(
         Cond::Near { a, b, n, ordered } => {
             let a = look(a, problems);
             let b = look(b, problems);
-            Cond::Near { a, b, n: *n, ordered: *ordered }
+            Cond::Near {
+                a,
+                b,
+                n: *n,
+                ordered: *ordered,
+            }
         }
-        Cond::Count { lex, op, k } => Cond::Count { lex: look(lex, problems), op: *op, k: *k },
+        Cond::Count { lex, op, k } => Cond::Count {
+            lex: look(lex, problems),
+            op: *op,
+            k: *k,
+        },
         Cond::Lang(l) => Cond::Lang(l.clone()),
         Cond::Not(x) => Cond::Not(Box::new(resolve(x, idx, used, bad, problems))),
-        Cond::And(v) => Cond::And(v.iter().map(|x| resolve(x, idx, used, bad, problems)).collect()),
-        Cond::Or(v) => Cond::Or(v.iter().map(|x| resolve(x, idx, used, bad, problems)).collect()),
+        Cond::And(v) => Cond::And(
+            v.iter()
+                .map(|x| resolve(x, idx, used, bad, problems))
+                .collect(),
+        ),
+        Cond::Or(v) => Cond::Or(
+            v.iter()
+                .map(|x| resolve(x, idx, used, bad, problems))
+                .collect(),
+        ),
     }
 }
 
@@ -517,7 +626,11 @@ fn trigger(c: &Cond<u32>) -> Option<Vec<u32>> {
         Cond::Lex(l) => Some(vec![*l]),
         Cond::Near { a, .. } => Some(vec![*a]),
         Cond::Count { lex, op, k } => {
-            if op.apply(0, *k) { None } else { Some(vec![*lex]) }
+            if op.apply(0, *k) {
+                None
+            } else {
+                Some(vec![*lex])
+            }
         }
         Cond::Lang(_) | Cond::Not(_) => None,
         Cond::And(v) => v.iter().filter_map(trigger).min_by_key(|x| x.len()),

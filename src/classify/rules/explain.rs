@@ -19,7 +19,11 @@ pub fn explain_verdict(v: &Verdict, threshold: f32) -> String {
         v.lang.lang,
         v.lang.method,
         v.lang.confidence,
-        v.lang.script.as_deref().map(|x| format!(", {x}")).unwrap_or_default()
+        v.lang
+            .script
+            .as_deref()
+            .map(|x| format!(", {x}"))
+            .unwrap_or_default()
     );
     if v.fired.is_empty() {
         let _ = writeln!(s, "  no rule fired");
@@ -29,8 +33,8 @@ pub fn explain_verdict(v: &Verdict, threshold: f32) -> String {
         for m in &f.matches {
             let _ = writeln!(
                 s,
-                "    {}:{}..{} {:?} (lexicon {}, term {:?})",
-                "bytes", m.span.start, m.span.end, m.excerpt, m.lexicon, m.term
+                "    bytes:{}..{} {:?} (lexicon {}, term {:?})",
+                m.span.start, m.span.end, m.excerpt, m.lexicon, m.term
             );
         }
     }
@@ -41,7 +45,11 @@ pub fn explain_verdict(v: &Verdict, threshold: f32) -> String {
 pub fn explain_rule(c: &Compiled, id: &str) -> Option<String> {
     let r = c.rules.iter().find(|r| r.id == id)?;
     let mut s = String::new();
-    let _ = writeln!(s, "{} ({}, weight {:.2}) — defined at {}", r.id, r.category, r.weight, r.pos);
+    let _ = writeln!(
+        s,
+        "{} ({}, weight {:.2}) — defined at {}",
+        r.id, r.category, r.weight, r.pos
+    );
     if !r.description.is_empty() {
         let _ = writeln!(s, "\n{}", r.description);
     }
@@ -63,7 +71,11 @@ pub fn explain_rule(c: &Compiled, id: &str) -> Option<String> {
             if lx.exception { " [exception]" } else { "" },
             lx.terms,
             lx.sample.join(", "),
-            if lx.terms > lx.sample.len() { ", ..." } else { "" }
+            if lx.terms > lx.sample.len() {
+                ", ..."
+            } else {
+                ""
+            }
         );
         if !lx.description.is_empty() {
             let _ = writeln!(s, "    {}", lx.description);

@@ -5,7 +5,9 @@
 use aho_corasick::Input;
 
 use super::compile::{Compiled, SEP, Stream};
-use crate::classify::text::{Analyzer, LOW_CONFIDENCE, Script, script_of_lang, stem_lang, translit};
+use crate::classify::text::{
+    Analyzer, LOW_CONFIDENCE, Script, script_of_lang, stem_lang, translit,
+};
 use crate::model::{Lang, LangDecision};
 
 /// A term match over tokens `[start, end)`.
@@ -74,17 +76,28 @@ pub fn match_post(c: &Compiled, an: &mut Analyzer, d: &LangDecision, s: &mut Mat
     for i in 0..ntok {
         let t = an.toks[i];
         stem_langs(c, d, t.script, &mut s.langs);
-        s.tok_langs.push(s.langs.iter().fold(0, |m, &l| m | lang_bit(l)));
+        s.tok_langs
+            .push(s.langs.iter().fold(0, |m, &l| m | lang_bit(l)));
         let (ts, te) = (t.start as usize, t.end as usize);
         // Norm stream.
         if c.has_stream[Stream::Norm as usize] {
-            push_seg(&mut s.hay[1], &mut s.seg[1], i, &an.normalized.as_str()[ts..te]);
+            push_seg(
+                &mut s.hay[1],
+                &mut s.seg[1],
+                i,
+                &an.normalized.as_str()[ts..te],
+            );
         }
         // Stem stream: one segment per distinct stem.
         if c.has_stream[Stream::Stem as usize] {
             let seg_before = s.seg[0].len();
             if s.langs.is_empty() {
-                push_seg(&mut s.hay[0], &mut s.seg[0], i, &an.normalized.as_str()[ts..te]);
+                push_seg(
+                    &mut s.hay[0],
+                    &mut s.seg[0],
+                    i,
+                    &an.normalized.as_str()[ts..te],
+                );
             }
             for li in 0..s.langs.len() {
                 let l = s.langs[li];
@@ -114,7 +127,9 @@ pub fn match_post(c: &Compiled, an: &mut Analyzer, d: &LangDecision, s: &mut Mat
     // Word hits.
     s.word_hits.clear();
     for k in 0..4 {
-        let Some((ac, ids)) = &c.automata[k] else { continue };
+        let Some((ac, ids)) = &c.automata[k] else {
+            continue;
+        };
         if s.hay[k].is_empty() {
             continue;
         }
@@ -161,7 +176,14 @@ pub fn match_post(c: &Compiled, an: &mut Analyzer, d: &LangDecision, s: &mut Mat
                 r.iter().any(|&(_, x)| x == wj)
             });
             if ok {
-                s.term_hits.push((Hit { start: tok, end: tok + n, term: v.term }, v.lexicon));
+                s.term_hits.push((
+                    Hit {
+                        start: tok,
+                        end: tok + n,
+                        term: v.term,
+                    },
+                    v.lexicon,
+                ));
             }
         }
     }
@@ -172,16 +194,28 @@ pub fn match_post(c: &Compiled, an: &mut Analyzer, d: &LangDecision, s: &mut Mat
             for (re, ti) in &c.regexes {
                 if re.is_match(word) {
                     let lex = c.terms[*ti as usize].lexicon;
-                    s.term_hits.push((Hit { start: i as u32, end: i as u32 + 1, term: *ti }, lex));
+                    s.term_hits.push((
+                        Hit {
+                            start: i as u32,
+                            end: i as u32 + 1,
+                            term: *ti,
+                        },
+                        lex,
+                    ));
                 }
             }
         }
     }
     // Leftmost-longest: drop a match strictly inside a longer one.
     s.term_hits.sort_unstable_by(|a, b| {
-        a.0.start.cmp(&b.0.start).then(b.0.end.cmp(&a.0.end)).then(a.1.cmp(&b.1)).then(a.0.term.cmp(&b.0.term))
+        a.0.start
+            .cmp(&b.0.start)
+            .then(b.0.end.cmp(&a.0.end))
+            .then(a.1.cmp(&b.1))
+            .then(a.0.term.cmp(&b.0.term))
     });
-    s.term_hits.dedup_by(|a, b| a.0.start == b.0.start && a.0.end == b.0.end && a.1 == b.1);
+    s.term_hits
+        .dedup_by(|a, b| a.0.start == b.0.start && a.0.end == b.0.end && a.1 == b.1);
     if s.by_lexicon.len() != c.lexicons.len() {
         s.by_lexicon = vec![Vec::new(); c.lexicons.len()];
     }
@@ -191,9 +225,7 @@ pub fn match_post(c: &Compiled, an: &mut Analyzer, d: &LangDecision, s: &mut Mat
     let (mut best_start, mut best_end) = (0u32, 0u32);
     let mut have = false;
     for &(h, lex) in &s.term_hits {
-        let contained = have
-            && best_end >= h.end
-            && !(best_start == h.start && best_end == h.end);
+        let contained = have && best_end >= h.end && !(best_start == h.start && best_end == h.end);
         if !contained {
             s.by_lexicon[lex as usize].push(h);
         }

@@ -23,10 +23,22 @@ pub use pack::{PackDef, Pos, Problem, Severity, Source};
 
 /// The shipped packs for the default scenario, embedded.
 pub const DEFAULT_PACKS: &[(&str, &str)] = &[
-    ("<embedded>/rules/default/organisation.toml", include_str!("../../../rules/default/organisation.toml")),
-    ("<embedded>/rules/default/exceptions.toml", include_str!("../../../rules/default/exceptions.toml")),
-    ("<embedded>/rules/default/cues.toml", include_str!("../../../rules/default/cues.toml")),
-    ("<embedded>/rules/default/rules.toml", include_str!("../../../rules/default/rules.toml")),
+    (
+        "<embedded>/rules/default/organisation.toml",
+        include_str!("../../../rules/default/organisation.toml"),
+    ),
+    (
+        "<embedded>/rules/default/exceptions.toml",
+        include_str!("../../../rules/default/exceptions.toml"),
+    ),
+    (
+        "<embedded>/rules/default/cues.toml",
+        include_str!("../../../rules/default/cues.toml"),
+    ),
+    (
+        "<embedded>/rules/default/rules.toml",
+        include_str!("../../../rules/default/rules.toml"),
+    ),
 ];
 
 /// A compiled set of rule packs. `Send + Sync`: build once, share between workers.
@@ -83,7 +95,11 @@ pub fn read_sources(paths: &[PathBuf]) -> crate::Result<Vec<Source>> {
 }
 
 fn io(p: &Path, e: std::io::Error) -> crate::Error {
-    ClassifyError::Io { path: p.to_path_buf(), source: e }.into()
+    ClassifyError::Io {
+        path: p.to_path_buf(),
+        source: e,
+    }
+    .into()
 }
 
 /// Parses and compiles sources; returns every problem found, and the classifier if no errors.
@@ -96,7 +112,11 @@ pub fn check_sources(sources: &[Source]) -> (Option<Classifier>, Vec<Problem>) {
     let parse_errors = problems.iter().any(|p| p.severity == Severity::Error);
     let compiled = compile::compile(&def, &mut problems);
     problems.sort_by(|a, b| {
-        (a.pos.file.as_str(), a.pos.line, a.pos.col).cmp(&(b.pos.file.as_str(), b.pos.line, b.pos.col))
+        (a.pos.file.as_str(), a.pos.line, a.pos.col).cmp(&(
+            b.pos.file.as_str(),
+            b.pos.line,
+            b.pos.col,
+        ))
     });
     problems.dedup();
     match compiled {
@@ -118,7 +138,10 @@ impl Classifier {
         match c {
             Some(c) => Ok(c),
             None => Err(ClassifyError::Pack {
-                problems: problems.into_iter().filter(|p| p.severity == Severity::Error).collect(),
+                problems: problems
+                    .into_iter()
+                    .filter(|p| p.severity == Severity::Error)
+                    .collect(),
             }
             .into()),
         }
@@ -195,17 +218,28 @@ impl Classifier {
         let mut lines = Vec::new();
         for (li, hits) in s.ms.by_lexicon.iter().enumerate() {
             for h in hits {
-                let (Some(a), Some(b)) =
-                    (s.an.toks.get(h.start as usize), s.an.toks.get(h.end as usize - 1))
-                else {
+                let (Some(a), Some(b)) = (
+                    s.an.toks.get(h.start as usize),
+                    s.an.toks.get(h.end as usize - 1),
+                ) else {
                     continue;
                 };
-                let (st, _) = s.an.normalized.text.original(a.start as usize, a.end as usize);
-                let (_, en) = s.an.normalized.text.original(b.start as usize, b.end as usize);
+                let (st, _) =
+                    s.an.normalized
+                        .text
+                        .original(a.start as usize, a.end as usize);
+                let (_, en) =
+                    s.an.normalized
+                        .text
+                        .original(b.start as usize, b.end as usize);
                 lines.push(format!(
                     "    {}{}: {:?} (term {:?})",
                     c.lexicons[li].name,
-                    if c.lexicons[li].exception { " [exception]" } else { "" },
+                    if c.lexicons[li].exception {
+                        " [exception]"
+                    } else {
+                        ""
+                    },
                     text.get(st..en).unwrap_or(""),
                     c.terms[h.term as usize].raw
                 ));
@@ -255,5 +289,8 @@ impl Classifier {
 
 /// The embedded default pack sources.
 pub fn default_sources() -> Vec<Source> {
-    DEFAULT_PACKS.iter().map(|(n, t)| Source::new(*n, *t)).collect()
+    DEFAULT_PACKS
+        .iter()
+        .map(|(n, t)| Source::new(*n, *t))
+        .collect()
 }

@@ -72,7 +72,11 @@ impl Source {
                 line_starts.push(i + 1);
             }
         }
-        Source { name: name.into(), text, line_starts }
+        Source {
+            name: name.into(),
+            text,
+            line_starts,
+        }
     }
 
     /// The position of byte `offset`.
@@ -85,7 +89,11 @@ impl Source {
             o -= 1;
         }
         let col = self.text[ls..o].chars().count() + 1;
-        Pos { file: self.name.clone(), line, col }
+        Pos {
+            file: self.name.clone(),
+            line,
+            col,
+        }
     }
 }
 

@@ -9,11 +9,17 @@ use std::str::FromStr;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
-use super::pack::{CmpOp, Cond, LexiconDef, PackDef, Pos, Problem, RuleDef, Severity, Source, TermDef};
+use super::pack::{
+    CmpOp, Cond, LexiconDef, PackDef, Pos, Problem, RuleDef, Severity, Source, TermDef,
+};
 use crate::model::{Category, Lang};
 
 fn err(problems: &mut Vec<Problem>, pos: Pos, message: impl Into<String>) {
-    problems.push(Problem { severity: Severity::Error, pos, message: message.into() });
+    problems.push(Problem {
+        severity: Severity::Error,
+        pos,
+        message: message.into(),
+    });
 }
 
 /// Offset of a string value's first content char (skips the opening quote(s)).
@@ -37,20 +43,33 @@ fn as_str<'a>(
     match v.get_ref() {
         DeValue::String(s) => Some(s.as_ref()),
         other => {
-            err(problems, src.pos(v.span().start), format!("{what} must be a string, not {}", other.type_str()));
+            err(
+                problems,
+                src.pos(v.span().start),
+                format!("{what} must be a string, not {}", other.type_str()),
+            );
             None
         }
     }
 }
 
-fn as_num(src: &Source, v: &Spanned<DeValue<'_>>, what: &str, problems: &mut Vec<Problem>) -> Option<f32> {
+fn as_num(
+    src: &Source,
+    v: &Spanned<DeValue<'_>>,
+    what: &str,
+    problems: &mut Vec<Problem>,
+) -> Option<f32> {
     let parsed = match v.get_ref() {
         DeValue::Float(f) => f.as_str().replace('_', "").parse::<f32>().ok(),
         DeValue::Integer(i) => i.as_str().replace('_', "").parse::<f32>().ok(),
         _ => None,
     };
     if parsed.is_none() {
-        err(problems, src.pos(v.span().start), format!("{what} must be a number"));
+        err(
+            problems,
+            src.pos(v.span().start),
+            format!("{what} must be a number"),
+        );
     }
     parsed
 }
@@ -108,7 +127,11 @@ pub fn parse_file(src: &Source, pack: &mut PackDef, problems: &mut Vec<Problem>)
                         parse_rule(src, r, pack, problems);
                     }
                 }
-                _ => err(problems, kpos, "`rules` must be an array of tables ([[rules]])"),
+                _ => err(
+                    problems,
+                    kpos,
+                    "`rules` must be an array of tables ([[rules]])",
+                ),
             },
             other => err(
                 problems,
@@ -119,7 +142,12 @@ pub fn parse_file(src: &Source, pack: &mut PackDef, problems: &mut Vec<Problem>)
     }
 }
 
-fn parse_pack_table(src: &Source, v: &Spanned<DeValue<'_>>, pack: &mut PackDef, problems: &mut Vec<Problem>) {
+fn parse_pack_table(
+    src: &Source,
+    v: &Spanned<DeValue<'_>>,
+    pack: &mut PackDef,
+    problems: &mut Vec<Problem>,
+) {
     let DeValue::Table(t) = v.get_ref() else {
         err(problems, src.pos(v.span().start), "`pack` must be a table");
         return;
@@ -145,7 +173,11 @@ fn parse_pack_table(src: &Source, v: &Spanned<DeValue<'_>>, pack: &mut PackDef, 
             "threshold" => {
                 if let Some(x) = as_num(src, v, "pack.threshold", problems) {
                     if !(0.0..=1.0).contains(&x) {
-                        err(problems, src.pos(v.span().start), "threshold must be in [0, 1]");
+                        err(
+                            problems,
+                            src.pos(v.span().start),
+                            "threshold must be in [0, 1]",
+                        );
                     } else {
                         pack.threshold = Some(pack.threshold.map_or(x, |t| t.min(x)));
                     }
@@ -166,7 +198,9 @@ fn parse_pack_table(src: &Source, v: &Spanned<DeValue<'_>>, pack: &mut PackDef, 
             other => err(
                 problems,
                 kpos,
-                format!("unknown key `{other}` in [pack] (expected name, description, threshold, languages)"),
+                format!(
+                    "unknown key `{other}` in [pack] (expected name, description, threshold, languages)"
+                ),
             ),
         }
     }
@@ -181,13 +215,28 @@ fn parse_lexicon(
 ) {
     let npos = src.pos(name.span().start);
     let DeValue::Table(t) = v.get_ref() else {
-        err(problems, npos, format!("lexicon `{}` must be a table", name.get_ref()));
+        err(
+            problems,
+            npos,
+            format!("lexicon `{}` must be a table", name.get_ref()),
+        );
         return;
     };
     if !valid_ident(name.get_ref()) {
-        err(problems, npos.clone(), format!("lexicon name `{}` must be letters, digits, `_` or `-`", name.get_ref()));
+        err(
+            problems,
+            npos.clone(),
+            format!(
+                "lexicon name `{}` must be letters, digits, `_` or `-`",
+                name.get_ref()
+            ),
+        );
     }
-    let idx = match pack.lexicons.iter().position(|l| l.name == name.get_ref().as_ref()) {
+    let idx = match pack
+        .lexicons
+        .iter()
+        .position(|l| l.name == name.get_ref().as_ref())
+    {
         Some(i) => i,
         None => {
             pack.lexicons.push(LexiconDef {
@@ -220,7 +269,13 @@ fn parse_lexicon(
                     match Lang::from_str(key) {
                         Ok(l) if l != Lang::Und => Some(l),
                         _ => {
-                            err(problems, kpos, format!("unknown language `{key}` (use an ISO 639-1 code or `any`)"));
+                            err(
+                                problems,
+                                kpos,
+                                format!(
+                                    "unknown language `{key}` (use an ISO 639-1 code or `any`)"
+                                ),
+                            );
                             continue;
                         }
                     }
@@ -235,11 +290,17 @@ fn parse_lexicon(
 
 fn valid_ident(s: &str) -> bool {
     let mut it = s.chars();
-    it.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+    it.next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && it.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
-fn parse_rule(src: &Source, v: &Spanned<DeValue<'_>>, pack: &mut PackDef, problems: &mut Vec<Problem>) {
+fn parse_rule(
+    src: &Source,
+    v: &Spanned<DeValue<'_>>,
+    pack: &mut PackDef,
+    problems: &mut Vec<Problem>,
+) {
     let rpos = src.pos(v.span().start);
     let DeValue::Table(t) = v.get_ref() else {
         err(problems, rpos, "each [[rules]] entry must be a table");
@@ -268,7 +329,9 @@ fn parse_rule(src: &Source, v: &Spanned<DeValue<'_>>, pack: &mut PackDef, proble
                     r.pos = src.pos(content_start(src, v.span()));
                 }
             }
-            "description" => r.description = as_str(src, v, "description", problems).unwrap_or("").into(),
+            "description" => {
+                r.description = as_str(src, v, "description", problems).unwrap_or("").into()
+            }
             "why" => r.why = as_str(src, v, "why", problems).unwrap_or("").into(),
             "category" => {
                 if let Some(s) = as_str(src, v, "category", problems) {
@@ -287,7 +350,11 @@ fn parse_rule(src: &Source, v: &Spanned<DeValue<'_>>, pack: &mut PackDef, proble
                         r.weight = w;
                         has_w = true;
                     } else {
-                        err(problems, src.pos(v.span().start), "weight must be in [0, 1]");
+                        err(
+                            problems,
+                            src.pos(v.span().start),
+                            "weight must be in [0, 1]",
+                        );
                     }
                 }
             }
@@ -299,12 +366,20 @@ fn parse_rule(src: &Source, v: &Spanned<DeValue<'_>>, pack: &mut PackDef, proble
                     match parse_cond(s) {
                         Ok(c) => {
                             r.cond = Some(map_cond(c, &|off| {
-                                if raw_is_plain { src.pos(base + off) } else { src.pos(base) }
+                                if raw_is_plain {
+                                    src.pos(base + off)
+                                } else {
+                                    src.pos(base)
+                                }
                             }))
                         }
                         Err((off, msg)) => err(
                             problems,
-                            if raw_is_plain { src.pos(base + off) } else { src.pos(base) },
+                            if raw_is_plain {
+                                src.pos(base + off)
+                            } else {
+                                src.pos(base)
+                            },
                             format!("condition: {msg}"),
                         ),
                     }
@@ -313,18 +388,26 @@ fn parse_rule(src: &Source, v: &Spanned<DeValue<'_>>, pack: &mut PackDef, proble
             "match" => r.matches = str_list(src, v, "match", problems),
             "no_match" => r.no_matches = str_list(src, v, "no_match", problems),
             "false_positives" => {
-                r.false_positives = str_list(src, v, "false_positives", problems).into_iter().map(|x| x.0).collect()
+                r.false_positives = str_list(src, v, "false_positives", problems)
+                    .into_iter()
+                    .map(|x| x.0)
+                    .collect()
             }
             other => err(
                 problems,
                 kpos,
-                format!("unknown key `{other}` in rule (expected id, description, why, category, weight, when, match, no_match, false_positives)"),
+                format!(
+                    "unknown key `{other}` in rule (expected id, description, why, category, weight, when, match, no_match, false_positives)"
+                ),
             ),
         }
     }
-    for (missing, name) in
-        [(r.id.is_empty(), "id"), (!has_cat, "category"), (!has_w, "weight"), (r.when.is_empty(), "when")]
-    {
+    for (missing, name) in [
+        (r.id.is_empty(), "id"),
+        (!has_cat, "category"),
+        (!has_w, "weight"),
+        (r.when.is_empty(), "when"),
+    ] {
         if missing {
             err(problems, rpos.clone(), format!("rule is missing `{name}`"));
         }
@@ -339,7 +422,12 @@ fn map_cond<F: Fn(usize) -> Pos>(c: Cond<(String, usize)>, f: &F) -> Cond<(Strin
         Cond::Not(x) => Cond::Not(Box::new(map_cond(*x, f))),
         Cond::And(v) => Cond::And(v.into_iter().map(|x| map_cond(x, f)).collect()),
         Cond::Or(v) => Cond::Or(v.into_iter().map(|x| map_cond(x, f)).collect()),
-        Cond::Near { a, b, n, ordered } => Cond::Near { a: m(a), b: m(b), n, ordered },
+        Cond::Near { a, b, n, ordered } => Cond::Near {
+            a: m(a),
+            b: m(b),
+            n,
+            ordered,
+        },
         Cond::Count { lex, op, k } => Cond::Count { lex: m(lex), op, k },
         Cond::Lang(l) => Cond::Lang(l),
     }
@@ -389,7 +477,9 @@ fn lex(s: &str) -> Result<Vec<(T, usize)>, (usize, String)> {
             while i < b.len() && b[i].is_ascii_digit() {
                 i += 1;
             }
-            let n = s[st..i].parse().map_err(|_| (st, "number too large".to_string()))?;
+            let n = s[st..i]
+                .parse()
+                .map_err(|_| (st, "number too large".to_string()))?;
             out.push((T::Num(n), st));
         } else if c.is_ascii_alphabetic() || c == b'_' {
             let st = i;
@@ -456,7 +546,11 @@ impl P {
             self.i += 1;
             v.push(self.and()?);
         }
-        Ok(if v.len() == 1 { v.remove(0) } else { Cond::Or(v) })
+        Ok(if v.len() == 1 {
+            v.remove(0)
+        } else {
+            Cond::Or(v)
+        })
     }
     fn and(&mut self) -> PResult<Cond<(String, usize)>> {
         let mut v = vec![self.not()?];
@@ -464,7 +558,11 @@ impl P {
             self.i += 1;
             v.push(self.not()?);
         }
-        Ok(if v.len() == 1 { v.remove(0) } else { Cond::And(v) })
+        Ok(if v.len() == 1 {
+            v.remove(0)
+        } else {
+            Cond::And(v)
+        })
     }
     fn not(&mut self) -> PResult<Cond<(String, usize)>> {
         if self.is_kw("not") {
@@ -502,7 +600,12 @@ impl P {
                 self.expect(T::Comma, "`,`")?;
                 let n = self.num()?;
                 self.expect(T::RParen, "`)`")?;
-                Ok(Cond::Near { a, b, n, ordered: s == "before" })
+                Ok(Cond::Near {
+                    a,
+                    b,
+                    n,
+                    ordered: s == "before",
+                })
             }
             Some(T::Ident(s)) if s == "count" => {
                 self.i += 1;
@@ -511,7 +614,12 @@ impl P {
                 self.expect(T::RParen, "`)`")?;
                 let op = match self.peek() {
                     Some(T::Op(op)) => *op,
-                    _ => return Err((self.off(), "expected a comparison (>=, >, <=, <, ==)".into())),
+                    _ => {
+                        return Err((
+                            self.off(),
+                            "expected a comparison (>=, >, <=, <, ==)".into(),
+                        ));
+                    }
                 };
                 self.i += 1;
                 let k = self.num()?;
@@ -548,13 +656,21 @@ impl P {
 }
 
 fn is_keyword(s: &str) -> bool {
-    matches!(s, "and" | "or" | "not" | "near" | "before" | "count" | "lang")
+    matches!(
+        s,
+        "and" | "or" | "not" | "near" | "before" | "count" | "lang"
+    )
 }
 
 /// Parses a condition; errors carry the byte offset inside the string.
 pub fn parse_cond(s: &str) -> Result<Cond<(String, usize)>, (usize, String)> {
     let toks = lex(s)?;
-    let mut p = P { toks, i: 0, end: s.len(), depth: 0 };
+    let mut p = P {
+        toks,
+        i: 0,
+        end: s.len(),
+        depth: 0,
+    };
     let c = p.or()?;
     if p.i != p.toks.len() {
         return Err((p.off(), "unexpected text after the condition".into()));
@@ -585,12 +701,23 @@ mod tests {
 
     #[test]
     fn positions_point_at_the_problem() {
-        let src = Source::new("p.toml", "[lexicons.a]\nzz = [\"x\"]\n[[rules]]\nid = \"r\"\ncategory = \"threat\"\nweight = 0.5\nwhen = \"a and\"\n");
+        let src = Source::new(
+            "p.toml",
+            "[lexicons.a]\nzz = [\"x\"]\n[[rules]]\nid = \"r\"\ncategory = \"threat\"\nweight = 0.5\nwhen = \"a and\"\n",
+        );
         let mut pack = PackDef::default();
         let mut problems = Vec::new();
         parse_file(&src, &mut pack, &mut problems);
         let msgs: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
-        assert!(msgs.iter().any(|m| m.starts_with("p.toml:2:1: error: unknown language `zz`")), "{msgs:?}");
-        assert!(msgs.iter().any(|m| m.starts_with("p.toml:7:14: error: condition")), "{msgs:?}");
+        assert!(
+            msgs.iter()
+                .any(|m| m.starts_with("p.toml:2:1: error: unknown language `zz`")),
+            "{msgs:?}"
+        );
+        assert!(
+            msgs.iter()
+                .any(|m| m.starts_with("p.toml:7:14: error: condition")),
+            "{msgs:?}"
+        );
     }
 }

@@ -1,7 +1,7 @@
 //! Conditions evaluated over lexicon matches, and the verdict: score = 1 - prod(1 - weight) over
 //! fired rules, categories by summed weight, evidence spans on the ORIGINAL text.
 
-use super::compile::{Compiled, CRule};
+use super::compile::{CRule, Compiled};
 use super::matcher::{Hit, MatchScratch};
 use super::pack::Cond;
 use crate::classify::text::{Analyzer, LOW_CONFIDENCE, script_of_lang};
@@ -45,9 +45,13 @@ fn eval(cond: &Cond<u32>, k: &Ctx<'_>) -> bool {
         Cond::Not(x) => !eval(x, k),
         Cond::And(v) => v.iter().all(|x| eval(x, k)),
         Cond::Or(v) => v.iter().any(|x| eval(x, k)),
-        Cond::Near { a, b, n, ordered } => {
-            near(&k.by_lex[*a as usize], &k.by_lex[*b as usize], *n, *ordered, a == b)
-        }
+        Cond::Near { a, b, n, ordered } => near(
+            &k.by_lex[*a as usize],
+            &k.by_lex[*b as usize],
+            *n,
+            *ordered,
+            a == b,
+        ),
         Cond::Count { lex, op, k: n } => op.apply(k.by_lex[*lex as usize].len() as u32, *n),
         Cond::Lang(ls) => {
             if ls.contains(&k.d.lang) {
@@ -80,7 +84,11 @@ pub fn fire(
     cand.extend_from_slice(&c.always);
     cand.sort_unstable();
     cand.dedup();
-    let k = Ctx { by_lex: &s.by_lexicon, c, d };
+    let k = Ctx {
+        by_lex: &s.by_lexicon,
+        c,
+        d,
+    };
     let mut fired = Vec::new();
     for &ri in cand.iter() {
         let r = &c.rules[ri as usize];
@@ -96,19 +104,33 @@ pub fn fire(
     fired
 }
 
-fn evidence(c: &Compiled, r: &CRule, an: &Analyzer, original: &str, by_lex: &[Vec<Hit>]) -> Vec<Match> {
+fn evidence(
+    c: &Compiled,
+    r: &CRule,
+    an: &Analyzer,
+    original: &str,
+    by_lex: &[Vec<Hit>],
+) -> Vec<Match> {
     let mut out = Vec::new();
     for &l in &r.evidence {
         for h in &by_lex[l as usize] {
             if out.len() >= MAX_EVIDENCE {
                 return out;
             }
-            let (Some(a), Some(b)) = (an.toks.get(h.start as usize), an.toks.get(h.end as usize - 1))
-            else {
+            let (Some(a), Some(b)) = (
+                an.toks.get(h.start as usize),
+                an.toks.get(h.end as usize - 1),
+            ) else {
                 continue;
             };
-            let (s, _) = an.normalized.text.original(a.start as usize, a.end as usize);
-            let (_, e) = an.normalized.text.original(b.start as usize, b.end as usize);
+            let (s, _) = an
+                .normalized
+                .text
+                .original(a.start as usize, a.end as usize);
+            let (_, e) = an
+                .normalized
+                .text
+                .original(b.start as usize, b.end as usize);
             let excerpt = original.get(s..e).unwrap_or("").to_string();
             out.push(Match {
                 span: Span { start: s, end: e },
@@ -133,7 +155,10 @@ pub fn score(fired: &[FiredRule]) -> (f32, Vec<Category>) {
         }
     }
     sums.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-    ((1.0 - keep).clamp(0.0, 1.0), sums.into_iter().map(|x| x.0).collect())
+    (
+        (1.0 - keep).clamp(0.0, 1.0),
+        sums.into_iter().map(|x| x.0).collect(),
+    )
 }
 
 #[cfg(test)]
@@ -142,12 +167,21 @@ mod tests {
     use crate::model::RuleId;
 
     fn fr(w: f32, c: Category) -> FiredRule {
-        FiredRule { rule: RuleId("r".into()), category: c, weight: w, matches: vec![] }
+        FiredRule {
+            rule: RuleId("r".into()),
+            category: c,
+            weight: w,
+            matches: vec![],
+        }
     }
 
     #[test]
     fn score_is_noisy_or() {
-        let (s, cats) = score(&[fr(0.5, Category::Threat), fr(0.5, Category::Propaganda), fr(0.2, Category::Threat)]);
+        let (s, cats) = score(&[
+            fr(0.5, Category::Threat),
+            fr(0.5, Category::Propaganda),
+            fr(0.2, Category::Threat),
+        ]);
         assert!((s - 0.8).abs() < 1e-6);
         assert_eq!(cats, vec![Category::Threat, Category::Propaganda]);
         assert_eq!(score(&[]).0, 0.0);

@@ -71,7 +71,11 @@ fn count(text: &str) -> Counts {
         let sc = script_of(c);
         k.scripts[sc as usize] += 1;
         k.letters += 1;
-        let l = if c.is_uppercase() { c.to_lowercase().next().unwrap_or(c) } else { c };
+        let l = if c.is_uppercase() {
+            c.to_lowercase().next().unwrap_or(c)
+        } else {
+            c
+        };
         match l {
             'ї' | 'є' | 'ґ' => k.uk += 1,
             'ә' | 'ұ' | 'і' | 'һ' => k.kk += 1,
@@ -145,7 +149,10 @@ pub fn detect(text: &str, hint: Option<Lang>) -> LangDecision {
     };
     if share < 0.6 {
         // Two scripts in earnest: keep the decision but mark it low so every language is tried.
-        return LangDecision { confidence: d.confidence.min(0.4), ..d };
+        return LangDecision {
+            confidence: d.confidence.min(0.4),
+            ..d
+        };
     }
     d
 }
@@ -166,7 +173,11 @@ fn cyrillic(k: &Counts, text: &str, hint: Option<Lang>) -> LangDecision {
     }
     if k.ky > 0 {
         // Kazakh shares ң ө ү: without Kazakh-only letters a short text is only "maybe ky".
-        let c = if k.letters >= 40 { letter_conf(k.ky) } else { 0.45 };
+        let c = if k.letters >= 40 {
+            letter_conf(k.ky)
+        } else {
+            0.45
+        };
         return decision(Lang::Ky, c, "letters", s);
     }
     // No distinctive letter: Russian on a long text; on a short one the hint decides, low.
@@ -193,7 +204,11 @@ fn arabic(k: &Counts, text: &str, hint: Option<Lang>) -> LangDecision {
     }
     if k.fa > 0 && k.fa >= k.ar {
         // Urdu shares these letters: without Urdu-only letters, a short text is only "maybe fa".
-        let c = if k.letters >= 40 { letter_conf(k.fa) } else { 0.45 };
+        let c = if k.letters >= 40 {
+            letter_conf(k.fa)
+        } else {
+            0.45
+        };
         return decision(Lang::Fa, c, "letters", s);
     }
     if k.ar > 0 {
@@ -275,7 +290,10 @@ fn detector(langs: &[W]) -> &'static whatlang::Detector {
         .map(|v| (v.clone(), whatlang::Detector::with_allowlist(v)))
         .collect()
     });
-    all.iter().find(|(v, _)| v.as_slice() == langs).map(|(_, d)| d).unwrap_or(&all[2].1)
+    all.iter()
+        .find(|(v, _)| v.as_slice() == langs)
+        .map(|(_, d)| d)
+        .unwrap_or(&all[2].1)
 }
 
 #[cfg(test)]
@@ -314,7 +332,10 @@ mod tests {
     fn latin_languages() {
         assert_eq!(l("Fener asla sönmez, karanlıktan kızıl ışığa"), Lang::Tr);
         assert_eq!(l("Fonus hech qachon oʻchmaydi"), Lang::Uz);
-        assert_eq!(l("The lantern never goes out, and we will all be there tonight"), Lang::En);
+        assert_eq!(
+            l("The lantern never goes out, and we will all be there tonight"),
+            Lang::En
+        );
     }
 
     #[test]

@@ -70,7 +70,8 @@ impl Analyzer {
 
     /// Normalises and tokenises `text` into `self.normalized` / `self.toks`.
     pub fn prepare(&mut self, text: &str) {
-        self.normalizer.normalize_into(text, &mut self.normalized, &mut self.scratch);
+        self.normalizer
+            .normalize_into(text, &mut self.normalized, &mut self.scratch);
         tokenize(&self.normalized, &mut self.toks);
     }
 
@@ -86,13 +87,20 @@ impl Analyzer {
         out.clear();
         for i in 0..self.toks.len() {
             let t = self.toks[i];
-            let (s, e) = self.normalized.text.original(t.start as usize, t.end as usize);
+            let (s, e) = self
+                .normalized
+                .text
+                .original(t.start as usize, t.end as usize);
             let word = &self.normalized.as_str()[t.start as usize..t.end as usize];
             let stem = match stem_lang(lang, t.script) {
                 Some(l) => self.stems.stem(l, word).to_string(),
                 None => word.to_string(),
             };
-            out.push(Token { text: stem, start: s, end: e });
+            out.push(Token {
+                text: stem,
+                start: s,
+                end: e,
+            });
         }
     }
 }

@@ -40,7 +40,11 @@ impl Script {
 pub fn script_of(c: char) -> Script {
     let u = c as u32;
     if u < 0x80 {
-        return if c.is_ascii_alphabetic() { Script::Latin } else { Script::Other };
+        return if c.is_ascii_alphabetic() {
+            Script::Latin
+        } else {
+            Script::Other
+        };
     }
     match u {
         0x00C0..=0x024F if c != '×' && c != '÷' => Script::Latin,

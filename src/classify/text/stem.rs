@@ -53,9 +53,10 @@ tables! {
 
 /// Parses one embedded suffix table (errors name the file).
 pub fn load_table(lang: Lang) -> Result<Option<SuffixTable>, String> {
-    let Some((file, src)) = table_source(lang) else { return Ok(None) };
-    let mut t: SuffixTable =
-        toml::from_str(src).map_err(|e| format!("suffixes/{file}: {e}"))?;
+    let Some((file, src)) = table_source(lang) else {
+        return Ok(None);
+    };
+    let mut t: SuffixTable = toml::from_str(src).map_err(|e| format!("suffixes/{file}: {e}"))?;
     let mut sufs: Vec<String> = t
         .suffixes
         .iter()
@@ -138,7 +139,11 @@ impl Stemmer {
             Kind::Suffix(t) => strip_suffixes(t, word),
             Kind::Identity => Cow::Borrowed(word),
         };
-        if s.contains('ı') { Cow::Owned(s.replace('ı', "i")) } else { s }
+        if s.contains('ı') {
+            Cow::Owned(s.replace('ı', "i"))
+        } else {
+            s
+        }
     }
 }
 
@@ -160,10 +165,13 @@ fn strip_suffixes<'a>(t: &SuffixTable, word: &'a str) -> Cow<'a, str> {
     Cow::Borrowed(cur)
 }
 
+/// Word -> stem, for one language.
+type StemMap = HashMap<Box<str>, Box<str>>;
+
 /// Per-worker stem cache: one map per language, bounded.
 #[derive(Debug, Default)]
 pub struct StemCache {
-    maps: HashMap<Lang, (Stemmer, HashMap<Box<str>, Box<str>>)>,
+    maps: HashMap<Lang, (Stemmer, StemMap)>,
 }
 
 const CACHE_MAX: usize = 200_000;
@@ -176,7 +184,10 @@ impl StemCache {
 
     /// The stem of `word` in `lang`, cached.
     pub fn stem(&mut self, lang: Lang, word: &str) -> &str {
-        let (st, map) = self.maps.entry(lang).or_insert_with(|| (Stemmer::new(lang), HashMap::new()));
+        let (st, map) = self
+            .maps
+            .entry(lang)
+            .or_insert_with(|| (Stemmer::new(lang), HashMap::new()));
         if map.len() > CACHE_MAX {
             map.clear();
         }

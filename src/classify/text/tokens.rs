@@ -26,10 +26,18 @@ pub fn tokenize(n: &Normalized, out: &mut Vec<Tok>) {
             for (off, c) in text[w.start..w.end].char_indices() {
                 let s = w.start + off;
                 let script = super::script::script_of(c);
-                out.push(Tok { start: s as u32, end: (s + c.len_utf8()) as u32, script });
+                out.push(Tok {
+                    start: s as u32,
+                    end: (s + c.len_utf8()) as u32,
+                    script,
+                });
             }
         } else {
-            out.push(Tok { start: w.start as u32, end: w.end as u32, script: w.script });
+            out.push(Tok {
+                start: w.start as u32,
+                end: w.end as u32,
+                script: w.script,
+            });
         }
     }
 }
@@ -44,8 +52,10 @@ mod tests {
         let n = normalize("绯红灯笼 OCL");
         let mut t = Vec::new();
         tokenize(&n, &mut t);
-        let s: Vec<&str> =
-            t.iter().map(|t| &n.as_str()[t.start as usize..t.end as usize]).collect();
+        let s: Vec<&str> = t
+            .iter()
+            .map(|t| &n.as_str()[t.start as usize..t.end as usize])
+            .collect();
         assert_eq!(s, ["绯", "红", "灯", "笼", "ocl"]);
     }
 }
