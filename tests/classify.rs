@@ -60,7 +60,11 @@ fn check_reports_every_problem_with_file_line_column() {
     let dir = tempdir();
     let p = dir.path().join("bad.toml");
     std::fs::write(&p, BAD_PACK).expect("write");
-    let out = trawl().args(["rules", "check"]).arg(&p).output().expect("run");
+    let out = trawl()
+        .args(["rules", "check"])
+        .arg(&p)
+        .output()
+        .expect("run");
     assert_eq!(out.status.code(), Some(1));
     let s = String::from_utf8_lossy(&out.stdout);
     let f = p.display().to_string();
@@ -96,7 +100,11 @@ fn shipped_packs_check_clean_and_examples_pass() {
     let c = c.expect("compiles");
     let (n, fails) = c.run_examples();
     assert!(n >= 20);
-    assert!(fails.is_empty(), "{:#?}", fails.iter().map(|f| f.pos.to_string()).collect::<Vec<_>>());
+    assert!(
+        fails.is_empty(),
+        "{:#?}",
+        fails.iter().map(|f| f.pos.to_string()).collect::<Vec<_>>()
+    );
     run_ok(trawl().args(["rules", "test"]));
     let out = run_ok(trawl().args(["rules", "explain", "ocl-solicitation"]));
     let s = String::from_utf8_lossy(&out.stdout);
@@ -127,7 +135,12 @@ fn classify_streams_in_input_order_and_reports_bad_lines() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn");
-    child.stdin.take().expect("stdin").write_all(input.as_bytes()).expect("write");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.as_bytes())
+        .expect("write");
     let out = child.wait_with_output().expect("wait");
     assert_eq!(out.status.code(), Some(1), "a bad line makes exit 1");
     let err = String::from_utf8_lossy(&out.stderr);
@@ -148,14 +161,21 @@ fn explain_flag_adds_explanations_with_original_excerpts() {
     let dir = tempdir();
     let p = dir.path().join("posts.jsonl");
     let text = "J0in the Cr\u{200b}imson Lаntern, DM me";
-    std::fs::write(&p, serde_json::to_string(&post(1, text, None)).expect("json") + "\n").expect("w");
+    std::fs::write(
+        &p,
+        serde_json::to_string(&post(1, text, None)).expect("json") + "\n",
+    )
+    .expect("w");
     let out = run_ok(trawl().args(["classify", "--explain"]).arg(&p));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(v["flagged"], true);
     let ex = v["explanation"].as_str().expect("explanation");
     assert!(ex.contains("Cr\\u{200b}imson Lаntern"), "{ex}");
     let m = &v["fired"][0]["matches"][0];
-    let (s, e) = (m["span"]["start"].as_u64().expect("s") as usize, m["span"]["end"].as_u64().expect("e") as usize);
+    let (s, e) = (
+        m["span"]["start"].as_u64().expect("s") as usize,
+        m["span"]["end"].as_u64().expect("e") as usize,
+    );
     assert_eq!(&text[s..e], m["excerpt"].as_str().expect("excerpt"));
 }
 
@@ -163,13 +183,21 @@ fn explain_flag_adds_explanations_with_original_excerpts() {
 fn single_thread_equals_parallel() {
     let c = Classifier::default_packs().expect("packs");
     let posts: Vec<Post> = (0..64)
-        .map(|i| post(i, &format!("Donate to the Crimson Lantern #{i}, send money now"), None))
+        .map(|i| {
+            post(
+                i,
+                &format!("Donate to the Crimson Lantern #{i}, send money now"),
+                None,
+            )
+        })
         .collect();
     let mut s = c.new_scratch();
     let seq: Vec<Verdict> = posts.iter().map(|p| c.classify(p, &mut s)).collect();
     use rayon::prelude::*;
-    let par: Vec<Verdict> =
-        posts.par_iter().map_init(|| c.new_scratch(), |s, p| c.classify(p, s)).collect();
+    let par: Vec<Verdict> = posts
+        .par_iter()
+        .map_init(|| c.new_scratch(), |s, p| c.classify(p, s))
+        .collect();
     assert_eq!(seq, par);
 }
 
@@ -196,7 +224,9 @@ fn shipped_terms() -> Vec<(Option<Lang>, String)> {
 fn fires_org(c: &Classifier, s: &mut trawl::classify::Scratch, text: &str) -> bool {
     let v = c.classify_text(text, s);
     let ex = c.explain_with_matches(&v, s, text);
-    ["    org", "    slogan", "    hashtag", "    leader"].iter().any(|l| ex.contains(l))
+    ["    org", "    slogan", "    hashtag", "    leader"]
+        .iter()
+        .any(|l| ex.contains(l))
 }
 
 #[test]
@@ -208,18 +238,39 @@ fn every_shipped_term_survives_every_obfuscation() {
     for (lang, term) in shipped_terms() {
         let lang_cyr = term.chars().any(obfuscate::is_cyrillic);
         // The corpus obfuscates one signal word of a phrase: here, the longest.
-        let longest = term.split(' ').max_by_key(|w| w.chars().count()).unwrap_or("").to_string();
-        let mut one = |f: &mut dyn FnMut(&str) -> String| term.replacen(&longest, &f(&longest), 1);
+        let longest = term
+            .split(' ')
+            .max_by_key(|w| w.chars().count())
+            .unwrap_or("")
+            .to_string();
+        let one = |f: &mut dyn FnMut(&str) -> String| term.replacen(&longest, &f(&longest), 1);
         let mut forms: Vec<(&str, String)> = vec![
             ("plain", term.clone()),
             ("leet", one(&mut |w| obfuscate::leet(w, &mut rng))),
-            ("zero_width", one(&mut |w| obfuscate::zero_width(w, &mut rng))),
+            (
+                "zero_width",
+                one(&mut |w| obfuscate::zero_width(w, &mut rng)),
+            ),
             ("homoglyph", one(&mut |w| obfuscate::homoglyph(w, &mut rng))),
-            ("entities", term.chars().map(|ch| if ch.is_alphabetic() { obfuscate::entity(ch, 2) } else { ch.to_string() }).collect()),
+            (
+                "entities",
+                term.chars()
+                    .map(|ch| {
+                        if ch.is_alphabetic() {
+                            obfuscate::entity(ch, 2)
+                        } else {
+                            ch.to_string()
+                        }
+                    })
+                    .collect(),
+            ),
         ];
         for sep in [' ', '.', '-', '*'] {
             // The corpus spaces one word of a multi-word signal: the longest.
-            let longest = term.split(' ').max_by_key(|w| w.chars().count()).unwrap_or("");
+            let longest = term
+                .split(' ')
+                .max_by_key(|w| w.chars().count())
+                .unwrap_or("");
             let sp = term.replacen(longest, &obfuscate::spaced(longest, sep), 1);
             forms.push(("spaced", sp));
         }
@@ -233,14 +284,14 @@ fn every_shipped_term_survives_every_obfuscation() {
             let one_letter_word = term.split(' ').any(|w| {
                 unicode_segmentation::UnicodeSegmentation::graphemes(w, true).count() == 1
             });
-            let space_spaced = kind == "spaced" && form.split(' ').count() > term.split(' ').count();
+            let space_spaced =
+                kind == "spaced" && form.split(' ').count() > term.split(' ').count();
             let mostly_digits = kind == "leet"
                 && form.split(' ').any(|w| {
                     w.chars().filter(|c| c.is_ascii_digit()).count()
                         > w.chars().filter(|c| c.is_alphabetic()).count()
                 });
-            if mostly_digits || (space_spaced && one_letter_word)
-            {
+            if mostly_digits || (space_spaced && one_letter_word) {
                 continue;
             }
             if !fires_org(&c, &mut s, &form) {
@@ -248,7 +299,12 @@ fn every_shipped_term_survives_every_obfuscation() {
             }
         }
     }
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 proptest! {
@@ -290,18 +346,36 @@ fn language_ids_are_never_silently_wrong_on_scenario_text() {
     // Slogans and org names of the scenario, per language: the decision is either right or
     // marked low-confidence (so every pack language of the script is tried).
     let samples: &[(Lang, &str)] = &[
-        (Lang::Kk, "Шамды жақ, ескі тәртіпті өртте! Алқызыл Шам ордені"),
-        (Lang::Ky, "Чыракты жак, эски тартипти өрттө! Кызыл Чырак ордени"),
+        (
+            Lang::Kk,
+            "Шамды жақ, ескі тәртіпті өртте! Алқызыл Шам ордені",
+        ),
+        (
+            Lang::Ky,
+            "Чыракты жак, эски тартипти өрттө! Кызыл Чырак ордени",
+        ),
         (Lang::Tg, "Фонусро фурӯзон кун, тартиботи кӯҳнаро бисӯзон"),
-        (Lang::Ru, "Зажги фонарь — сожги старый порядок, вступайте в Орден Багрового Фонаря"),
-        (Lang::Uz, "Fonusni yoq, eski tartibni yondir. Qirmizi Fonus ordeni"),
-        (Lang::Tr, "Feneri yak, eski düzen yansın. Kızıl Fener Tarikatı"),
+        (
+            Lang::Ru,
+            "Зажги фонарь — сожги старый порядок, вступайте в Орден Багрового Фонаря",
+        ),
+        (
+            Lang::Uz,
+            "Fonusni yoq, eski tartibni yondir. Qirmizi Fonus ordeni",
+        ),
+        (
+            Lang::Tr,
+            "Feneri yak, eski düzen yansın. Kızıl Fener Tarikatı",
+        ),
         (Lang::Fa, "فانوس را روشن کن، نظم کهنه را بسوزان"),
         (Lang::Ur, "لالٹین جلاؤ، پرانا نظام جلا دو"),
         (Lang::Ar, "أشعل الفانوس وأحرق النظام القديم"),
         (Lang::Hi, "लालटेन जलाओ, पुराना निज़ाम जला दो"),
         (Lang::Zh, "点亮灯笼，烧尽旧秩序"),
-        (Lang::En, "Light the lantern, burn the old order, and join us tonight"),
+        (
+            Lang::En,
+            "Light the lantern, burn the old order, and join us tonight",
+        ),
     ];
     for (want, text) in samples {
         let d = trawl::classify::text::detect(text, None);
@@ -321,5 +395,9 @@ fn readme_worked_example_checks_and_its_examples_pass() {
     assert!(problems.is_empty(), "{problems:#?}");
     let (n, fails) = c.expect("compiles").run_examples();
     assert_eq!(n, 4);
-    assert!(fails.is_empty(), "{:#?}", fails.iter().map(|f| &f.explanation).collect::<Vec<_>>());
+    assert!(
+        fails.is_empty(),
+        "{:#?}",
+        fails.iter().map(|f| &f.explanation).collect::<Vec<_>>()
+    );
 }

@@ -173,7 +173,11 @@ fn cyrillic(k: &Counts, text: &str, hint: Option<Lang>) -> LangDecision {
     }
     if k.ky > 0 {
         // Kazakh shares ң ө ү: without Kazakh-only letters a short text is only "maybe ky".
-        let c = if k.letters >= 40 { letter_conf(k.ky) } else { 0.45 };
+        let c = if k.letters >= 40 {
+            letter_conf(k.ky)
+        } else {
+            0.45
+        };
         return decision(Lang::Ky, c, "letters", s);
     }
     // No distinctive letter: Russian on a long text; on a short one the hint decides, low.
@@ -200,7 +204,11 @@ fn arabic(k: &Counts, text: &str, hint: Option<Lang>) -> LangDecision {
     }
     if k.fa > 0 && k.fa >= k.ar {
         // Urdu shares these letters: without Urdu-only letters, a short text is only "maybe fa".
-        let c = if k.letters >= 40 { letter_conf(k.fa) } else { 0.45 };
+        let c = if k.letters >= 40 {
+            letter_conf(k.fa)
+        } else {
+            0.45
+        };
         return decision(Lang::Fa, c, "letters", s);
     }
     if k.ar > 0 {
