@@ -232,9 +232,22 @@ impl Extractor {
         };
 
         // 1. Profiles, detected by content.
-        // Most posts wins; among equals, the profile that fills the most fields.
+        // Most posts wins; among equals, the profile that fills the most fields. Profiles are
+        // evaluated in order of matched blocks, and only while they could still win.
+        let mut counts: Vec<(usize, usize)> = self
+            .profiles
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (doc.select(&p.post).count(), i))
+            .filter(|(n, _)| *n > 0)
+            .collect();
+        counts.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
         let mut best: Option<((usize, usize), &Profile, Vec<Post>)> = None;
-        for p in &self.profiles {
+        for (blocks, i) in counts {
+            if best.as_ref().is_some_and(|(s, _, _)| blocks < s.0) {
+                break;
+            }
+            let p = &self.profiles[i];
             let posts: Vec<Post> = doc
                 .select(&p.post)
                 .filter_map(|b| self.post_from_block(p, b, &ctx))
