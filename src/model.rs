@@ -264,11 +264,7 @@ pub struct Post {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub author_url: Option<String>,
     /// Publication time.
-    #[serde(
-        default,
-        with = "time::serde::rfc3339::option",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "time::serde::rfc3339::option", skip_serializing_if = "Option::is_none")]
     pub published: Option<Timestamp>,
     /// Language declared by the page or site (`<html lang>`, JSON-LD), not detected.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -185,8 +185,33 @@ fn non_empty_out_needs_force() {
 #[test]
 fn every_truth_post_is_in_its_page_with_anchor_and_text() {
     let dir = tempdir();
-    let out = dir.path();
-    seed_into(out, 600, 3);
+    seed_into(dir.path(), 600, 3);
+    check_tree(dir.path(), 600);
+}
+
+#[test]
+fn default_scenario_tree_holds_every_post() {
+    // All 12 languages, 11 hosts, 3 kinds x 3 styles, windows-1251 and GBK.
+    let dir = tempdir();
+    run_ok(
+        trawl()
+            .arg("seed")
+            .arg("--out")
+            .arg(dir.path())
+            .args(["--posts", "2500", "--json"]),
+    );
+    check_tree(dir.path(), 2500);
+    let m = manifest(dir.path());
+    assert_eq!(m.hosts.len(), 11);
+    let langs: std::collections::BTreeSet<_> =
+        jsonl::<TruthRecord>(&dir.path().join("truth.jsonl"))
+            .iter()
+            .map(|t| t.lang)
+            .collect();
+    assert_eq!(langs.len(), 12, "{langs:?}");
+}
+
+fn check_tree(out: &Path, n: usize) {
     let m = manifest(out);
     let charsets: BTreeMap<String, String> = m
         .hosts
@@ -195,9 +220,9 @@ fn every_truth_post_is_in_its_page_with_anchor_and_text() {
         .collect();
     let truth: Vec<TruthRecord> = jsonl(&out.join("truth.jsonl"));
     let posts: Vec<Post> = jsonl(&out.join("posts.jsonl"));
-    assert_eq!(truth.len(), 600);
-    assert_eq!(posts.len(), 600);
-    assert_eq!(m.posts, 600);
+    assert_eq!(truth.len(), n);
+    assert_eq!(posts.len(), n);
+    assert_eq!(m.posts, n as u64);
     let mut pages: BTreeMap<PathBuf, (String, String)> = BTreeMap::new();
     for (t, p) in truth.iter().zip(&posts) {
         assert_eq!(t.url, p.url);
@@ -378,4 +403,93 @@ fn counts_follow_configured_rates_and_robots_marks_match() {
         any |= dis;
     }
     assert!(any, "no post on a disallowed page");
+}
+
+#[test]
+fn recorded_phenomena_are_visible_in_the_text() {
+    use trawl::model::Phenomenon as P;
+    let dir = tempdir();
+    seed_into(dir.path(), 1500, 21);
+    let truth: Vec<TruthRecord> = jsonl(&dir.path().join("truth.jsonl"));
+    let posts: Vec<Post> = jsonl(&dir.path().join("posts.jsonl"));
+    let mut seen = std::collections::BTreeSet::new();
+    let cyr = |c: char| ('\u{0400}'..='\u{04FF}').contains(&c);
+    for (t, p) in truth.iter().zip(&posts) {
+        let text = &p.text;
+        let plain: String = text
+            .chars()
+            .filter(|c| !matches!(c, '\u{200B}' | '\u{200C}' | '\u{200D}' | '\u{2060}'))
+            .collect();
+        // A spaced-out word is checked with its separators squeezed out.
+        let squeezed: String = if t.phenomena.contains(&P::Spaced) {
+            plain
+                .chars()
+                .filter(|c| !matches!(c, ' ' | '.' | '-' | '*'))
+                .collect()
+        } else {
+            plain.clone()
+        };
+        for ph in &t.phenomena {
+            seen.insert(*ph);
+            let ok = match ph {
+                P::ZeroWidth => text
+                    .chars()
+                    .any(|c| matches!(c, '\u{200B}' | '\u{200C}' | '\u{200D}' | '\u{2060}')),
+                P::Homoglyph => squeezed
+                    .split(' ')
+                    .any(|w| w.chars().any(cyr) && w.chars().any(|c| c.is_ascii_alphabetic())),
+                P::Leet => squeezed.split(' ').any(|w| {
+                    w.chars().any(|c| c.is_ascii_digit()) && w.chars().any(|c| c.is_alphabetic())
+                }),
+                P::Translit => {
+                    t.lang == trawl::model::Lang::Ru
+                        && text.chars().any(|c| c.is_ascii_alphabetic())
+                }
+                P::Hashtag => text.contains('#'),
+                P::Short => !text.contains("\n\n") && text.chars().count() < 200,
+                P::Long => text.split("\n\n").count() >= 8,
+                P::CodeMix => text.contains("\n\n"),
+                P::Spaced => {
+                    // x.y.z: three letters joined by the same separator (works without spaces).
+                    let cs: Vec<char> = plain.chars().collect();
+                    cs.windows(5).any(|w| {
+                        matches!(w[1], ' ' | '.' | '-' | '*')
+                            && w[1] == w[3]
+                            && [w[0], w[2], w[4]].iter().all(|c| c.is_alphanumeric())
+                    })
+                }
+                _ => true,
+            };
+            assert!(
+                ok,
+                "{:?} not visible in {} ({}): {text:?}",
+                ph, t.url, t.lang
+            );
+        }
+        if t.label == Label::Benign {
+            assert!(
+                t.phenomena
+                    .iter()
+                    .all(|p| format!("{p:?}").starts_with("Neg")),
+                "{}",
+                t.url
+            );
+        }
+    }
+    for ph in [
+        P::ZeroWidth,
+        P::Homoglyph,
+        P::Leet,
+        P::Translit,
+        P::Hashtag,
+        P::Short,
+        P::Long,
+        P::CodeMix,
+        P::Spaced,
+        P::Entities,
+        P::Repost,
+        P::Inflection,
+    ] {
+        assert!(seen.contains(&ph), "{ph:?} never produced");
+    }
 }

@@ -2,6 +2,6 @@
 //! against real local servers on loopback.
 
 mod corpus;
-mod util;
-
 mod crawl;
+mod serve;
+mod util;

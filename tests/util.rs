@@ -17,8 +17,7 @@ pub fn repo() -> PathBuf {
 /// A `trawl` command with a quiet log level and no progress bars.
 pub fn trawl() -> Command {
     let mut c = Command::new(trawl_bin());
-    c.env("RUST_LOG", "trawl=warn")
-        .env("TRAWL_NO_PROGRESS", "1");
+    c.env("RUST_LOG", "trawl=warn").env("TRAWL_NO_PROGRESS", "1");
     c
 }
 
@@ -38,10 +37,7 @@ pub fn run_ok(cmd: &mut Command) -> Output {
 
 /// A fresh temp dir, removed on drop.
 pub fn tempdir() -> tempfile::TempDir {
-    tempfile::Builder::new()
-        .prefix("trawl-test-")
-        .tempdir()
-        .expect("tempdir")
+    tempfile::Builder::new().prefix("trawl-test-").tempdir().expect("tempdir")
 }
 
 /// Reads a file to string, panicking with its path.

@@ -1,7 +1,7 @@
 //! `trawl serve DIR`: serve a seeded corpus on loopback until Ctrl-C, with optional faults.
 //!
-//! The first stdout line is `listening on http://ADDR` (scripts read the port from it); at the
-//! end a stats summary goes to stdout (`--json`: the whole [`ServeStats`] minus the log as JSON).
+//! The first stdout line is `listening on http://ADDR` (scripts read the port from it). Ctrl-C or
+//! SIGTERM shuts down gracefully; then a stats summary goes to stdout (`--json`: the whole [`ServeStats`] minus the log as JSON).
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -40,7 +40,7 @@ pub struct Args {
     /// Turn off the calendar crawler trap on forum hosts.
     #[arg(long)]
     pub no_trap: bool,
-    /// Write every request as a JSON line to this file (at shutdown).
+    /// Append every request as a JSON line to this file while serving.
     #[arg(long, value_name = "FILE.jsonl")]
     pub log_requests: Option<PathBuf>,
     /// Provider endpoint: delay between a referral and its removal, in ms.
@@ -55,10 +55,16 @@ pub struct Args {
     /// Print the final stats as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Print an nginx `http {}` body serving DIR on --addr (port 0 becomes 8080) and exit.
+    #[arg(long)]
+    pub print_nginx_config: bool,
 }
 
 /// Runs `trawl serve`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    if args.print_nginx_config {
+        return print_nginx_config(&args);
+    }
     let config = ServeConfig {
         root: args.dir.clone(),
         addr: args.addr,
@@ -69,7 +75,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         rate_limit: args.rate_limit,
         fault_seed: args.fault_seed,
         trap: !args.no_trap,
-        record_requests: args.log_requests.is_some(),
+        record_requests: false,
+        request_log: args.log_requests.clone(),
         removal_delay_ms: args.removal_delay_ms,
         refuse_rate: args.refuse_rate,
         persist_provider_state: !args.no_provider_state,
@@ -88,27 +95,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             writeln!(out, "listening on http://{}", server.local_addr())?;
             out.flush()?;
         }
-        tokio::signal::ctrl_c()
-            .await
-            .context("waiting for Ctrl-C")?;
+        wait_for_signal().await?;
         tracing::info!("shutting down");
         anyhow::Ok(server.shutdown().await)
     })?;
-    if let Some(path) = &args.log_requests {
-        write_log(path, &stats).with_context(|| format!("writing {}", path.display()))?;
-    }
     print_summary(&stats, args.json)?;
     Ok(ExitCode::SUCCESS)
-}
-
-fn write_log(path: &PathBuf, stats: &ServeStats) -> anyhow::Result<()> {
-    let mut w = std::io::BufWriter::new(std::fs::File::create(path)?);
-    for r in &stats.log {
-        serde_json::to_writer(&mut w, r)?;
-        w.write_all(b"\n")?;
-    }
-    w.flush()?;
-    Ok(())
 }
 
 fn print_summary(stats: &ServeStats, json: bool) -> anyhow::Result<()> {
@@ -142,4 +134,38 @@ fn print_summary(stats: &ServeStats, json: bool) -> anyhow::Result<()> {
         writeln!(out, "log records dropped (log full): {}", stats.log_dropped)?;
     }
     Ok(())
+}
+
+fn print_nginx_config(args: &Args) -> anyhow::Result<ExitCode> {
+    let root = std::fs::canonicalize(&args.dir)
+        .with_context(|| format!("{}: no such directory", args.dir.display()))?;
+    let path = root.join("manifest.json");
+    let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+    let manifest: trawl::model::Manifest =
+        serde_json::from_slice(&bytes).with_context(|| format!("parsing {}", path.display()))?;
+    let mut listen = args.addr;
+    if listen.port() == 0 {
+        listen.set_port(8080);
+    }
+    let conf = trawl::corpus::serve::nginx::nginx_config(&manifest, &root, listen);
+    std::io::stdout().lock().write_all(conf.as_bytes())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Ctrl-C (SIGINT) or, on Unix, SIGTERM.
+async fn wait_for_signal() -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate()).context("installing a SIGTERM handler")?;
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => r.context("waiting for Ctrl-C")?,
+            _ = term.recv() => {}
+        }
+        Ok(())
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")
+    }
 }

@@ -19,6 +19,7 @@ pub const BANKS: &[(Lang, &str)] = &[
     (Lang::Kk, include_str!("../../corpora/lang/kk.toml")),
     (Lang::Ky, include_str!("../../corpora/lang/ky.toml")),
     (Lang::Tg, include_str!("../../corpora/lang/tg.toml")),
+    (Lang::Uz, include_str!("../../corpora/lang/uz.toml")),
 ];
 
 /// The embedded phrase bank of `lang`, if one is shipped.

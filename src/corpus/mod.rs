@@ -6,7 +6,9 @@
 //! - [`embedded`]: the default scenario and banks compiled into the binary;
 //! - [`generate`]: the deterministic, streaming generator (`seed`);
 //! - [`obfuscate`]: evasion phenomena applied to signal words;
-//! - [`render`]: forum, social and news markup in three styles each.
+//! - [`render`]: forum, social and news markup in three styles each;
+//! - [`serve`]: the loopback server for a seeded tree (virtual hosts, faults, crawler trap,
+//!   simulated hosting provider).
 
 pub mod embedded;
 mod error;
@@ -14,8 +16,8 @@ pub mod generate;
 pub mod obfuscate;
 pub mod render;
 pub mod scenario;
+pub mod serve;
 
 pub use error::CorpusError;
-pub mod serve;
 pub use generate::{SeedOptions, SeedSummary, seed};
 pub use scenario::Scenario;

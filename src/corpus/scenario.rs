@@ -651,8 +651,11 @@ fn validate_rates(f: &ScenarioFile, problems: &mut Vec<String>) {
     if f.sizes.posts == 0 {
         problems.push("sizes.posts: must be at least 1".into());
     }
-    if f.sizes.accounts_per_site == 0 {
-        problems.push("sizes.accounts_per_site: must be at least 1".into());
+    if !(1..=100_000).contains(&f.sizes.accounts_per_site) {
+        problems.push(format!(
+            "sizes.accounts_per_site: {} is outside [1, 100000]",
+            f.sizes.accounts_per_site
+        ));
     }
     match f.sizes.posts_per_thread.as_slice() {
         [a, b] if *a >= 1 && a <= b => {}
@@ -908,6 +911,48 @@ mod tests {
         let s = Scenario::default_scenario().expect("embedded default scenario");
         assert!(s.sites.len() >= 3);
         assert!(s.banks.contains_key(&Lang::En));
+    }
+
+    #[test]
+    fn bank_problems_and_duplicate_hosts_are_listed() {
+        let dir = tempfile::tempdir().unwrap();
+        let lang = dir.path().join("lang");
+        std::fs::create_dir(&lang).unwrap();
+        let en = embedded::bank(Lang::En).unwrap().replacen(
+            "[violating]",
+            "[violating]\nthreat = [\"we hunt {nobody}\"]\n[unused]",
+            1,
+        );
+        // The replacement adds a section name serde rejects: a positioned parse error.
+        std::fs::write(lang.join("en.toml"), &en).unwrap();
+        let err = Scenario::from_parts(
+            embedded::DEFAULT_SCENARIO,
+            &dir.path().join("s.toml"),
+            Some(&lang),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("en.toml:"), "{err}");
+        // A bank without a section and with an unknown placeholder: listed with key paths.
+        let en = embedded::bank(Lang::En).unwrap();
+        let neg = en.find("[negative]").unwrap();
+        let en = format!("{}{}", &en[..neg], en[neg..].replacen("{org}", "{orgg}", 1));
+        let cut = en.find("[violating]").unwrap();
+        std::fs::write(lang.join("en.toml"), &en[..cut]).unwrap();
+        let text =
+            embedded::DEFAULT_SCENARIO.replace("host = \"yurt.test\"", "host = \"chirp.test\"");
+        let err = Scenario::from_parts(&text, &dir.path().join("s.toml"), Some(&lang))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("violating.incitement: missing or empty"),
+            "{err}"
+        );
+        assert!(err.contains("unknown placeholder {orgg}"), "{err}");
+        assert!(
+            err.contains(".host: duplicate host \"chirp.test\""),
+            "{err}"
+        );
     }
 
     #[test]

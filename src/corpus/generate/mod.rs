@@ -12,6 +12,11 @@
 //! per account and per hashtag, the sitemap paths), and globally the (path, sha256) list for the
 //! tree hash — O(files), a few dozen bytes each.
 //!
+//! Output: `OUT/sites/<host>/<path>` (a path ending in `/` is written as `index.html`),
+//! `OUT/truth.jsonl` and `OUT/posts.jsonl` (one line per post, same order), `OUT/manifest.json`
+//! whose `tree_sha256` is the sha256 of the lines `<host>/<path>\t<hex sha256 of the file>\n`
+//! for every file under `sites/`, sorted by path (byte order).
+//!
 //! Reposts: a cluster plan (drawn before generation) pairs a violating post on one host with a
 //! violating slot on another; both texts come from the cluster's own stream, the copy gets small
 //! edits, and truth gives both the cluster id.
@@ -90,6 +95,23 @@ pub fn seed_with_progress(
     o: &SeedOptions,
     progress: &(dyn Fn(u64, u64) + Sync),
 ) -> crate::Result<SeedSummary> {
+    // File creation is latency-bound (journal, directory locks), so more threads than cores.
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+        .max(2)
+        * 4;
+    match rayon::ThreadPoolBuilder::new().num_threads(threads).build() {
+        Ok(pool) => pool.install(|| seed_inner(s, o, progress)),
+        Err(_) => seed_inner(s, o, progress),
+    }
+}
+
+fn seed_inner(
+    s: &Scenario,
+    o: &SeedOptions,
+    progress: &(dyn Fn(u64, u64) + Sync),
+) -> crate::Result<SeedSummary> {
     let t0 = std::time::Instant::now();
     prepare_out(&o.out, o.force)?;
     let seed = o.seed.unwrap_or(s.file.seed);
@@ -108,6 +130,7 @@ pub fn seed_with_progress(
     );
     let mut tree: Vec<(String, [u8; 32])> = Vec::new();
     let bytes = AtomicU64::new(0);
+    let dirs = DirCache::default();
     let mut summary = SeedSummary {
         out: o.out.clone(),
         seed,
@@ -138,7 +161,7 @@ pub fn seed_with_progress(
                 .into_par_iter()
                 .map(|u| {
                     let out = gen_unit(&world, h, u);
-                    write_files(&host_dir, &out.files, &bytes).map(|()| out)
+                    write_files(&host_dir, &out.files, &bytes, &dirs).map(|()| out)
                 })
                 .collect::<Result<_, CorpusError>>()?;
             for out in outs {
@@ -180,7 +203,7 @@ pub fn seed_with_progress(
             .into_iter()
             .map(|(p, html)| FileOut::new(p, html))
             .collect();
-        write_files(&host_dir, &files, &bytes)?;
+        write_files(&host_dir, &files, &bytes, &dirs)?;
         for f in &files {
             tree.push((
                 format!("{}/{}", h.site.host, f.path.trim_start_matches('/')),
@@ -282,13 +305,33 @@ impl FileOut {
     }
 }
 
-fn write_files(dir: &Path, files: &[FileOut], bytes: &AtomicU64) -> Result<(), CorpusError> {
+/// Directories already created (saves a stat per file).
+#[derive(Default)]
+struct DirCache(std::sync::Mutex<std::collections::HashSet<PathBuf>>);
+
+impl DirCache {
+    fn ensure(&self, dir: &Path) -> Result<(), CorpusError> {
+        let known = self.0.lock().map(|s| s.contains(dir)).unwrap_or(false);
+        if !known {
+            std::fs::create_dir_all(dir).map_err(|e| CorpusError::io(dir, e))?;
+            if let Ok(mut s) = self.0.lock() {
+                s.insert(dir.to_path_buf());
+            }
+        }
+        Ok(())
+    }
+}
+
+fn write_files(
+    dir: &Path,
+    files: &[FileOut],
+    bytes: &AtomicU64,
+    dirs: &DirCache,
+) -> Result<(), CorpusError> {
     for f in files {
         let p = dir.join(f.path.trim_start_matches('/'));
-        if let Some(parent) = p.parent()
-            && !parent.is_dir()
-        {
-            std::fs::create_dir_all(parent).map_err(|e| CorpusError::io(parent, e))?;
+        if let Some(parent) = p.parent() {
+            dirs.ensure(parent)?;
         }
         std::fs::write(&p, &f.bytes).map_err(|e| CorpusError::io(&p, e))?;
         bytes.fetch_add(f.bytes.len() as u64, Ordering::Relaxed);
@@ -448,8 +491,9 @@ fn weighted<R: Rng>(weights: &[f64], rng: &mut R) -> usize {
 
 fn handle_for<R: Rng>(given: &str, family: &str, i: usize, rng: &mut R) -> String {
     let ascii = |s: &str| -> String {
+        use unicode_normalization::UnicodeNormalization;
         obfuscate::translit(s)
-            .chars()
+            .nfkd()
             .filter(|c| c.is_ascii_alphanumeric())
             .map(|c| c.to_ascii_lowercase())
             .take(12)
@@ -593,7 +637,12 @@ impl<'a> World<'a> {
                 if clusters.contains_key(&(hi, idx)) {
                     continue;
                 }
-                if let (Kind::Viol(c), lang) = self.decide(h, idx) {
+                // Only languages written on at least one other host can be reposted.
+                if let (Kind::Viol(c), lang) = self.decide(h, idx)
+                    && self.hosts.iter().enumerate().any(|(j, o)| {
+                        j != hi && o.n_posts > 0 && o.site.langs.iter().any(|l| l.0 == lang)
+                    })
+                {
                     orig = Some((hi, idx, c, lang));
                     break;
                 }
@@ -893,7 +942,8 @@ fn gen_unit(w: &World, h: &HostCtx, u: usize) -> UnitOut {
     let times = unit_times(w, h, u, unit.len as usize, &mut rng);
     let mut posts: Vec<GenPost> = Vec::with_capacity(unit.len as usize);
     let mut thread_lang = None;
-    for k in 0..unit.len as usize {
+    let all: Vec<usize> = (0..h.accounts.len()).collect();
+    for (k, &published) in times.iter().enumerate() {
         let idx = unit.start + k as u64;
         let mut prng = rng_for(w.seed, &h.site.host, "post", idx);
         let (mut kind, mut lang) = w.decide(h, idx);
@@ -911,21 +961,26 @@ fn gen_unit(w: &World, h: &HostCtx, u: usize) -> UnitOut {
             kind = Kind::Viol(c.cat);
             lang = c.lang;
         }
-        let authors = h
+        let authors: &[usize] = h
             .by_lang
             .get(&lang)
             .filter(|v| !v.is_empty())
-            .cloned()
-            .unwrap_or_else(|| (0..h.accounts.len()).collect());
+            .map(Vec::as_slice)
+            .unwrap_or(&all);
         let author = if h.site.kind == SiteKind::News && k == 0 {
             // Articles are written by the first few (staff) accounts.
             authors[(prng.next_u64() % authors.len().min(6) as u64) as usize]
         } else {
-            *text::pick(&authors, &mut prng).unwrap_or(&0)
+            *text::pick(authors, &mut prng).unwrap_or(&0)
         };
-        let all: Vec<usize> = (0..h.accounts.len()).collect();
         let (body, phenomena) = compose(w, h, kind, lang, slot, &all, &mut prng);
-        let body = if h.site.kind == SiteKind::News && k == 0 {
+        // Articles get report paragraphs, unless the post is deliberately short or long.
+        let body = if h.site.kind == SiteKind::News
+            && k == 0
+            && !phenomena
+                .iter()
+                .any(|p| matches!(p, Phenomenon::Short | Phenomenon::Long))
+        {
             article_body(w, h, lang, body, &all, &mut prng)
         } else {
             body
@@ -944,7 +999,7 @@ fn gen_unit(w: &World, h: &HostCtx, u: usize) -> UnitOut {
             thread: String::new(),
             title: None,
             author,
-            published: times[k],
+            published,
             lang,
             body,
             kind,
@@ -1217,8 +1272,8 @@ fn violating_lines(
     (lines, ph)
 }
 
-/// Small edits of a repost: an exclamation, a hashtag, a dropped chatter line, a "repost" prefix.
-fn repost_edit(lines: &mut Vec<Line>, f: &Filler, rng: &mut ChaCha8Rng) {
+/// Small edits of a repost: an exclamation, an extra hashtag, or an `RT ` prefix.
+fn repost_edit(lines: &mut [Line], f: &Filler, rng: &mut ChaCha8Rng) {
     match rng.next_u64() % 3 {
         0 => {
             if let Some(l) = lines.last_mut() {
@@ -1240,14 +1295,16 @@ fn repost_edit(lines: &mut Vec<Line>, f: &Filler, rng: &mut ChaCha8Rng) {
             }
         }
         _ => {
-            lines.insert(
-                0,
-                vec![Piece {
-                    text: "RT".into(),
-                    kind: PieceKind::Plain,
-                    ents: vec![],
-                }],
-            );
+            if let Some(l) = lines.first_mut() {
+                l.insert(
+                    0,
+                    Piece {
+                        text: "RT ".into(),
+                        kind: PieceKind::Plain,
+                        ents: vec![],
+                    },
+                );
+            }
         }
     }
 }

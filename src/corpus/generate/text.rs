@@ -109,8 +109,18 @@ impl Template {
     fn parse(t: &str, cue_vocab: Option<&HashSet<String>>) -> Template {
         let mut toks = Vec::new();
         let mut rest = t;
-        let push_lit = |s: &str, toks: &mut Vec<Tok>| {
+        fn push_lit(s: &str, toks: &mut Vec<Tok>, cue_vocab: Option<&HashSet<String>>) {
             if s.is_empty() {
+                return;
+            }
+            // Bracketed text ("[instructions withheld: ...]") is an editorial marker, never a cue.
+            if let Some(open) = s.find('[')
+                && let Some(close) = s[open..].find(']').map(|c| open + c)
+                && cue_vocab.is_some()
+            {
+                push_lit(&s[..open], toks, cue_vocab);
+                toks.push(Tok::Lit(s[open..=close].to_string(), false));
+                push_lit(&s[close + 1..], toks, cue_vocab);
                 return;
             }
             match cue_vocab {
@@ -136,7 +146,7 @@ impl Template {
                     }
                 }
             }
-        };
+        }
         while let Some(i) = rest.find('{') {
             let after = &rest[i + 1..];
             let ph = after.find('}').and_then(|j| {
@@ -156,17 +166,17 @@ impl Template {
             });
             match ph {
                 Some((p, j)) => {
-                    push_lit(&rest[..i], &mut toks);
+                    push_lit(&rest[..i], &mut toks, cue_vocab);
                     toks.push(Tok::Ph(p));
                     rest = &after[j + 1..];
                 }
                 None => {
-                    push_lit(&rest[..=i], &mut toks);
+                    push_lit(&rest[..=i], &mut toks, cue_vocab);
                     rest = after;
                 }
             }
         }
-        push_lit(rest, &mut toks);
+        push_lit(rest, &mut toks, cue_vocab);
         Template { toks }
     }
 }
@@ -254,12 +264,25 @@ pub struct LangData {
     pub family: Vec<String>,
 }
 
+/// Collapses whitespace runs to one space, trims, and drops control characters (which HTML
+/// parsers would rewrite).
+pub fn norm_ws(s: &str) -> String {
+    let s: String = s
+        .chars()
+        .filter(|c| !c.is_control() || c.is_whitespace())
+        .collect();
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 fn per_lang(m: &PerLang, lang: Lang, any_too: bool) -> Vec<String> {
     let mut v: Vec<String> = m.get(lang.code()).map(|l| l.0.clone()).unwrap_or_default();
     if any_too || v.is_empty() {
         v.extend(m.get("any").map(|l| l.0.clone()).unwrap_or_default());
     }
-    v
+    v.iter()
+        .map(|x| norm_ws(x))
+        .filter(|x| !x.is_empty())
+        .collect()
 }
 
 fn leaders_for(o: &Organisation, lang: Lang, script: Script) -> Vec<String> {
@@ -297,9 +320,13 @@ impl LangData {
         } else {
             Some(&vocab)
         };
+        // Whitespace is normalised (one space, trimmed) so that the text an extractor reads from
+        // the markup is exactly the text in posts.jsonl; empty templates are dropped.
         let parse_all = |v: &[String], cue: Option<&HashSet<String>>| {
             v.iter()
-                .map(|t| Template::parse(t, cue))
+                .map(|t| norm_ws(t))
+                .filter(|t| !t.is_empty())
+                .map(|t| Template::parse(&t, cue))
                 .collect::<Vec<_>>()
         };
         let target = s.target();
@@ -409,7 +436,23 @@ impl Filler<'_> {
     fn fill<R: Rng>(&self, t: &Template, rng: &mut R) -> Line {
         let ld = self.ld;
         let mut line: Line = Vec::with_capacity(t.toks.len());
-        let push = |p: Piece, line: &mut Line| {
+        let push = |mut p: Piece, line: &mut Line| {
+            // Templates written as "@{user}": the mention brings its own "@".
+            if let PieceKind::Mention(_) = p.kind
+                && let Some(last) = line.last_mut()
+                && last.kind == PieceKind::Plain
+                && last.text.ends_with('@')
+            {
+                last.text.pop();
+                if last.text.is_empty() {
+                    line.pop();
+                }
+                return line.push(p);
+            }
+            if p.kind == PieceKind::Plain && p.text.is_empty() {
+                return;
+            }
+            p.ents.clear();
             // Merge adjacent plain pieces to keep the markup small.
             if p.kind == PieceKind::Plain
                 && let Some(last) = line.last_mut()
@@ -603,12 +646,19 @@ pub fn obfuscate<R: Rng>(
     if p_spaced
         && apply(
             &mut |w, _| {
-                // Space out single words only (a whole slogan spaced out is unreadable).
-                if w.chars().count() <= 14 && !w.contains(' ') {
-                    obfuscate::spaced(w, sep)
-                } else {
-                    w.to_string()
+                // Space out one word (the longest) of a name or slogan; hashtags stay intact.
+                if w.starts_with('#') {
+                    return w.to_string();
                 }
+                let Some(longest) = w
+                    .split(' ')
+                    .filter(|x| x.chars().count() >= 3)
+                    .max_by_key(|x| x.chars().count())
+                else {
+                    return w.to_string();
+                };
+                let spaced = obfuscate::spaced(longest, sep);
+                w.replacen(longest, &spaced, 1)
             },
             1,
             rng,
@@ -664,6 +714,11 @@ pub fn inflected(lines: &[Line], lang: Lang) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn whitespace_and_controls_are_normalised() {
+        assert_eq!(norm_ws("  a \n\t b\u{0}c  "), "a bc");
+    }
 
     #[test]
     fn template_parse_marks_cues_and_placeholders() {

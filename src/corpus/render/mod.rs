@@ -249,6 +249,21 @@ mod tests {
     }
 
     #[test]
+    fn jsonld_cannot_close_the_script_and_is_ascii_on_legacy_charsets() {
+        let s = crate::corpus::Scenario::default_scenario().unwrap();
+        let legacy = s.sites.iter().find(|x| x.charset != "utf-8").unwrap();
+        let v = serde_json::json!({"text": "</script><b>Фонарь & 灯"});
+        let out = jsonld(&v, legacy);
+        assert!(!out[8..].contains("</script><"), "{out}");
+        assert!(out.is_ascii());
+        let inner = out
+            .trim_start_matches("<script type=\"application/ld+json\">")
+            .trim_end_matches("</script>\n");
+        let back: serde_json::Value = serde_json::from_str(inner).unwrap();
+        assert_eq!(back, v);
+    }
+
+    #[test]
     fn escaping_and_tags() {
         assert_eq!(
             esc("<a href=\"x\">&'"),

@@ -242,6 +242,29 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        /// Whatever the input, mapping never panics and never yields a path that leaves the host
+        /// directory.
+        #[test]
+        fn mapping_stays_inside(raw in "(/|%2[eEfF]|%5[cC]|%00|\\.|\\.\\.|[a-z]|%[0-9a-fA-F]{2}|\\\\|%)*") {
+            if let Ok(rel) = relative_file(&raw) {
+                proptest::prop_assert!(!rel.starts_with('/'));
+                for seg in rel.split('/') {
+                    proptest::prop_assert!(seg != ".." && seg != "." && !seg.is_empty());
+                    proptest::prop_assert!(!seg.contains(['\\', '\0']));
+                }
+            }
+        }
+
+        #[test]
+        fn arbitrary_text_never_panics(raw in "\\PC*") {
+            let _ = relative_file(&raw);
+            let _ = xml_declared_encoding(raw.as_bytes());
+            let _ = parse_http_date(&raw);
+            let _ = super::super::trap::parse(&raw);
+        }
+    }
+
     #[test]
     fn xml_encoding() {
         assert_eq!(

@@ -24,6 +24,7 @@
 
 pub mod faults;
 pub mod files;
+pub mod nginx;
 pub mod provider;
 pub mod trap;
 
@@ -76,6 +77,9 @@ pub struct ServeConfig {
     pub record_requests: bool,
     /// At most this many log records are kept (the rest are counted). Default 1,000,000.
     pub max_log_records: usize,
+    /// Also append every request as a JSON line ([`RequestRecord`]) to this file, as it is
+    /// served (created or truncated at start, flushed whenever the server is idle). Default none.
+    pub request_log: Option<PathBuf>,
     /// Delay between a referral's receipt and the removal decision, in ms. Default 2000.
     pub removal_delay_ms: u64,
     /// Share of referred pages the provider refuses to remove. Default 0.
@@ -100,6 +104,7 @@ impl Default for ServeConfig {
             trap: true,
             record_requests: true,
             max_log_records: 1_000_000,
+            request_log: None,
             removal_delay_ms: 2000,
             refuse_rate: 0.0,
             persist_provider_state: true,
@@ -202,6 +207,8 @@ struct Shared {
     limiter: Option<RateLimiter>,
     etags: EtagCache,
     provider: Provider,
+    /// Sender to the request-log writer; taken (closing the channel) at shutdown.
+    log_tx: Mutex<Option<tokio::sync::mpsc::UnboundedSender<RequestRecord>>>,
 }
 
 impl Shared {
@@ -257,6 +264,23 @@ impl Server {
             config.removal_delay_ms,
             config.refuse_rate,
         )?;
+        let (log_tx, log_task) = match &config.request_log {
+            Some(path) => {
+                let file =
+                    tokio::fs::File::create(path)
+                        .await
+                        .map_err(|source| CorpusError::Io {
+                            path: path.clone(),
+                            source,
+                        })?;
+                let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+                (
+                    Some(tx),
+                    Some(tokio::spawn(write_request_log(file, path.clone(), rx))),
+                )
+            }
+            None => (None, None),
+        };
         let listener = tokio::net::TcpListener::bind(config.addr)
             .await
             .map_err(|source| CorpusError::ServeBind {
@@ -276,6 +300,7 @@ impl Server {
             provider,
             hosts,
             stats: Mutex::new(StatsInner::default()),
+            log_tx: Mutex::new(log_tx),
             config,
         });
         let app = Router::new()
@@ -302,6 +327,7 @@ impl Server {
             shared,
             shutdown: Some(tx),
             task: Some(task),
+            log_task,
         })
     }
 }
@@ -313,6 +339,7 @@ pub struct RunningServer {
     shared: Arc<Shared>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
+    log_task: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl RunningServer {
@@ -343,6 +370,15 @@ impl RunningServer {
         }
         if let Err(e) = self.shared.provider.persist().await {
             tracing::warn!("saving provider state: {e}");
+        }
+        // Closing the channel lets the writer drain, flush and end.
+        self.shared
+            .log_tx
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some(log_task) = self.log_task.take() {
+            let _ = log_task.await;
         }
         self.stats()
     }
@@ -407,25 +443,65 @@ async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response {
     if let Some(f) = fault {
         *s.stats.faults.entry(f.to_string()).or_insert(0) += 1;
     }
-    if shared.config.record_requests {
-        if s.stats.log.len() < shared.config.max_log_records {
-            let record = RequestRecord {
-                at_ms,
-                duration_ms: started.elapsed().as_millis() as u64,
-                host: host
-                    .map(|h| truncate_str(&h, 255).to_string())
-                    .unwrap_or_default(),
-                method,
-                path,
-                status,
-                fault: fault.map(str::to_string),
-            };
+    let keep = shared.config.record_requests;
+    let stream = shared.config.request_log.is_some();
+    if keep || stream {
+        let record = RequestRecord {
+            at_ms,
+            duration_ms: started.elapsed().as_millis() as u64,
+            host: host
+                .map(|h| truncate_str(&h, 255).to_string())
+                .unwrap_or_default(),
+            method,
+            path,
+            status,
+            fault: fault.map(str::to_string),
+        };
+        if stream {
+            if let Some(tx) = shared
+                .log_tx
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .as_ref()
+            {
+                let _ = tx.send(record.clone());
+            }
+        }
+        if keep && s.stats.log.len() < shared.config.max_log_records {
             s.stats.log.push(record);
-        } else {
+        } else if keep {
             s.stats.log_dropped += 1;
         }
     }
     resp
+}
+
+/// Appends records as JSON lines; flushes whenever no record is waiting.
+async fn write_request_log(
+    file: tokio::fs::File,
+    path: PathBuf,
+    mut rx: tokio::sync::mpsc::UnboundedReceiver<RequestRecord>,
+) {
+    use tokio::io::AsyncWriteExt;
+    let mut w = tokio::io::BufWriter::new(file);
+    while let Some(record) = rx.recv().await {
+        let mut line = serde_json::to_vec(&record).unwrap_or_default();
+        line.push(b'\n');
+        let mut result = w.write_all(&line).await;
+        if result.is_ok() && rx.is_empty() {
+            result = w.flush().await;
+        }
+        if let Err(e) = result {
+            tracing::warn!(
+                "{}: writing the request log: {e}; no longer logging",
+                path.display()
+            );
+            return;
+        }
+    }
+    if let Err(e) = w.flush().await {
+        tracing::warn!("{}: writing the request log: {e}", path.display());
+    }
 }
 
 fn truncate_str(s: &str, max: usize) -> &str {
@@ -446,7 +522,16 @@ fn request_host(req: &Request) -> Option<String> {
         Some(h) => h.to_string(),
         None => {
             let value = req.headers().get(header::HOST)?.to_str().ok()?;
-            let auth: axum::http::uri::Authority = value.trim().parse().ok()?;
+            let value = value.trim();
+            let auth: axum::http::uri::Authority = value.parse().ok()?;
+            // `host` or `host:digits` only (no userinfo, no non-numeric port).
+            let rest = value.get(auth.host().len()..)?;
+            let port_ok = rest.strip_prefix(':').map_or(rest.is_empty(), |p| {
+                p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit())
+            });
+            if !value.starts_with(auth.host()) || !port_ok {
+                return None;
+            }
             auth.host().to_string()
         }
     };
@@ -557,41 +642,59 @@ async fn respond(shared: &Shared, host: Option<&str>, req: Request) -> Outcome {
         && resp.status() == StatusCode::OK
         && shared.rng.uniform(n, Draw::Truncate) < cfg.truncate_rate
     {
-        if let Some(cut) = truncate(resp, shared.rng.uniform(n, Draw::TruncateAt)).await {
-            return (cut, Some("truncate"));
-        }
-        return (
-            text(StatusCode::INTERNAL_SERVER_ERROR, "truncation failed\n"),
-            None,
-        );
+        return match truncate(resp, shared.rng.uniform(n, Draw::TruncateAt)).await {
+            Ok(cut) => (cut, Some("truncate")),
+            Err(whole) => (whole, None),
+        };
     }
     (resp, None)
 }
 
 /// Rebuilds a 200 response so it promises its full length but delivers only part of it.
-async fn truncate(resp: Response, u: f64) -> Option<Response> {
+/// `None` if the body is too short to cut (fewer than 2 bytes).
+async fn truncate(resp: Response, u: f64) -> Result<Response, Response> {
     let (mut parts, body) = resp.into_parts();
-    let bytes = axum::body::to_bytes(body, usize::MAX).await.ok()?;
+    let bytes = match axum::body::to_bytes(body, usize::MAX).await {
+        Ok(b) => b,
+        Err(e) => return Err(text(StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n"))),
+    };
     let len = bytes.len();
-    if len == 0 {
-        // Nothing to cut: promise one byte and send none.
-        parts
-            .headers
-            .insert(header::CONTENT_LENGTH, HeaderValue::from(1u64));
-        return Some(Response::from_parts(
-            parts,
-            Body::from_stream(Body::empty().into_data_stream()),
-        ));
+    if len < 2 {
+        return Err(Response::from_parts(parts, Body::from(bytes)));
     }
-    let keep = ((len as f64 * u) as usize).min(len - 1);
-    let partial: Bytes = bytes.slice(..keep);
+    let keep = ((len as f64 * u) as usize).clamp(1, len - 1);
     parts
         .headers
         .insert(header::CONTENT_LENGTH, HeaderValue::from(len as u64));
-    // A stream body has no exact size hint, so hyper trusts our Content-Length, stops when the
-    // stream ends early and closes the connection ("body write aborted").
-    let body = Body::from_stream(Body::from(partial).into_data_stream());
-    Some(Response::from_parts(parts, body))
+    Ok(Response::from_parts(
+        parts,
+        Body::new(ShortBody(Some(bytes.slice(..keep)))),
+    ))
+}
+
+/// A body that sends one chunk and says it is finished, without an exact size hint.
+///
+/// With no exact size hint hyper frames the message by our `Content-Length` header; when the
+/// last chunk arrives short of it, hyper writes it, marks the connection as not reusable,
+/// flushes and closes: the client gets the head and part of the body, then EOF. (A body that
+/// simply ends, or errors, makes hyper drop the connection before flushing; a `Full` body with
+/// a mismatching header trips a debug assertion in hyper.)
+struct ShortBody(Option<Bytes>);
+
+impl http_body::Body for ShortBody {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
+        std::task::Poll::Ready(self.0.take().map(|b| Ok(http_body::Frame::data(b))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.0.is_none()
+    }
 }
 
 /// The trap or a file. `Err` carries a final non-200 response (no truncation applies).
@@ -764,4 +867,56 @@ async fn provider_endpoint(shared: &Shared, host: &str, info: &HostInfo, req: Re
 fn file_inside(dir: &Path, rel: &str) -> bool {
     let path = dir.join(rel);
     path.is_file() && std::fs::canonicalize(&path).is_ok_and(|real| real.starts_with(dir))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_defaults_are_documented_and_strict() {
+        let c: ServeConfig = serde_json::from_str("{}").unwrap();
+        assert_eq!(c, ServeConfig::default());
+        assert_eq!(c.addr.to_string(), "127.0.0.1:0");
+        assert!(c.trap && !c.allow_remote && c.rate_limit.is_none());
+        assert_eq!(
+            (c.error_rate, c.truncate_rate, c.slow_ms, c.refuse_rate),
+            (0.0, 0.0, 0, 0.0)
+        );
+        let e = serde_json::from_str::<ServeConfig>("{\"error_rte\": 0.1}").unwrap_err();
+        assert!(e.to_string().contains("error_rte"));
+        let c: ServeConfig = serde_json::from_str("{\"rate_limit\": 3, \"trap\": false}").unwrap();
+        assert_eq!(c.rate_limit, Some(3));
+        assert!(c.validate().is_ok());
+        let bad = ServeConfig {
+            truncate_rate: f64::NAN,
+            ..ServeConfig::default()
+        };
+        assert!(bad.validate().is_err());
+    }
+
+    #[test]
+    fn host_header_parsing() {
+        let req = |host: &[u8], uri: &str| {
+            let mut r = Request::new(Body::empty());
+            *r.uri_mut() = uri.parse().unwrap();
+            if !host.is_empty() {
+                r.headers_mut()
+                    .insert(header::HOST, HeaderValue::from_bytes(host).unwrap());
+            }
+            request_host(&r)
+        };
+        assert_eq!(req(b"Forum.Test:8080", "/").as_deref(), Some("forum.test"));
+        assert_eq!(req(b"forum.test.", "/").as_deref(), Some("forum.test"));
+        assert_eq!(
+            req(b"x.test", "http://Other.test:81/a").as_deref(),
+            Some("other.test")
+        );
+        assert_eq!(req(b"", "/"), None);
+        assert_eq!(req(b"a b", "/"), None);
+        assert_eq!(req(b"x.test:port", "/"), None);
+        assert_eq!(req(b"user@x.test", "/"), None);
+        assert_eq!(req(b"x.test:", "/").as_deref(), Some("x.test"));
+        assert_eq!(req(b"[::1]:80", "/").as_deref(), Some("[::1]"));
+    }
 }

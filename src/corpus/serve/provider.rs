@@ -337,26 +337,31 @@ impl Provider {
 
 fn render(r: &StoredReceipt, now: u64) -> Value {
     let due = r.due_ms <= now;
-    let items: Vec<Value> = r
-        .accepted
-        .iter()
-        .map(|i| {
-            let status = match (due, i.refused) {
-                (false, _) => "pending",
-                (true, true) => "refused",
-                (true, false) => "removed",
-            };
-            let mut v = serde_json::json!({
-                "referral_id": i.referral_id,
-                "content_url": i.content_url,
-                "status": status,
-            });
-            if status == "removed" {
-                v["removed_at"] = Value::String(rfc3339_ms(r.due_ms));
-            }
-            v
-        })
-        .collect();
+    let items: Vec<Value> =
+        r.accepted
+            .iter()
+            .map(|i| {
+                let status = match (due, i.refused) {
+                    (false, _) => "pending",
+                    (true, true) => "refused",
+                    (true, false) => "removed",
+                };
+                let mut v = serde_json::json!({
+                    "referral_id": i.referral_id,
+                    "content_url": i.content_url,
+                    "status": status,
+                });
+                match status {
+                    "removed" => v["removed_at"] = Value::String(rfc3339_ms(r.due_ms)),
+                    "refused" => v["reason"] = Value::String(
+                        "the provider reviewed the content and declined to remove it (simulated)"
+                            .into(),
+                    ),
+                    _ => {}
+                }
+                v
+            })
+            .collect();
     serde_json::json!({
         "receipt_id": r.receipt_id,
         "received_at": rfc3339_ms(r.received_ms),
