@@ -21,10 +21,10 @@ struct Opts {
 #[derive(Subcommand)]
 enum Command {
     // Each verb's flags and handler live in src/cli/<verb>.rs.
-    /// Generate a synthetic corpus (sites, truth, posts, manifest) from a scenario.
-    Seed(cli::seed::Args),
     /// Serve a seeded corpus on loopback (virtual hosts, faults, crawler trap, provider endpoint).
     Serve(cli::serve::Args),
+    /// Generate a synthetic corpus (sites, truth, posts, manifest) from a scenario.
+    Seed(cli::seed::Args),
     /// Crawl sites politely (robots.txt, per-host limits, retries, resume) and extract posts.
     Crawl(cli::crawl::Args),
 }
@@ -33,8 +33,8 @@ fn main() -> ExitCode {
     cli::init_tracing();
     let opts = Opts::parse();
     let result = match opts.command {
-        Command::Seed(a) => cli::seed::run(a),
         Command::Serve(a) => cli::serve::run(a),
+        Command::Seed(a) => cli::seed::run(a),
         Command::Crawl(a) => cli::crawl::run(a),
     };
     cli::finish(result)
