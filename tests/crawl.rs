@@ -588,6 +588,85 @@ fn seeded_corpus_matches_posts_jsonl_under_faults() {
     assert!(stats.faults.values().sum::<u64>() > 0);
 }
 
+/// The JSON-LD fallback alone (no profiles) on a seeded corpus's pages: every posting it finds
+/// is a real post with the right permalink, author, time and text.
+#[test]
+fn jsonld_fallback_matches_seeded_posts() {
+    use trawl::corpus::{Scenario, SeedOptions};
+    use trawl::extract::Extractor;
+    let corpus = tempdir();
+    let scenario =
+        Scenario::load(&crate::util::repo().join("tests/data/scenario.toml")).expect("scenario");
+    let opts = SeedOptions {
+        out: corpus.path().to_path_buf(),
+        posts: Some(150),
+        seed: Some(9),
+        force: true,
+    };
+    trawl::corpus::seed(&scenario, &opts).expect("seed");
+    let oracle: BTreeMap<(String, String), Post> = read_posts(&corpus.path().join("posts.jsonl"))
+        .into_iter()
+        .map(|p| ((p.host.clone(), p.post_id.0.clone()), p))
+        .collect();
+    let manifest: Manifest =
+        serde_json::from_slice(&std::fs::read(corpus.path().join("manifest.json")).unwrap())
+            .unwrap();
+    let ex = Extractor::with_profiles(Vec::new());
+    let mut checked = 0;
+    for h in &manifest.hosts {
+        let root = corpus.path().join("sites").join(&h.host);
+        let mut stack = vec![root.clone()];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).unwrap().flatten() {
+                let path = e.path();
+                if path.is_dir() {
+                    stack.push(path);
+                    continue;
+                }
+                if path.extension().is_none_or(|x| x != "html") {
+                    continue;
+                }
+                let rel = path
+                    .strip_prefix(&root)
+                    .unwrap()
+                    .to_string_lossy()
+                    .replace("index.html", "");
+                let url = format!("http://{}/{rel}", h.host);
+                let page = trawl::model::Page {
+                    url: url.clone(),
+                    final_url: url,
+                    status: 200,
+                    headers: vec![(
+                        "content-type".into(),
+                        format!("text/html; charset={}", h.charset),
+                    )],
+                    body: std::fs::read(&path).unwrap(),
+                    fetched_at: time::OffsetDateTime::UNIX_EPOCH,
+                    sha256: String::new(),
+                    depth: 0,
+                };
+                let x = ex.extract(&page).unwrap();
+                if x.method != "jsonld" {
+                    continue;
+                }
+                for p in x.posts {
+                    let want = oracle
+                        .get(&(p.host.clone(), p.post_id.0.clone()))
+                        .unwrap_or_else(|| panic!("unknown post {p:?}"));
+                    assert_eq!(
+                        (&p.url, &p.author, p.published, &p.text),
+                        (&want.url, &want.author, want.published, &want.text),
+                        "{}",
+                        page.url
+                    );
+                    checked += 1;
+                }
+            }
+        }
+    }
+    assert!(checked > 0, "the corpus has JSON-LD sites");
+}
+
 #[test]
 fn rate_limit_retry_after_is_honoured() {
     let fx = Fixture::build(4, 2);

@@ -63,7 +63,7 @@ pub struct Args {
     #[arg(long, default_value_t = 100)]
     pub delay_ms: u64,
     /// Do not fetch or obey robots.txt (logs a warning; for loopback benchmarks only).
-    #[arg(long)]
+    #[arg(long, alias = "no-robots")]
     pub ignore_robots: bool,
     /// Maximum link depth from a seed.
     #[arg(long, default_value_t = 32)]

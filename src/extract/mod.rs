@@ -232,9 +232,22 @@ impl Extractor {
         };
 
         // 1. Profiles, detected by content.
-        // Most posts wins; among equals, the profile that fills the most fields.
+        // Most posts wins; among equals, the profile that fills the most fields. Profiles are
+        // evaluated in order of matched blocks, and only while they could still win.
+        let mut counts: Vec<(usize, usize)> = self
+            .profiles
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (doc.select(&p.post).count(), i))
+            .filter(|(n, _)| *n > 0)
+            .collect();
+        counts.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
         let mut best: Option<((usize, usize), &Profile, Vec<Post>)> = None;
-        for p in &self.profiles {
+        for (blocks, i) in counts {
+            if best.as_ref().is_some_and(|(s, _, _)| blocks < s.0) {
+                break;
+            }
+            let p = &self.profiles[i];
             let posts: Vec<Post> = doc
                 .select(&p.post)
                 .filter_map(|b| self.post_from_block(p, b, &ctx))
@@ -418,9 +431,11 @@ fn ld_post(ld: jsonld::LdPost, c: &PageCtx<'_>) -> Option<Post> {
     })
 }
 
-/// JSON-LD text may hold markup or entities; plain text passes through (paragraphs kept).
+/// JSON-LD `text` is plain text (schema.org `Text`): kept as is, paragraph breaks included. Only
+/// a value that clearly carries block markup (`</p>`, `<br`, `</div>`) is converted as HTML.
 fn html_fragment_text(t: &str) -> String {
-    if !t.contains('<') && !t.contains('&') {
+    let lower = t.to_ascii_lowercase();
+    if !(lower.contains("</p>") || lower.contains("<br") || lower.contains("</div>")) {
         return t.trim().to_string();
     }
     let frag = Html::parse_fragment(t);
@@ -573,7 +588,7 @@ mod tests {
     fn jsonld_and_readable_fallbacks() {
         let ex = Extractor::new();
         let ld = r#"<html lang="de"><head><script type="application/ld+json">{"@type":"SocialMediaPosting",
-            "url":"/s/9","identifier":"9","text":"Hallo &amp; tsch\u00fcss","author":{"name":"eve","url":"/@eve"},
+            "url":"/s/9","identifier":"9","text":"Hallo & <tsch\u00fcss>","author":{"name":"eve","url":"/@eve"},
             "datePublished":"2024-01-02T03:04:05+01:00"}</script></head><body></body></html>"#;
         let r = ex
             .extract(&page("http://s.test/x", "text/html", ld.as_bytes()))
@@ -582,7 +597,7 @@ mod tests {
         let p = &r.posts[0];
         assert_eq!(
             (p.url.as_str(), p.post_id.0.as_str(), p.text.as_str()),
-            ("http://s.test/s/9", "9", "Hallo & tschüss")
+            ("http://s.test/s/9", "9", "Hallo & <tschüss>")
         );
         assert_eq!(p.author_url.as_deref(), Some("http://s.test/@eve"));
         assert_eq!(p.lang_hint, Some(Lang::De));
