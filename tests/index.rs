@@ -744,7 +744,16 @@ fn generated_reposts_share_a_cluster() {
     let dir = tempdir();
     let out = dir.path().join("corpus");
     let scenario = Scenario::default_scenario().unwrap();
-    seed(&scenario, &SeedOptions { out: out.clone(), posts: Some(3000), seed: Some(11), force: false }).unwrap();
+    seed(
+        &scenario,
+        &SeedOptions {
+            out: out.clone(),
+            posts: Some(3000),
+            seed: Some(11),
+            force: false,
+        },
+    )
+    .unwrap();
     let posts: HashMap<(String, String), Post> = crate::util::read(&out.join("posts.jsonl"))
         .lines()
         .map(|l| serde_json::from_str::<Post>(l).unwrap())
@@ -761,7 +770,12 @@ fn generated_reposts_share_a_cluster() {
     // name, slogan or hashtag (from the scenario) is a match span. The writer keys clusters on the
     // paragraphs holding matches.
     let mut markers: Vec<String> = Vec::new();
-    for org in scenario.file.organisations.iter().filter(|o| o.role == trawl::corpus::scenario::Role::Target) {
+    for org in scenario
+        .file
+        .organisations
+        .iter()
+        .filter(|o| o.role == trawl::corpus::scenario::Role::Target)
+    {
         markers.extend(org.short.iter().cloned());
         for list in [&org.names, &org.slogans, &org.hashtags] {
             markers.extend(list.values().flat_map(|l| l.0.iter().cloned()));
@@ -776,12 +790,28 @@ fn generated_reposts_share_a_cluster() {
         let template = it.verdict.fired[0].matches[0].clone();
         it.verdict.fired[0].matches = markers
             .iter()
-            .flat_map(|m| post.text.match_indices(m.as_str()).map(|(at, _)| (at, m.len())).collect::<Vec<_>>())
-            .map(|(start, len)| Match { span: Span { start, end: start + len }, ..template.clone() })
+            .flat_map(|m| {
+                post.text
+                    .match_indices(m.as_str())
+                    .map(|(at, _)| (at, m.len()))
+                    .collect::<Vec<_>>()
+            })
+            .map(|(start, len)| Match {
+                span: Span {
+                    start,
+                    end: start + len,
+                },
+                ..template.clone()
+            })
             .collect();
         it.post = post;
         w.add(&it).unwrap();
-        ours.insert(it.id.clone(), t.cluster.clone().unwrap_or_else(|| format!("solo:{}", it.id)));
+        ours.insert(
+            it.id.clone(),
+            t.cluster
+                .clone()
+                .unwrap_or_else(|| format!("solo:{}", it.id)),
+        );
     }
     w.finish().unwrap();
     let mut by_truth: HashMap<String, HashSet<String>> = HashMap::new();
@@ -789,22 +819,36 @@ fn generated_reposts_share_a_cluster() {
     let mut members: HashMap<String, Vec<HashSet<String>>> = HashMap::new();
     for it in store.items(&Filter::default()).unwrap().map(Result::unwrap) {
         // Word set of the paragraphs holding matches (all text when none).
-        let spans: Vec<usize> = it.verdict.fired[0].matches.iter().map(|m| m.span.start).collect();
+        let spans: Vec<usize> = it.verdict.fired[0]
+            .matches
+            .iter()
+            .map(|m| m.span.start)
+            .collect();
         let mut at = 0;
         let mut words: HashSet<String> = HashSet::new();
         for para in it.post.text.split("\n\n") {
             let range = at..at + para.len();
             at += para.len() + 2;
             if spans.is_empty() || spans.iter().any(|s| range.contains(s)) {
-                words.extend(trawl::classify::text::analyze(para, it.verdict.lang.lang).into_iter().map(|t| t.text));
+                words.extend(
+                    trawl::classify::text::analyze(para, it.verdict.lang.lang)
+                        .into_iter()
+                        .map(|t| t.text),
+                );
             }
         }
         members.entry(it.cluster.clone()).or_default().push(words);
         let tc = ours[&it.id].clone();
-        by_truth.entry(tc.clone()).or_default().insert(it.cluster.clone());
+        by_truth
+            .entry(tc.clone())
+            .or_default()
+            .insert(it.cluster.clone());
         by_ours.entry(it.cluster).or_default().insert(tc);
     }
-    let multi: Vec<_> = by_truth.iter().filter(|(k, _)| !k.starts_with("solo:")).collect();
+    let multi: Vec<_> = by_truth
+        .iter()
+        .filter(|(k, _)| !k.starts_with("solo:"))
+        .collect();
     let together = multi.iter().filter(|(_, keys)| keys.len() == 1).count();
     let merged = by_ours.values().filter(|t| t.len() > 1).count();
     // Clusters that mix truth clusters hold templated near-duplicates (one sentence of the
@@ -815,8 +859,16 @@ fn generated_reposts_share_a_cluster() {
     };
     for (key, ms) in members.iter().filter(|(_, m)| m.len() > 1) {
         for (i, a) in ms.iter().enumerate() {
-            let best = ms.iter().enumerate().filter(|(j, _)| *j != i).map(|(_, b)| jaccard(a, b)).fold(0.0, f64::max);
-            assert!(best >= 0.33, "cluster {key}: a member shares only {best:.2} of its words: {a:?}");
+            let best = ms
+                .iter()
+                .enumerate()
+                .filter(|(j, _)| *j != i)
+                .map(|(_, b)| jaccard(a, b))
+                .fold(0.0, f64::max);
+            assert!(
+                best >= 0.33,
+                "cluster {key}: a member shares only {best:.2} of its words: {a:?}"
+            );
         }
     }
     eprintln!(
@@ -826,5 +878,9 @@ fn generated_reposts_share_a_cluster() {
         merged
     );
     assert!(multi.len() >= 5, "the corpus should have repost clusters");
-    assert!(together * 10 >= multi.len() * 9, "{together} of {} repost clusters kept together", multi.len());
+    assert!(
+        together * 10 >= multi.len() * 9,
+        "{together} of {} repost clusters kept together",
+        multi.len()
+    );
 }

@@ -185,7 +185,11 @@ pub(crate) fn signal_tokens(item: &Item, tokens: &[Token]) -> Vec<Token> {
         .filter(|t| keep.iter().any(|&(ps, pe)| t.start >= ps && t.start < pe))
         .cloned()
         .collect();
-    if picked.is_empty() { tokens.to_vec() } else { picked }
+    if picked.is_empty() {
+        tokens.to_vec()
+    } else {
+        picked
+    }
 }
 
 fn load_clusters(store: &IndexStore) -> Result<ClusterTable> {
