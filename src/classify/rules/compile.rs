@@ -20,9 +20,9 @@ pub const SEP: char = '\x01';
 /// Max compiled size of one `/regex/` term.
 pub const REGEX_SIZE_LIMIT: usize = 1 << 17;
 /// Translit keys shorter than this only match whole tokens.
-const KEY_PREFIX_MIN: usize = 5;
+const KEY_PREFIX_MIN: usize = 6;
 /// Single-word translit keys shorter than this are not used at all (too ambiguous).
-const KEY_MIN: usize = 4;
+const KEY_MIN: usize = 5;
 
 /// The four haystacks a post is matched in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -388,7 +388,13 @@ pub fn compile(def: &PackDef, problems: &mut Vec<Problem>) -> Option<Compiled> {
                                     ok = false;
                                     break;
                                 }
-                                let full = kl < KEY_PREFIX_MIN;
+                                // A stem is a prefix of its inflected forms; inside a phrase
+                                // the neighbours keep short prefixes specific enough.
+                                let full = if words.len() == 1 {
+                                    kl < KEY_PREFIX_MIN
+                                } else {
+                                    kl < 3
+                                };
                                 ws.push(b.word(stream, full, &k));
                             }
                             if ok {

@@ -33,8 +33,8 @@ pub fn explain_verdict(v: &Verdict, threshold: f32) -> String {
         for m in &f.matches {
             let _ = writeln!(
                 s,
-                "    {}:{}..{} {:?} (lexicon {}, term {:?})",
-                "bytes", m.span.start, m.span.end, m.excerpt, m.lexicon, m.term
+                "    bytes:{}..{} {:?} (lexicon {}, term {:?})",
+                m.span.start, m.span.end, m.excerpt, m.lexicon, m.term
             );
         }
     }

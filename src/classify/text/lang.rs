@@ -172,7 +172,13 @@ fn cyrillic(k: &Counts, text: &str, hint: Option<Lang>) -> LangDecision {
         return decision(Lang::Kk, letter_conf(k.kk + k.kq), "letters", s);
     }
     if k.ky > 0 {
-        return decision(Lang::Ky, letter_conf(k.ky), "letters", s);
+        // Kazakh shares ң ө ү: without Kazakh-only letters a short text is only "maybe ky".
+        let c = if k.letters >= 40 {
+            letter_conf(k.ky)
+        } else {
+            0.45
+        };
+        return decision(Lang::Ky, c, "letters", s);
     }
     // No distinctive letter: Russian on a long text; on a short one the hint decides, low.
     if k.letters >= 60 {
@@ -197,7 +203,13 @@ fn arabic(k: &Counts, text: &str, hint: Option<Lang>) -> LangDecision {
         return decision(Lang::Ur, letter_conf(k.ur), "letters", s);
     }
     if k.fa > 0 && k.fa >= k.ar {
-        return decision(Lang::Fa, letter_conf(k.fa), "letters", s);
+        // Urdu shares these letters: without Urdu-only letters, a short text is only "maybe fa".
+        let c = if k.letters >= 40 {
+            letter_conf(k.fa)
+        } else {
+            0.45
+        };
+        return decision(Lang::Fa, c, "letters", s);
     }
     if k.ar > 0 {
         return decision(Lang::Ar, letter_conf(k.ar), "letters", s);

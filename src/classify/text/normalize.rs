@@ -110,14 +110,27 @@ impl Normalizer {
     /// Normalises `input` into `out`, reusing `scratch`.
     pub fn normalize_into(&self, input: &str, out: &mut Normalized, s: &mut NormScratch) {
         // Stage 1, repeated while entities decode to more entities (bounded: each round shrinks).
-        let mut decoded = fold_chars(input, &mut s.a, &mut s.tmp);
+        fold_chars(input, &mut s.a, &mut s.tmp);
+        // Removing a format char or decoding an entity can form a new entity (`&#\u{202e}0;`).
         let mut rounds = 0;
-        while decoded && rounds < 8 && s.a.as_str().contains('&') {
-            decoded = fold_chars_mapped(&s.a, &mut s.a2, &mut s.tmp);
+        while rounds < 8 && s.a.as_str().contains('&') {
+            let decoded = fold_chars_mapped(&s.a, &mut s.a2, &mut s.tmp);
             s.a.swap(&mut s.a2);
             rounds += 1;
+            if !decoded {
+                break;
+            }
         }
         self.words(&s.a, out, &mut s.raw, &mut s.groups, &mut s.chars);
+        // Fixing a word can spell a new entity (`&еe;` -> `&ee;`): decode and redo, bounded.
+        let mut again = 0;
+        while again < 3 && out.text.as_str().contains('&') {
+            if !fold_chars_mapped(&out.text, &mut s.a, &mut s.tmp) {
+                break;
+            }
+            self.words(&s.a, out, &mut s.raw, &mut s.groups, &mut s.chars);
+            again += 1;
+        }
     }
 
     /// Stage 2: words, spaced letters, apostrophes, homoglyphs, leet.
@@ -139,9 +152,12 @@ impl Normalizer {
         while i < raw.len() {
             let mut j = i;
             if self.rejoin_spaced && is_single_letter(text, raw[i]) {
+                // Every gap of a group is the same separator (`к б.а.г` is `к` + `баг`).
+                let first_gap = raw.get(i + 1).map(|n| &text[raw[i].1..n.0]).unwrap_or("");
                 while j + 1 < raw.len()
                     && is_single_letter(text, raw[j + 1])
                     && is_spacing_gap(&text[raw[j].1..raw[j + 1].0])
+                    && &text[raw[j].1..raw[j + 1].0] == first_gap
                 {
                     j += 1;
                 }
@@ -232,12 +248,14 @@ impl Normalizer {
                 Script::Latin
             };
             target = Some(pick);
-            for ch in chars.iter_mut() {
-                let c = ch.0;
+            for k in 0..chars.len() {
+                let c = chars[k].0;
                 let sc = script_of(c);
-                if sc == pick {
+                // A letter carrying a combining mark keeps its script (no recomposition).
+                if sc == pick || chars.get(k + 1).is_some_and(|n| is_combining_mark(n.0)) {
                     continue;
                 }
+                let ch = &mut chars[k];
                 let mapped = match (sc, pick) {
                     (Script::Cyrillic, Script::Latin) => t.cyr_to_lat.get(&c).copied(),
                     (Script::Greek, Script::Latin) => t.grk_to_lat.get(&c).copied(),
@@ -282,27 +300,33 @@ impl Normalizer {
         let leet_ok = self.leet
             && (digits + syms) > 0
             && letters >= 2
-            && letters > digits + syms
+            && letters >= digits + syms
             && matches!(word_script, Script::Latin | Script::Cyrillic);
-        for ch in chars.iter_mut() {
-            let c = ch.0;
+        for k in 0..chars.len() {
+            let c = chars[k].0;
             if !(c.is_ascii_digit() || is_leet_symbol(c)) {
                 continue;
             }
-            if leet_ok {
+            let next = chars.get(k + 1).map(|x| x.0);
+            // A digit carrying a combining mark is not leet (and `0́` must not become `ó`).
+            if leet_ok && !next.is_some_and(is_combining_mark) {
+                let ch = &mut chars[k];
                 let m = if word_script == Script::Cyrillic {
-                    leet_cyr(c)
+                    // `3` and `4` stand for е/з and а/ч: before a vowel they are consonants.
+                    let before_vowel = next.is_some_and(|n| "аеёиоуыэюяәөұүіӣӯ0".contains(n));
+                    match c {
+                        '3' if before_vowel => Some('з'),
+                        '4' if before_vowel => Some('ч'),
+                        _ => leet_cyr(c),
+                    }
                 } else {
                     leet_lat(c)
                 };
                 if let Some(m) = m {
                     ch.0 = m;
-                } else if is_leet_symbol(c) {
-                    ch.0 = '\0';
                 }
-            } else if is_leet_symbol(c) {
-                ch.0 = '\0';
             }
+            // Not leet: a symbol stays as written (dropping it would change the next pass).
         }
         word_script
     }
@@ -357,8 +381,11 @@ fn is_word_char(c: char) -> bool {
 fn raw_words(text: &str, raw: &mut Vec<(usize, usize)>) {
     raw.clear();
     let mut start: Option<usize> = None;
+    let mut prev: Option<char> = None;
     let mut it = text.char_indices().peekable();
     while let Some((i, c)) = it.next() {
+        let before = prev;
+        prev = Some(c);
         let next_is_word = it.peek().is_some_and(|&(_, n)| is_word_char(n));
         let cjk = script_of(c) == Script::Cjk;
         if cjk {
@@ -368,9 +395,13 @@ fn raw_words(text: &str, raw: &mut Vec<(usize, usize)>) {
             raw.push((i, i + c.len_utf8()));
             continue;
         }
-        let inside = is_word_char(c)
-            || (is_leet_symbol(c) && next_is_word)
-            || (is_apostrophe(c) && start.is_some() && next_is_word);
+        // A leet symbol opens a word only after a space or the start (so `$!a` or `'$a` never
+        // re-split differently on a second pass); inside a word it always continues it.
+        let symbol_ok = is_leet_symbol(c)
+            && next_is_word
+            && (start.is_some() || before.is_none_or(|b| b.is_whitespace()));
+        let inside =
+            is_word_char(c) || symbol_ok || (is_apostrophe(c) && start.is_some() && next_is_word);
         if inside {
             if start.is_none() {
                 start = Some(i);
@@ -471,12 +502,17 @@ fn fold_generic(
         };
         let mut j = i + c.len_utf8();
         while let Some(n) = src[j..].chars().next() {
-            if canonical_combining_class(n) == 0 {
+            // Removed format chars stay inside the cluster, so `k\u{202e}\u{301}` composes now
+            // and not only on a second pass.
+            if canonical_combining_class(n) == 0 && !is_removed(n) {
                 break;
             }
             j += n.len_utf8();
         }
         let (os, oe) = orig(i, j);
+        // Fold the cluster into a scratch string first: folding can un-compose (`İ́` -> `i´`),
+        // so the folded cluster is NFKC-composed again before it is written.
+        let mark = out.len();
         if nfkc {
             tmp.clear();
             tmp.extend(src[i..j].nfkc());
@@ -485,6 +521,15 @@ fn fold_generic(
             }
         } else {
             for c in src[i..j].chars() {
+                fold_char(c, os, oe, out);
+            }
+        }
+        let folded = &out.as_str()[mark..];
+        if !folded.is_ascii() && is_nfkc_quick(folded.chars()) != IsNormalized::Yes {
+            tmp.clear();
+            tmp.extend(folded.nfkc());
+            out.truncate(mark);
+            for c in tmp.chars() {
                 fold_char(c, os, oe, out);
             }
         }
@@ -597,7 +642,6 @@ fn tables() -> &'static Tables {
             ('ԛ', 'q'),
             ('ԝ', 'w'),
             ('ү', 'y'),
-            ('ӏ', 'l'),
         ];
         for (c, l) in cyr {
             t.cyr_to_lat.insert(c, l);
@@ -701,6 +745,7 @@ mod tests {
             ["join", "the", "lantern", "attack", "2015"]
         );
         assert_eq!(words("wow!"), ["wow"]);
+        assert_eq!(words("$100"), ["$100"]);
     }
 
     #[test]

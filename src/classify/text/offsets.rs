@@ -40,6 +40,13 @@ impl MappedText {
         self.text.is_empty()
     }
 
+    /// Cuts the text back to `len` bytes (a char boundary).
+    pub fn truncate(&mut self, len: usize) {
+        self.text.truncate(len);
+        self.start.truncate(len);
+        self.end.truncate(len);
+    }
+
     /// Appends a char that came from original bytes `[os, oe)`.
     #[inline]
     pub fn push_char(&mut self, c: char, os: usize, oe: usize) {

@@ -151,10 +151,12 @@ fn strip_suffixes<'a>(t: &SuffixTable, word: &'a str) -> Cow<'a, str> {
     let mut cur: &'a str = word;
     for _ in 0..t.passes {
         let n = cur.chars().count();
-        let found = t
-            .suffixes
-            .iter()
-            .find(|suf| cur.ends_with(suf.as_str()) && n >= suf.chars().count() + t.min_stem);
+        // A one-letter suffix is stripped only from longer words: on short words it is as
+        // likely part of the root (fa `کارت` is not `کار` + `ت`).
+        let found = t.suffixes.iter().find(|suf| {
+            let k = suf.chars().count();
+            cur.ends_with(suf.as_str()) && n >= k + t.min_stem && (k > 1 || n >= 5)
+        });
         match found {
             Some(suf) => cur = &cur[..cur.len() - suf.len()],
             None => break,
@@ -163,10 +165,13 @@ fn strip_suffixes<'a>(t: &SuffixTable, word: &'a str) -> Cow<'a, str> {
     Cow::Borrowed(cur)
 }
 
+/// Word -> stem, for one language.
+type StemMap = HashMap<Box<str>, Box<str>>;
+
 /// Per-worker stem cache: one map per language, bounded.
 #[derive(Debug, Default)]
 pub struct StemCache {
-    maps: HashMap<Lang, (Stemmer, HashMap<Box<str>, Box<str>>)>,
+    maps: HashMap<Lang, (Stemmer, StemMap)>,
 }
 
 const CACHE_MAX: usize = 200_000;
