@@ -852,8 +852,9 @@ fn generated_reposts_share_a_cluster() {
     let together = multi.iter().filter(|(_, keys)| keys.len() == 1).count();
     let merged = by_ours.values().filter(|t| t.len() > 1).count();
     // Clusters that mix truth clusters hold templated near-duplicates (one sentence of the
-    // phrase bank with another town or name), never unrelated texts: every member shares at
-    // least a third of its (analysed) tokens with another member.
+    // phrase bank with another town or name), never unrelated texts (Jaccard ~0.05): every member
+    // shares at least a quarter of its analysed tokens with another member (the 16-value MinHash
+    // estimate has a standard error of ~0.12 around its 0.44 threshold).
     let jaccard = |a: &HashSet<String>, b: &HashSet<String>| {
         a.intersection(b).count() as f64 / a.union(b).count().max(1) as f64
     };
@@ -866,7 +867,7 @@ fn generated_reposts_share_a_cluster() {
                 .map(|(_, b)| jaccard(a, b))
                 .fold(0.0, f64::max);
             assert!(
-                best >= 0.33,
+                best >= 0.25,
                 "cluster {key}: a member shares only {best:.2} of its words: {a:?}"
             );
         }
