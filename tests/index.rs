@@ -459,7 +459,10 @@ fn eval_gives_exact_precision_and_recall() {
     let idx = dir.path().join("index");
     // Index: posts 1, 2 (violating: TP), 5 (benign: FP), 9 (not in truth: FP).
     let specs = vec![
-        spec("h.test", "1", "join us now"),
+        Spec {
+            cats: &[Solicitation, Propaganda],
+            ..spec("h.test", "1", "join us now")
+        },
         Spec {
             cats: &[Incitement],
             ..spec("h.test", "2", "rise up now")
@@ -884,4 +887,116 @@ fn generated_reposts_share_a_cluster() {
         "{together} of {} repost clusters kept together",
         multi.len()
     );
+}
+
+/// End to end without the crawler: seed a corpus, classify every extracted post with the shipped
+/// packs, index the flagged ones with a seen log, evaluate. The counts must add up exactly.
+#[test]
+fn eval_of_a_classified_seeded_corpus_adds_up() {
+    use trawl::corpus::generate::{SeedOptions, seed};
+    use trawl::corpus::scenario::Scenario;
+
+    let dir = tempdir();
+    let out = dir.path().join("corpus");
+    let scenario = Scenario::default_scenario().unwrap();
+    seed(
+        &scenario,
+        &SeedOptions {
+            out: out.clone(),
+            posts: Some(1500),
+            seed: Some(5),
+            force: false,
+        },
+    )
+    .unwrap();
+    let truth: Vec<TruthRecord> = crate::util::read(&out.join("truth.jsonl"))
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let disallowed: std::collections::HashSet<(String, String)> = truth
+        .iter()
+        .filter(|t| t.robots_disallowed)
+        .map(|t| (t.host.clone(), t.post_id.0.clone()))
+        .collect();
+    let classifier = trawl::classify::Classifier::default_packs().unwrap();
+    let mut scratch = classifier.new_scratch();
+    let idx = dir.path().join("index");
+    let store = IndexStore::open_or_create(&idx).unwrap();
+    let mut w = store.writer().unwrap();
+    let mut seen = SeenWriter::open(store.seen_path()).unwrap();
+    let mut flagged = 0u64;
+    for line in crate::util::read(&out.join("posts.jsonl")).lines() {
+        let post: Post = serde_json::from_str(line).unwrap();
+        // A polite crawler never sees robots-disallowed pages.
+        if disallowed.contains(&(post.host.clone(), post.post_id.0.clone())) {
+            continue;
+        }
+        let verdict = classifier.classify(&post, &mut scratch);
+        seen.write(&SeenRecord::new(&post, &verdict)).unwrap();
+        if verdict.flagged {
+            flagged += 1;
+            let mut it = item(&spec(&post.host, &post.post_id.0, "x"));
+            it.post = post;
+            it.verdict = verdict;
+            w.add(&it).unwrap();
+        }
+    }
+    seen.flush().unwrap();
+    w.finish().unwrap();
+
+    let truth_path = out.join("truth.jsonl");
+    let r = evaluate_index(&EvalOptions {
+        truth: truth_path,
+        index: idx,
+        seen: None,
+        top: 5,
+    })
+    .unwrap();
+    let violating = truth
+        .iter()
+        .filter(|t| t.label == Label::Violating && !t.robots_disallowed)
+        .count() as u64;
+    let benign = truth
+        .iter()
+        .filter(|t| t.label == Label::Benign && !t.robots_disallowed)
+        .count() as u64;
+    let o = r.overall;
+    assert_eq!(o.tp + o.fn_, violating);
+    assert_eq!(o.fp + o.tn, benign + r.totals.unmatched_items);
+    assert_eq!(o.tp + o.fp, flagged);
+    assert_eq!(
+        r.totals.unmatched_items, 0,
+        "posts.jsonl ids match the truth"
+    );
+    assert_eq!(r.coverage.reached, r.coverage.reachable);
+    assert_eq!(r.coverage.disallowed_reached, 0);
+    assert_eq!(r.miss_counts.get("not_reached"), None);
+    let by_lang_tp: u64 = r.by_lang.iter().map(|b| b.scores.tp).sum();
+    let by_host_fp: u64 = r.by_host.iter().map(|b| b.scores.fp).sum();
+    assert_eq!((by_lang_tp, by_host_fp), (o.tp, o.fp));
+    // The shipped packs on their own scenario: far better than chance.
+    assert!(
+        o.precision.unwrap() > 0.5 && o.recall.unwrap() > 0.5,
+        "{o:?}"
+    );
+    assert!(
+        r.misses
+            .iter()
+            .all(|m| m.reason == trawl::eval::metrics::MissReason::BelowThreshold)
+    );
+    assert!(r.false_alarms.iter().all(|a| !a.fired.is_empty()));
+    let md = trawl::eval::report::markdown(&r);
+    for section in [
+        "## Overall",
+        "## Crawl coverage",
+        "## By language",
+        "## By category",
+        "## By phenomenon",
+        "## By host",
+        "## Misses",
+        "## False alarms",
+    ] {
+        assert!(md.contains(section), "missing {section}");
+    }
+    eprintln!("{md}");
 }
