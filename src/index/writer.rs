@@ -219,8 +219,14 @@ fn date(t: Timestamp) -> DateTime {
     DateTime::from_timestamp_secs(t.unix_timestamp())
 }
 
+/// A one-level facet. Tantivy separates facet levels with NUL, so a NUL inside a value (never
+/// in a real host or rule id) is replaced rather than allowed to split the value.
 pub(crate) fn facet(value: &str) -> Facet {
-    Facet::from_path([value])
+    if value.contains('\0') {
+        Facet::from_path([value.replace('\0', "\u{fffd}")])
+    } else {
+        Facet::from_path([value])
+    }
 }
 
 /// Builds the tantivy document of an item.
