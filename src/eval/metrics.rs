@@ -3,9 +3,10 @@
 //!
 //! The evaluated set is every truth post a polite crawler may reach (not `robots_disallowed`)
 //! plus any disallowed post that was reached anyway; flagged items that match no truth post are
-//! false alarms. Per category, a post counts for category `c` when `c` is among the predicted
-//! categories (so a detected post with the wrong category is a miss of its category and a false
-//! alarm of the other). Per phenomenon, posts with an evasion phenomenon are all violating and
+//! false alarms. Per category, a flagged post counts for its PRIMARY predicted category (the
+//! first of `Verdict::categories`, highest summed weight), so a detected post with the wrong
+//! category is a miss of its true category and a false alarm of the predicted one; secondary
+//! categories are not counted (they would make every multi-rule post a false alarm somewhere). Per phenomenon, posts with an evasion phenomenon are all violating and
 //! hard-negative posts all benign, so precision is undefined there: the table gives recall for
 //! the former and the false-alarm rate for the latter.
 
@@ -215,7 +216,7 @@ pub struct EvalReport {
     pub coverage: Coverage,
     /// By truth language.
     pub by_lang: Vec<Breakdown>,
-    /// By category (multi-label, see module docs).
+    /// By category (primary predicted category, see module docs).
     pub by_category: Vec<Breakdown>,
     /// By phenomenon.
     pub by_phenomenon: Vec<PhenomenonRow>,
@@ -331,18 +332,21 @@ pub fn evaluate(joined: &Joined, seen_log: bool, flagged_items: u64, top: usize)
             e.0 += 1;
             e.1.add(violating, predicted);
         }
-        let predicted_cats: Vec<Category> = if predicted {
+        let primary: Option<Category> = if predicted {
             row.item
                 .as_ref()
-                .map(|i| i.verdict.categories.clone())
-                .or_else(|| row.seen.as_ref().map(|s| s.categories.clone()))
-                .unwrap_or_default()
+                .and_then(|i| i.verdict.categories.first().copied())
+                .or_else(|| {
+                    row.seen
+                        .as_ref()
+                        .and_then(|s| s.categories.first().copied())
+                })
         } else {
-            Vec::new()
+            None
         };
         for c in Category::ALL {
             let truth_c = violating && t.category == Some(c);
-            let pred_c = predicted_cats.contains(&c);
+            let pred_c = primary == Some(c);
             if truth_c || pred_c {
                 let e = by_cat.entry(c.as_str().to_string()).or_default();
                 e.0 += u64::from(truth_c);
@@ -398,7 +402,7 @@ pub fn evaluate(joined: &Joined, seen_log: bool, flagged_items: u64, top: usize)
             .or_default()
             .1
             .add(false, true);
-        for c in &item.verdict.categories {
+        if let Some(c) = item.verdict.categories.first() {
             by_cat
                 .entry(c.as_str().to_string())
                 .or_default()

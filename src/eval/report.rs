@@ -102,7 +102,7 @@ pub fn markdown(r: &EvalReport) -> String {
     table(&mut out, "By category", "category", &r.by_category);
     let _ = writeln!(
         out,
-        "\nA post counts for a category when that category is among its predicted ones."
+        "\nA flagged post counts for its primary (highest-weight) predicted category only."
     );
     let _ = writeln!(out, "\n## By phenomenon\n");
     let _ = writeln!(

@@ -388,6 +388,9 @@ fn field_position(query: &str, err: &QueryParserError) -> Option<usize> {
     query.find(&format!("{name}:"))
 }
 
+/// Query words with their stems in one language.
+type WordStems = Vec<(String, Vec<String>)>;
+
 /// Highlights query terms in text, per field analyser.
 ///
 /// The stem analysis of a whole hit text is the costly part of a search (about half of it), so
@@ -397,7 +400,7 @@ struct Highlighter {
     words: HashSet<String>,
     stems: HashMap<Lang, HashSet<String>>,
     /// Per language: query word -> its stems in that language (computed on first use).
-    word_stems: std::cell::RefCell<HashMap<Lang, Vec<(String, Vec<String>)>>>,
+    word_stems: std::cell::RefCell<HashMap<Lang, WordStems>>,
 }
 
 impl Highlighter {

@@ -80,7 +80,7 @@ impl ItemWriter {
             None => Upsert::Added,
         };
         let tokens = analyze(&item.post.text, item.verdict.lang.lang);
-        let sig = cluster::signature_of(&tokens);
+        let sig = cluster::signature_of(&signal_tokens(&item, &tokens));
         let key = self.clusters.assign(sig);
         item.cluster = cluster::key_string(key);
         self.put(item, tokens, &sig, key)?;
@@ -94,7 +94,7 @@ impl ItemWriter {
         };
         item.status = status;
         let tokens = analyze(&item.post.text, item.verdict.lang.lang);
-        let sig = cluster::signature_of(&tokens);
+        let sig = cluster::signature_of(&signal_tokens(&item, &tokens));
         let key =
             u64::from_str_radix(&item.cluster, 16).unwrap_or_else(|_| cluster::founder_key(&sig));
         self.put(item, tokens, &sig, key)?;
@@ -155,6 +155,43 @@ impl ItemWriter {
     }
 }
 
+/// The tokens of the paragraphs (blank-line separated) that hold the rules' matches: the
+/// near-duplicate key is about the violating message, so a repost keeps its cluster when it is
+/// wrapped in different chatter. Without matches, all tokens.
+pub(crate) fn signal_tokens(item: &Item, tokens: &[Token]) -> Vec<Token> {
+    let text = &item.post.text;
+    let mut paras: Vec<(usize, usize)> = Vec::new();
+    let mut start = 0;
+    for (i, _) in text.match_indices("\n\n") {
+        paras.push((start, i));
+        start = i + 2;
+    }
+    paras.push((start, text.len()));
+    let spans: Vec<(usize, usize)> = item
+        .verdict
+        .fired
+        .iter()
+        .flat_map(|f| f.matches.iter().map(|m| (m.span.start, m.span.end)))
+        .collect();
+    let keep: Vec<(usize, usize)> = paras
+        .into_iter()
+        .filter(|&(ps, pe)| spans.iter().any(|&(s, e)| s < pe.max(ps + 1) && e > ps))
+        .collect();
+    if keep.is_empty() {
+        return tokens.to_vec();
+    }
+    let picked: Vec<Token> = tokens
+        .iter()
+        .filter(|t| keep.iter().any(|&(ps, pe)| t.start >= ps && t.start < pe))
+        .cloned()
+        .collect();
+    if picked.is_empty() {
+        tokens.to_vec()
+    } else {
+        picked
+    }
+}
+
 fn load_clusters(store: &IndexStore) -> Result<ClusterTable> {
     let mut table = ClusterTable::new();
     let searcher = store.searcher();
@@ -182,8 +219,14 @@ fn date(t: Timestamp) -> DateTime {
     DateTime::from_timestamp_secs(t.unix_timestamp())
 }
 
+/// A one-level facet. Tantivy separates facet levels with NUL, so a NUL inside a value (never
+/// in a real host or rule id) is replaced rather than allowed to split the value.
 pub(crate) fn facet(value: &str) -> Facet {
-    Facet::from_path([value])
+    if value.contains('\0') {
+        Facet::from_path([value.replace('\0', "\u{fffd}")])
+    } else {
+        Facet::from_path([value])
+    }
 }
 
 /// Builds the tantivy document of an item.
