@@ -25,8 +25,6 @@ enum Command {
     Seed(cli::seed::Args),
     /// Serve a seeded corpus on loopback (virtual hosts, faults, crawler trap, provider endpoint).
     Serve(cli::serve::Args),
-    /// Generate a synthetic corpus (sites, truth, posts, manifest) from a scenario.
-    Seed(cli::seed::Args),
     /// Crawl sites politely (robots.txt, per-host limits, retries, resume) and extract posts.
     Crawl(cli::crawl::Args),
     /// Check, test and explain rule packs.
@@ -55,7 +53,6 @@ fn main() -> ExitCode {
     let result = match opts.command {
         Command::Seed(a) => cli::seed::run(a),
         Command::Serve(a) => cli::serve::run(a),
-        Command::Seed(a) => cli::seed::run(a),
         Command::Crawl(a) => cli::crawl::run(a),
         Command::Rules(a) => cli::rules::run(a),
         Command::Classify(a) => cli::classify::run(a),

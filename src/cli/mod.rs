@@ -17,10 +17,6 @@ use std::process::ExitCode;
 
 use tracing_subscriber::EnvFilter;
 
-pub mod crawl;
-pub mod seed;
-pub mod serve;
-
 /// Logs go to stderr, filtered by `RUST_LOG` (default `trawl=info`).
 pub fn init_tracing() {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("trawl=info"));
