@@ -397,7 +397,8 @@ pub struct Item {
     /// When the page was fetched.
     #[serde(with = "time::serde::rfc3339")]
     pub fetched_at: Timestamp,
-    /// Near-duplicate cluster key (SimHash band), shared by reposts with small edits.
+    /// Near-duplicate cluster key (MinHash LSH, see `index::cluster`), shared by reposts with small
+    /// edits.
     pub cluster: String,
     /// Review status.
     pub status: ReviewStatus,

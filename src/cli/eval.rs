@@ -1,4 +1,5 @@
-//! `trawl eval`: score a scan's index against a seeded corpus's truth.jsonl.
+//! `trawl eval`: score a scan's index, or a directory of referral bundles (ours or an exercise
+//! team's, in the documented JSON format), against a seeded corpus's truth.jsonl.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -16,6 +17,9 @@ pub struct Args {
     /// Index directory of the scan.
     #[arg(long, env = "TRAWL_INDEX", default_value = "trawl-data/index")]
     pub index: PathBuf,
+    /// Score referral bundles in this directory instead of an index (see docs/referral-format.md).
+    #[arg(long, value_name = "DIR")]
+    pub referrals: Option<PathBuf>,
     /// Seen log of the scan (default: INDEX/seen.jsonl when present).
     #[arg(long)]
     pub seen: Option<PathBuf>,
@@ -29,6 +33,16 @@ pub struct Args {
 
 /// Runs `trawl eval`.
 pub fn run(a: Args) -> anyhow::Result<ExitCode> {
+    if let Some(dir) = &a.referrals {
+        let score = trawl::eval::referrals::score(&a.truth, dir)?;
+        let mut out = std::io::stdout().lock();
+        if a.json {
+            writeln!(out, "{}", trawl::eval::referrals::render_json(&score))?;
+        } else {
+            write!(out, "{}", trawl::eval::referrals::render_markdown(&score))?;
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     let report = evaluate_index(&EvalOptions {
         truth: a.truth,
         index: a.index,
