@@ -4,6 +4,7 @@
 mod classify;
 mod corpus;
 mod crawl;
+mod demo;
 mod index;
 mod review;
 mod scan;
