@@ -25,11 +25,11 @@ use serde::Serialize;
 use tokio::sync::mpsc;
 use trawl::crawl::{CrawlConfig, CrawlStats, Crawler, Journal};
 use trawl::extract::Extractor;
-use trawl::model::{Manifest, Page, Post};
+use trawl::model::{Page, Post};
 
-/// Flags of `trawl crawl`.
+/// Seeds, scope, resolver and politeness: the crawl knobs shared by `trawl crawl` and `trawl scan`.
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub struct CrawlFlags {
     /// Seed URLs (pages or sitemaps ending in .xml).
     pub urls: Vec<String>,
     /// Seeds from a seeded corpus: its manifest's hosts and entry points (never its truth).
@@ -41,18 +41,6 @@ pub struct Args {
     /// Allowed hosts (default: the seeds' hosts). '*.test' allows all subdomains.
     #[arg(long, value_name = "HOST")]
     pub scope: Vec<String>,
-    /// Output posts, one JSON object per line.
-    #[arg(long, value_name = "posts.jsonl")]
-    pub out: PathBuf,
-    /// Continue a killed crawl from its journal (skips journaled pages, de-duplicates posts).
-    #[arg(long)]
-    pub resume: bool,
-    /// Re-crawl the journal's pages with conditional GET (ETag / Last-Modified).
-    #[arg(long, conflicts_with = "resume")]
-    pub revalidate: bool,
-    /// Journal file (default: OUT with extension .journal.jsonl).
-    #[arg(long)]
-    pub journal: Option<PathBuf>,
     /// Global concurrent requests.
     #[arg(long, default_value_t = 32)]
     pub concurrency: usize,
@@ -92,6 +80,64 @@ pub struct Args {
     /// Do not read /sitemap.xml and robots.txt Sitemap: lines.
     #[arg(long)]
     pub no_sitemaps: bool,
+}
+
+impl CrawlFlags {
+    /// The crawl configuration these flags describe (seeds from URLs and/or a manifest; scope
+    /// defaults to the manifest's hosts). Journal and resume are set by the caller.
+    pub fn to_config(&self) -> anyhow::Result<CrawlConfig> {
+        let mut seeds = self.urls.clone();
+        let mut scope = self.scope.clone();
+        if let Some(m) = &self.seeds_from {
+            let manifest = trawl::app::read_manifest(m)?;
+            let (s, hosts) = trawl::app::seeds_from_manifest(&manifest);
+            seeds.extend(s);
+            if self.scope.is_empty() {
+                scope.extend(hosts);
+            }
+        }
+        if seeds.is_empty() {
+            bail!("no seeds: give URLs or --seeds-from DIR/manifest.json");
+        }
+        Ok(CrawlConfig {
+            seeds,
+            scope,
+            resolve: self.resolve.clone(),
+            concurrency: self.concurrency,
+            per_host: self.per_host,
+            delay_ms: self.delay_ms,
+            obey_robots: !self.ignore_robots,
+            max_depth: self.max_depth,
+            max_pages: self.max_pages,
+            max_per_pattern: self.max_per_pattern,
+            pattern_span: self.pattern_span,
+            retries: self.retries,
+            backoff_ms: self.backoff_ms,
+            timeout_ms: self.timeout_ms,
+            max_body_bytes: self.max_body_bytes,
+            sitemaps: !self.no_sitemaps,
+            ..CrawlConfig::default()
+        })
+    }
+}
+
+/// Flags of `trawl crawl`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    pub crawl: CrawlFlags,
+    /// Output posts, one JSON object per line.
+    #[arg(long, value_name = "posts.jsonl")]
+    pub out: PathBuf,
+    /// Continue a killed crawl from its journal (skips journaled pages, de-duplicates posts).
+    #[arg(long)]
+    pub resume: bool,
+    /// Re-crawl the journal's pages with conditional GET (ETag / Last-Modified).
+    #[arg(long, conflicts_with = "resume")]
+    pub revalidate: bool,
+    /// Journal file (default: OUT with extension .journal.jsonl).
+    #[arg(long)]
+    pub journal: Option<PathBuf>,
     /// Extra site profiles (*.toml) tried before the embedded ones.
     #[arg(long, value_name = "DIR")]
     pub profiles: Option<PathBuf>,
@@ -117,35 +163,6 @@ struct Summary {
     robots_obeyed: bool,
     out: PathBuf,
     journal: PathBuf,
-}
-
-fn seeds_from_manifest(path: &Path) -> anyhow::Result<(Vec<String>, Vec<String>)> {
-    let path = if path.is_dir() {
-        path.join("manifest.json")
-    } else {
-        path.to_path_buf()
-    };
-    let text =
-        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-    let m: Manifest = serde_json::from_str(&text)
-        .map_err(|e| anyhow::anyhow!("{}:{}:{}: {e}", path.display(), e.line(), e.column()))?;
-    let mut seeds = Vec::new();
-    let mut hosts = Vec::new();
-    for h in &m.hosts {
-        hosts.push(h.host.clone());
-        if h.entry_points.is_empty() {
-            seeds.push(format!("http://{}/", h.host));
-        }
-        for ep in &h.entry_points {
-            let ep = if ep.starts_with('/') {
-                ep.clone()
-            } else {
-                format!("/{ep}")
-            };
-            seeds.push(format!("http://{}{ep}", h.host));
-        }
-    }
-    Ok((seeds, hosts))
 }
 
 /// Reads the (host, post_id) keys of an existing output, cutting a torn last line.
@@ -188,18 +205,6 @@ struct Counters {
 
 /// Runs `trawl crawl`.
 pub fn run(a: Args) -> anyhow::Result<ExitCode> {
-    let mut seeds = a.urls.clone();
-    let mut scope = a.scope.clone();
-    if let Some(m) = &a.seeds_from {
-        let (s, hosts) = seeds_from_manifest(m)?;
-        seeds.extend(s);
-        if a.scope.is_empty() {
-            scope.extend(hosts);
-        }
-    }
-    if seeds.is_empty() {
-        bail!("no seeds: give URLs or --seeds-from DIR/manifest.json");
-    }
     let journal_path = a
         .journal
         .clone()
@@ -211,26 +216,10 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         );
     }
     let config = CrawlConfig {
-        seeds,
-        scope,
-        resolve: a.resolve.clone(),
-        concurrency: a.concurrency,
-        per_host: a.per_host,
-        delay_ms: a.delay_ms,
-        obey_robots: !a.ignore_robots,
-        max_depth: a.max_depth,
-        max_pages: a.max_pages,
-        max_per_pattern: a.max_per_pattern,
-        pattern_span: a.pattern_span,
-        retries: a.retries,
-        backoff_ms: a.backoff_ms,
-        timeout_ms: a.timeout_ms,
-        max_body_bytes: a.max_body_bytes,
         journal: Some(journal_path.clone()),
         resume: a.resume,
         revalidate: a.revalidate,
-        sitemaps: !a.no_sitemaps,
-        ..CrawlConfig::default()
+        ..a.crawl.to_config()?
     };
     let extractor = Arc::new(match &a.profiles {
         Some(d) => Extractor::with_profile_dir(d)?,
@@ -371,7 +360,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         pages_without_posts: counters.empty_pages.load(Ordering::Relaxed),
         posts_per_sec: counters.posts.load(Ordering::Relaxed) as f64 / elapsed.max(1e-9),
         posts_rethreaded: rethreaded,
-        robots_obeyed: !a.ignore_robots,
+        robots_obeyed: !a.crawl.ignore_robots,
         out: a.out.clone(),
         journal: journal_path,
         crawl: stats,
