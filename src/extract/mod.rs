@@ -464,32 +464,54 @@ fn block_lang(el: ElementRef<'_>) -> Option<Lang> {
         .and_then(parse_lang)
 }
 
-/// Social threads are reply chains: a status's extracted `thread` is its parent's id (or its own
-/// id for a root), because one status page only shows the parent. This follows the chains
-/// across all posts of a host so that `thread` becomes the root's id. Posts of other kinds are
-/// untouched; a chain through a post that was not crawled stops at the last known post.
-pub fn resolve_reply_threads(posts: &mut [Post]) -> usize {
-    use std::collections::HashMap;
-    let parent: HashMap<(String, String), String> = posts
-        .iter()
-        .filter(|p| p.site_kind == Some(crate::model::SiteKind::Social))
-        .filter_map(|p| Some(((p.host.clone(), p.post_id.0.clone()), p.thread.clone()?)))
-        .collect();
-    let mut changed = 0;
-    for p in posts
-        .iter_mut()
-        .filter(|p| p.site_kind == Some(crate::model::SiteKind::Social))
-    {
-        let Some(mut t) = p.thread.clone() else {
-            continue;
-        };
+/// Parent links of social posts, `(host, post id) -> thread` (the id of the post it replies to),
+/// so reply chains can be resolved to their root after a crawl. Holds ids only, never texts, so it
+/// stays small for large crawls.
+#[derive(Debug, Default)]
+pub struct ReplyThreads {
+    parent: std::collections::HashMap<(String, String), String>,
+}
+
+impl ReplyThreads {
+    /// Remembers `p`'s parent link (social posts with a thread only).
+    pub fn add(&mut self, p: &Post) {
+        if p.site_kind == Some(crate::model::SiteKind::Social)
+            && let Some(t) = &p.thread
+        {
+            self.parent
+                .insert((p.host.clone(), p.post_id.0.clone()), t.clone());
+        }
+    }
+
+    /// The root thread of `p` when it differs from `p.thread` (chains followed up to 256 hops).
+    pub fn root(&self, p: &Post) -> Option<String> {
+        if p.site_kind != Some(crate::model::SiteKind::Social) {
+            return None;
+        }
+        let mut t = p.thread.clone()?;
         for _ in 0..256 {
-            match parent.get(&(p.host.clone(), t.clone())) {
+            match self.parent.get(&(p.host.clone(), t.clone())) {
                 Some(up) if *up != t => t = up.clone(),
                 _ => break,
             }
         }
-        if p.thread.as_deref() != Some(t.as_str()) {
+        (p.thread.as_deref() != Some(t.as_str())).then_some(t)
+    }
+}
+
+/// Social threads are reply chains: a status's extracted `thread` is its parent's id (or its own
+/// id for a root), because one status page only shows the parent. This follows the chains
+/// across all posts of a host so that `thread` becomes the root's id, in place, and returns how
+/// many posts changed. Posts of other kinds are untouched; a chain through a post that was not
+/// crawled stops at the last known post.
+pub fn resolve_reply_threads(posts: &mut [Post]) -> usize {
+    let mut links = ReplyThreads::default();
+    for p in posts.iter() {
+        links.add(p);
+    }
+    let mut changed = 0;
+    for p in posts.iter_mut() {
+        if let Some(t) = links.root(p) {
             p.thread = Some(t);
             changed += 1;
         }
