@@ -1,10 +1,12 @@
 //! `scan`: crawl -> extract -> classify -> index as one streaming run.
 //!
 //! ```text
-//! tokio: Crawler::run --(bounded mpsc, backpressure)--> batcher thread
-//! batcher: up to `batch_pages` pages -> rayon par_iter (extract + classify, one Scratch per
-//!          worker via map_init, results in page order) -> evidence store + ItemWriter + seen.jsonl
-//! every `commit_pages` pages: seen.jsonl fsync -> index commit -> crawl journal commit + fsync
+//! tokio:   Crawler::run --(bounded mpsc, backpressure)--> batcher
+//! batcher: up to `batch_pages` pages -> rayon par_iter (extract, skip posts already seen in this
+//!          run, classify; one Scratch per worker via map_init; results in page order)
+//!          --(bounded channel)--> sink thread
+//! sink:    evidence store + ItemWriter + seen.jsonl; every `commit_pages` pages:
+//!          seen.jsonl flush -> evidence syncfs -> index commit -> crawl journal commit + fsync
 //! ```
 //!
 //! Crash safety: a page is marked done in the crawl journal only after the index commit that
@@ -12,10 +14,11 @@
 //! re-fetches the rest; upserts by stable id make the replay idempotent, and `seen.jsonl`
 //! readers keep the last record per (host, post_id).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
+use std::hash::{Hash, Hasher};
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -24,12 +27,12 @@ use serde::Serialize;
 use tokio::sync::mpsc;
 
 use crate::classify::{Classifier, Scratch};
-use crate::crawl::{CrawlConfig, CrawlStats, Crawler};
+use crate::crawl::{CrawlConfig, CrawlStats, Crawler, Journal};
 use crate::extract::Extractor;
-use crate::index::IndexStore;
 use crate::index::evidence::EvidenceStore;
 use crate::index::seen::{SeenRecord, SeenWriter};
 use crate::index::writer::Upsert;
+use crate::index::{IndexStore, ItemWriter};
 use crate::model::{Item, Page, Post, ReviewStatus, Verdict};
 
 use super::progress::Progress;
@@ -63,7 +66,7 @@ impl Default for ScanConfig {
             index: PathBuf::from("trawl-index"),
             threads: 0,
             batch_pages: 32,
-            commit_pages: 2_000,
+            commit_pages: 5_000,
             channel_pages: 256,
             progress: true,
         }
@@ -94,8 +97,11 @@ pub struct ScanSummary {
     pub crawl: CrawlStats,
     /// Pages processed (extracted) by this run.
     pub pages: u64,
-    /// Posts extracted.
+    /// Distinct posts extracted (a post shown on several pages counts once).
     pub posts: u64,
+    /// Repeated sightings of posts already extracted in this run (timelines, hashtag pages),
+    /// skipped before classification.
+    pub duplicate_posts: u64,
     /// Posts at or above the pack threshold.
     pub flagged: u64,
     /// Flagged items new to the index.
@@ -145,27 +151,44 @@ impl ScanSummary {
 struct PageResult {
     page: Page,
     posts: Vec<(Post, Verdict)>,
+    duplicates: u64,
     extract_error: bool,
     extract_ns: u64,
     classify_ns: u64,
+}
+
+/// Fingerprints of `(host, post_id)` already extracted in this run (8 bytes per post).
+type SeenPosts = Mutex<HashSet<u64>>;
+
+fn post_key(p: &Post) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    p.host.hash(&mut h);
+    p.post_id.0.hash(&mut h);
+    h.finish()
 }
 
 fn process_page(
     page: Page,
     extractor: &Extractor,
     classifier: &Classifier,
+    seen_posts: &SeenPosts,
     scratch: &mut Scratch,
 ) -> PageResult {
     let t0 = Instant::now();
     let extracted = extractor.extract(&page);
     let t1 = Instant::now();
-    let (posts, extract_error) = match extracted {
+    let (mut posts, extract_error) = match extracted {
         Ok(x) => (x.posts, false),
         Err(err) => {
             tracing::debug!(url = %page.url, error = %err, "Extraction failed.");
             (Vec::new(), true)
         }
     };
+    let before = posts.len();
+    if let Ok(mut seen) = seen_posts.lock() {
+        posts.retain(|p| seen.insert(post_key(p)));
+    }
+    let duplicates = (before - posts.len()) as u64;
     let posts: Vec<(Post, Verdict)> = posts
         .into_iter()
         .map(|p| {
@@ -177,9 +200,128 @@ fn process_page(
     PageResult {
         page,
         posts,
+        duplicates,
         extract_error,
         extract_ns: (t1 - t0).as_nanos() as u64,
         classify_ns: (t2 - t1).as_nanos() as u64,
+    }
+}
+
+/// The single consumer of processed pages: evidence, index, seen log, journal, summary.
+struct Sink {
+    writer: ItemWriter,
+    seen: SeenWriter,
+    evidence: EvidenceStore,
+    journal: Option<Arc<Journal>>,
+    summary: ScanSummary,
+    uncommitted: Vec<String>,
+    commit_pages: usize,
+    counters: Arc<ScanCounters>,
+}
+
+impl Sink {
+    fn consume(&mut self, results: Vec<PageResult>) -> anyhow::Result<()> {
+        let t_index = Instant::now();
+        for r in results {
+            self.page(r)?;
+            if self.uncommitted.len() >= self.commit_pages {
+                self.commit()?;
+            }
+        }
+        self.summary.stage_seconds.index += t_index.elapsed().as_secs_f64();
+        let s = &self.summary;
+        self.counters.pages.store(s.pages, Ordering::Relaxed);
+        self.counters.posts.store(s.posts, Ordering::Relaxed);
+        self.counters.flagged.store(s.flagged, Ordering::Relaxed);
+        Ok(())
+    }
+
+    fn page(&mut self, r: PageResult) -> anyhow::Result<()> {
+        let s = &mut self.summary;
+        s.pages += 1;
+        s.duplicate_posts += r.duplicates;
+        s.stage_seconds.extract += r.extract_ns as f64 / 1e9;
+        s.stage_seconds.classify += r.classify_ns as f64 / 1e9;
+        if r.extract_error {
+            s.extract_errors += 1;
+        }
+        let t_ev = Instant::now();
+        let page_sha = if r.posts.iter().any(|(_, v)| v.flagged) {
+            self.evidence
+                .put(&r.page)
+                .with_context(|| format!("capturing evidence for {}", r.page.url))?
+        } else {
+            r.page.sha256.clone()
+        };
+        s.stage_seconds.evidence += t_ev.elapsed().as_secs_f64();
+        for (post, verdict) in r.posts {
+            s.posts += 1;
+            let lang = verdict.lang.lang.code();
+            *s.posts_by_lang.entry(lang.to_string()).or_default() += 1;
+            self.seen
+                .write(&SeenRecord::new(&post, &verdict))
+                .context("writing seen.jsonl")?;
+            if !verdict.flagged {
+                continue;
+            }
+            s.flagged += 1;
+            if let Some(c) = verdict.categories.first() {
+                *s.flagged_by_category
+                    .entry(c.as_str().to_string())
+                    .or_default() += 1;
+            }
+            *s.flagged_by_lang.entry(lang.to_string()).or_default() += 1;
+            let item = Item {
+                id: Item::make_id(&post.host, &post.post_id),
+                post,
+                verdict,
+                page_sha256: page_sha.clone(),
+                fetched_at: r.page.fetched_at,
+                cluster: String::new(),
+                status: ReviewStatus::Pending,
+            };
+            let t_add = Instant::now();
+            let upsert = self
+                .writer
+                .add(&item)
+                .with_context(|| format!("indexing {}", item.post.url))?;
+            s.stage_seconds.index_add += t_add.elapsed().as_secs_f64();
+            match upsert {
+                Upsert::Added => s.added += 1,
+                Upsert::Updated => s.updated += 1,
+                Upsert::Unchanged => s.unchanged += 1,
+            }
+        }
+        self.uncommitted.push(r.page.url);
+        Ok(())
+    }
+
+    /// seen.jsonl flush -> evidence sync -> index commit -> journal commit: a page is marked done
+    /// only once everything it produced is durable.
+    fn commit(&mut self) -> anyhow::Result<()> {
+        let t_commit = Instant::now();
+        self.seen.flush().context("flushing seen.jsonl")?;
+        self.evidence.sync().context("syncing the evidence store")?;
+        self.writer.commit().context("committing the index")?;
+        self.summary.commits += 1;
+        if let Some(j) = &self.journal {
+            for url in self.uncommitted.drain(..) {
+                j.commit(&url).context("writing the crawl journal")?;
+            }
+            j.sync().context("syncing the crawl journal")?;
+        } else {
+            self.uncommitted.clear();
+        }
+        self.summary.stage_seconds.commit += t_commit.elapsed().as_secs_f64();
+        Ok(())
+    }
+
+    fn finish(mut self) -> anyhow::Result<ScanSummary> {
+        let t = Instant::now();
+        self.commit()?;
+        self.writer.finish().context("finishing the index")?;
+        self.summary.stage_seconds.index += t.elapsed().as_secs_f64();
+        Ok(self.summary)
     }
 }
 
@@ -199,7 +341,7 @@ pub fn scan(mut cfg: ScanConfig) -> anyhow::Result<ScanSummary> {
     let evidence = EvidenceStore::open(store.evidence_dir())
         .with_context(|| format!("opening evidence store in {}", cfg.index.display()))?;
     let seen_path = store.seen_path();
-    let mut seen =
+    let seen =
         SeenWriter::open(&seen_path).with_context(|| format!("opening {}", seen_path.display()))?;
     let journal_path = cfg
         .crawl
@@ -207,17 +349,16 @@ pub fn scan(mut cfg: ScanConfig) -> anyhow::Result<ScanSummary> {
         .clone()
         .unwrap_or_else(|| cfg.index.join("crawl.journal.jsonl"));
     cfg.crawl.journal = Some(journal_path.clone());
-    let mut writer = store.writer().context("opening the index writer")?;
+    let writer = store.writer().context("opening the index writer")?;
 
     let crawler = Crawler::new(cfg.crawl.clone()).context("configuring the crawler")?;
     let journal = crawler.journal();
     let crawl_progress = crawler.progress();
-    let threads = if cfg.threads == 0 {
-        std::thread::available_parallelism()
+    let threads = match cfg.threads {
+        0 => std::thread::available_parallelism()
             .map(|n| n.get())
-            .unwrap_or(2)
-    } else {
-        cfg.threads
+            .unwrap_or(2),
+        n => n,
     };
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
@@ -237,63 +378,57 @@ pub fn scan(mut cfg: ScanConfig) -> anyhow::Result<ScanSummary> {
     let counters = Arc::new(ScanCounters::default());
     let progress = Progress::scan(cfg.progress, crawl_progress.clone(), counters.clone());
 
-    let mut summary = ScanSummary {
-        crawl: CrawlStats::default(),
-        pages: 0,
-        posts: 0,
-        flagged: 0,
-        added: 0,
-        updated: 0,
-        unchanged: 0,
-        flagged_by_category: BTreeMap::new(),
-        flagged_by_lang: BTreeMap::new(),
-        posts_by_lang: BTreeMap::new(),
-        extract_errors: 0,
-        commits: 0,
-        seconds: 0.0,
-        pages_per_sec: 0.0,
-        posts_per_sec: 0.0,
-        stage_seconds: StageSeconds::default(),
-        index_items: 0,
-        index: cfg.index.clone(),
-        evidence: store.evidence_dir(),
-        seen: seen_path.clone(),
-        journal: journal_path.clone(),
+    let sink = Sink {
+        writer,
+        seen,
+        evidence,
+        journal,
+        summary: ScanSummary {
+            crawl: CrawlStats::default(),
+            pages: 0,
+            posts: 0,
+            duplicate_posts: 0,
+            flagged: 0,
+            added: 0,
+            updated: 0,
+            unchanged: 0,
+            flagged_by_category: BTreeMap::new(),
+            flagged_by_lang: BTreeMap::new(),
+            posts_by_lang: BTreeMap::new(),
+            extract_errors: 0,
+            commits: 0,
+            seconds: 0.0,
+            pages_per_sec: 0.0,
+            posts_per_sec: 0.0,
+            stage_seconds: StageSeconds::default(),
+            index_items: 0,
+            index: cfg.index.clone(),
+            evidence: store.evidence_dir(),
+            seen: seen_path,
+            journal: journal_path,
+        },
+        uncommitted: Vec::new(),
+        commit_pages: cfg.commit_pages.max(1),
+        counters,
     };
-    let mut uncommitted: Vec<String> = Vec::new();
-    let mut index_time = Duration::ZERO;
-    let batch_pages = cfg.batch_pages.max(1);
-    let commit_pages = cfg.commit_pages.max(1);
-    let mut batch: Vec<Page> = Vec::with_capacity(batch_pages);
-
-    let commit = |writer: &mut crate::index::writer::ItemWriter,
-                  seen: &mut SeenWriter,
-                  uncommitted: &mut Vec<String>,
-                  summary: &mut ScanSummary|
-     -> anyhow::Result<()> {
-        let t_commit = Instant::now();
-        seen.flush().context("flushing seen.jsonl")?;
-        evidence.sync().context("syncing the evidence store")?;
-        writer.commit().context("committing the index")?;
-        summary.commits += 1;
-        if let Some(j) = &journal {
-            for url in uncommitted.drain(..) {
-                j.commit(&url).context("writing the crawl journal")?;
+    // The sink runs beside the workers, so indexing overlaps extraction and classification.
+    let (done_tx, done_rx) = std::sync::mpsc::sync_channel::<Vec<PageResult>>(2);
+    let sink_thread = std::thread::Builder::new()
+        .name("trawl-index".into())
+        .spawn(move || -> anyhow::Result<ScanSummary> {
+            let mut sink = sink;
+            for results in done_rx {
+                sink.consume(results)?;
             }
-            j.sync().context("syncing the crawl journal")?;
-        } else {
-            uncommitted.clear();
-        }
-        summary.stage_seconds.commit += t_commit.elapsed().as_secs_f64();
-        Ok(())
-    };
+            sink.finish()
+        })
+        .context("starting the index thread")?;
 
-    loop {
-        batch.clear();
-        match rx.blocking_recv() {
-            Some(p) => batch.push(p),
-            None => break,
-        }
+    let seen_posts = SeenPosts::default();
+    let batch_pages = cfg.batch_pages.max(1);
+    let mut batch: Vec<Page> = Vec::with_capacity(batch_pages);
+    while let Some(first) = rx.blocking_recv() {
+        batch.push(first);
         while batch.len() < batch_pages {
             match rx.try_recv() {
                 Ok(p) => batch.push(p),
@@ -306,94 +441,28 @@ pub fn scan(mut cfg: ScanConfig) -> anyhow::Result<ScanSummary> {
                 .into_par_iter()
                 .map_init(
                     || classifier.new_scratch(),
-                    |scratch, page| process_page(page, &extractor, &classifier, scratch),
+                    |scratch, page| {
+                        process_page(page, &extractor, &classifier, &seen_posts, scratch)
+                    },
                 )
                 .collect()
         });
-        let t_index = Instant::now();
-        for r in results {
-            summary.pages += 1;
-            summary.stage_seconds.extract += r.extract_ns as f64 / 1e9;
-            summary.stage_seconds.classify += r.classify_ns as f64 / 1e9;
-            if r.extract_error {
-                summary.extract_errors += 1;
-            }
-            let any_flagged = r.posts.iter().any(|(_, v)| v.flagged);
-            let t_ev = Instant::now();
-            let page_sha = if any_flagged {
-                evidence
-                    .put(&r.page)
-                    .with_context(|| format!("capturing evidence for {}", r.page.url))?
-            } else {
-                r.page.sha256.clone()
-            };
-            summary.stage_seconds.evidence += t_ev.elapsed().as_secs_f64();
-            for (post, verdict) in r.posts {
-                summary.posts += 1;
-                *summary
-                    .posts_by_lang
-                    .entry(verdict.lang.lang.code().to_string())
-                    .or_default() += 1;
-                seen.write(&SeenRecord::new(&post, &verdict))
-                    .with_context(|| format!("writing {}", seen_path.display()))?;
-                if !verdict.flagged {
-                    continue;
-                }
-                summary.flagged += 1;
-                if let Some(c) = verdict.categories.first() {
-                    *summary
-                        .flagged_by_category
-                        .entry(c.as_str().to_string())
-                        .or_default() += 1;
-                }
-                *summary
-                    .flagged_by_lang
-                    .entry(verdict.lang.lang.code().to_string())
-                    .or_default() += 1;
-                let item = Item {
-                    id: Item::make_id(&post.host, &post.post_id),
-                    post,
-                    verdict,
-                    page_sha256: page_sha.clone(),
-                    fetched_at: r.page.fetched_at,
-                    cluster: String::new(),
-                    status: ReviewStatus::Pending,
-                };
-                let t_add = Instant::now();
-                let upsert = writer
-                    .add(&item)
-                    .with_context(|| format!("indexing {}", item.post.url))?;
-                summary.stage_seconds.index_add += t_add.elapsed().as_secs_f64();
-                match upsert {
-                    Upsert::Added => summary.added += 1,
-                    Upsert::Updated => summary.updated += 1,
-                    Upsert::Unchanged => summary.unchanged += 1,
-                }
-            }
-            uncommitted.push(r.page.url);
-            if uncommitted.len() >= commit_pages {
-                commit(&mut writer, &mut seen, &mut uncommitted, &mut summary)?;
-            }
+        if done_tx.send(results).is_err() {
+            break; // the sink failed; its error is reported below
         }
-        index_time += t_index.elapsed();
-        counters.pages.store(summary.pages, Ordering::Relaxed);
-        counters.posts.store(summary.posts, Ordering::Relaxed);
-        counters.flagged.store(summary.flagged, Ordering::Relaxed);
     }
-    let t_index = Instant::now();
-    commit(&mut writer, &mut seen, &mut uncommitted, &mut summary)?;
-    writer.finish().context("finishing the index")?;
-    index_time += t_index.elapsed();
-
-    let crawl_stats = runtime
-        .block_on(crawl_task)
-        .context("crawler task panicked")?
-        .context("crawl failed")?;
+    drop(done_tx);
+    drop(rx);
+    let sink_result = sink_thread
+        .join()
+        .map_err(|_| anyhow::anyhow!("the index thread panicked"))?;
+    let crawl_result = runtime.block_on(crawl_task);
     runtime.shutdown_timeout(Duration::from_secs(1));
     progress.finish();
-
-    summary.crawl = crawl_stats;
-    summary.stage_seconds.index = index_time.as_secs_f64();
+    let mut summary = sink_result?;
+    summary.crawl = crawl_result
+        .context("crawler task panicked")?
+        .context("crawl failed")?;
     summary.seconds = started.elapsed().as_secs_f64();
     let secs = summary.seconds.max(1e-9);
     summary.pages_per_sec = summary.pages as f64 / secs;

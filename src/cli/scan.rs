@@ -24,7 +24,7 @@ pub struct Args {
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
     /// Pages per index commit (and crawl-journal commit).
-    #[arg(long, default_value_t = 2_000)]
+    #[arg(long, default_value_t = 5_000)]
     pub commit_pages: usize,
     /// Print the summary as JSON on stdout.
     #[arg(long)]
@@ -64,12 +64,13 @@ pub fn render(s: &ScanSummary) -> String {
     let mut o = String::new();
     let _ = writeln!(
         o,
-        "scanned {} pages ({} requests, {} errors) -> {} posts -> {} flagged in {:.1}s \
-         ({:.0} pages/s, {:.0} posts/s)",
+        "scanned {} pages ({} requests, {} errors) -> {} posts ({} repeat sightings skipped) \
+         -> {} flagged in {:.1}s ({:.0} pages/s, {:.0} posts/s)",
         s.pages,
         s.crawl.requests,
         s.error_count(),
         s.posts,
+        s.duplicate_posts,
         s.flagged,
         s.seconds,
         s.pages_per_sec,
