@@ -607,6 +607,20 @@ impl P {
                     ordered: s == "before",
                 })
             }
+            Some(T::Ident(s)) if s == "sentence" => {
+                self.i += 1;
+                self.expect(T::LParen, "`(` after sentence")?;
+                let a = self.ident()?;
+                self.expect(T::Comma, "`,`")?;
+                let b = self.ident()?;
+                self.expect(T::RParen, "`)`")?;
+                Ok(Cond::Near {
+                    a,
+                    b,
+                    n: SAME_SENTENCE,
+                    ordered: false,
+                })
+            }
             Some(T::Ident(s)) if s == "count" => {
                 self.i += 1;
                 self.expect(T::LParen, "`(` after count")?;
@@ -655,9 +669,13 @@ impl P {
     }
 }
 
+/// `near(a, b, SAME_SENTENCE)`: `sentence(a, b)`, any distance within one sentence.
+pub const SAME_SENTENCE: u32 = u32::MAX;
+
 fn is_keyword(s: &str) -> bool {
     matches!(
         s,
+        "sentence" |
         "and" | "or" | "not" | "near" | "before" | "count" | "lang"
     )
 }

@@ -4,6 +4,7 @@
 use super::compile::{CRule, Compiled};
 use super::matcher::{Hit, MatchScratch};
 use super::pack::Cond;
+use super::parse::SAME_SENTENCE;
 use crate::classify::text::{Analyzer, LOW_CONFIDENCE, script_of_lang};
 use crate::model::{Category, FiredRule, LangDecision, Match, Span};
 
@@ -14,15 +15,91 @@ struct Ctx<'a> {
     by_lex: &'a [Vec<Hit>],
     c: &'a Compiled,
     d: &'a LangDecision,
+    /// Sentence number of every token: `near`/`before` never reach across a sentence end.
+    sent: &'a [u32],
+    /// Token window `[lo, hi)` the condition is evaluated in (a paragraph, or the whole post).
+    win: (u32, u32),
 }
 
-fn near(a: &[Hit], b: &[Hit], n: u32, ordered: bool, same: bool) -> bool {
-    for x in a {
-        for y in b {
+impl Ctx<'_> {
+    fn hits(&self, l: u32) -> impl Iterator<Item = &Hit> + '_ {
+        let (lo, hi) = self.win;
+        self.by_lex[l as usize]
+            .iter()
+            .filter(move |h| h.start >= lo && h.end <= hi)
+    }
+
+    fn sentence(&self, tok: u32) -> u32 {
+        self.sent.get(tok as usize).copied().unwrap_or(u32::MAX)
+    }
+}
+
+/// Sentence and paragraph boundaries of the analysed post, as token numbers.
+///
+/// A sentence ends at `.`, `!`, `?`, `;` (and their Arabic, Devanagari, Urdu and CJK forms) or a
+/// line break between two tokens; a paragraph ends at a line break. Exceptions are scoped with
+/// these: `near`/`before`/`sentence` stay within one sentence, and every rule is also evaluated on
+/// each paragraph alone, so a news or negation word in one paragraph of a long post does not mask
+/// a violation in another.
+#[derive(Debug, Default)]
+pub struct Segments {
+    /// Sentence number per token.
+    pub sent: Vec<u32>,
+    /// Paragraph token ranges `[lo, hi)` (one range when the post has a single paragraph).
+    pub paras: Vec<(u32, u32)>,
+}
+
+/// Characters that end a sentence.
+fn ends_sentence(c: char) -> bool {
+    matches!(
+        c,
+        '.' | '!' | '?' | ';' | '\n' | '\r' | '؟' | '؛' | '۔' | '।' | '॥' | '。' | '！' | '？' | '；' | '…'
+    )
+}
+
+impl Segments {
+    /// Computes the segments of the text `an` last prepared (`original` is the post text).
+    pub fn compute(&mut self, an: &Analyzer, original: &str) {
+        self.sent.clear();
+        self.paras.clear();
+        let mut sent = 0u32;
+        let mut para_lo = 0u32;
+        let mut prev_end = 0usize;
+        for (i, t) in an.toks.iter().enumerate() {
+            let (s, e) = an
+                .normalized
+                .text
+                .original(t.start as usize, t.end as usize);
+            if i > 0 {
+                let gap = original.get(prev_end..s).unwrap_or("");
+                if gap.chars().any(ends_sentence) {
+                    sent += 1;
+                }
+                if gap.contains('\n') {
+                    self.paras.push((para_lo, i as u32));
+                    para_lo = i as u32;
+                }
+            }
+            self.sent.push(sent);
+            prev_end = e.max(prev_end);
+        }
+        self.paras.push((para_lo, an.toks.len() as u32));
+    }
+}
+
+fn near(k: &Ctx<'_>, a: u32, b: u32, n: u32, ordered: bool) -> bool {
+    let same = a == b;
+    for x in k.hits(a) {
+        for y in k.hits(b) {
             if same && x == y {
                 continue;
             }
-            let ok = if y.start >= x.end {
+            if k.sentence(x.start) != k.sentence(y.start) {
+                continue;
+            }
+            let ok = if n == SAME_SENTENCE {
+                true
+            } else if y.start >= x.end {
                 y.start - x.end <= n
             } else if ordered {
                 false
@@ -41,18 +118,12 @@ fn near(a: &[Hit], b: &[Hit], n: u32, ordered: bool, same: bool) -> bool {
 
 fn eval(cond: &Cond<u32>, k: &Ctx<'_>) -> bool {
     match cond {
-        Cond::Lex(l) => !k.by_lex[*l as usize].is_empty(),
+        Cond::Lex(l) => k.hits(*l).next().is_some(),
         Cond::Not(x) => !eval(x, k),
         Cond::And(v) => v.iter().all(|x| eval(x, k)),
         Cond::Or(v) => v.iter().any(|x| eval(x, k)),
-        Cond::Near { a, b, n, ordered } => near(
-            &k.by_lex[*a as usize],
-            &k.by_lex[*b as usize],
-            *n,
-            *ordered,
-            a == b,
-        ),
-        Cond::Count { lex, op, k: n } => op.apply(k.by_lex[*lex as usize].len() as u32, *n),
+        Cond::Near { a, b, n, ordered } => near(k, *a, *b, *n, *ordered),
+        Cond::Count { lex, op, k: n } => op.apply(k.hits(*lex).count() as u32, *n),
         Cond::Lang(ls) => {
             if ls.contains(&k.d.lang) {
                 return true;
@@ -74,6 +145,7 @@ pub fn fire(
     d: &LangDecision,
     s: &MatchScratch,
     cand: &mut Vec<u32>,
+    seg: &mut Segments,
 ) -> Vec<FiredRule> {
     cand.clear();
     for (li, hits) in s.by_lexicon.iter().enumerate() {
@@ -84,20 +156,35 @@ pub fn fire(
     cand.extend_from_slice(&c.always);
     cand.sort_unstable();
     cand.dedup();
-    let k = Ctx {
+    seg.compute(an, original);
+    let whole = (0, an.toks.len() as u32);
+    let mut k = Ctx {
         by_lex: &s.by_lexicon,
         c,
         d,
+        sent: &seg.sent,
+        win: whole,
     };
     let mut fired = Vec::new();
     for &ri in cand.iter() {
         let r = &c.rules[ri as usize];
-        if eval(&r.cond, &k) {
+        k.win = whole;
+        let mut ok = eval(&r.cond, &k);
+        if !ok && seg.paras.len() > 1 {
+            for &p in &seg.paras {
+                k.win = p;
+                if eval(&r.cond, &k) {
+                    ok = true;
+                    break;
+                }
+            }
+        }
+        if ok {
             fired.push(FiredRule {
                 rule: crate::model::RuleId(r.id.clone()),
                 category: r.category,
                 weight: r.weight,
-                matches: evidence(c, r, an, original, &s.by_lexicon),
+                matches: evidence(c, r, an, original, &s.by_lexicon, k.win),
             });
         }
     }
@@ -110,10 +197,14 @@ fn evidence(
     an: &Analyzer,
     original: &str,
     by_lex: &[Vec<Hit>],
+    (lo, hi): (u32, u32),
 ) -> Vec<Match> {
     let mut out = Vec::new();
     for &l in &r.evidence {
-        for h in &by_lex[l as usize] {
+        for h in by_lex[l as usize]
+            .iter()
+            .filter(|h| h.start >= lo && h.end <= hi)
+        {
             if out.len() >= MAX_EVIDENCE {
                 return out;
             }
