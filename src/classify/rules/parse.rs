@@ -675,8 +675,7 @@ pub const SAME_SENTENCE: u32 = u32::MAX;
 fn is_keyword(s: &str) -> bool {
     matches!(
         s,
-        "sentence" |
-        "and" | "or" | "not" | "near" | "before" | "count" | "lang"
+        "sentence" | "and" | "or" | "not" | "near" | "before" | "count" | "lang"
     )
 }
 

@@ -53,7 +53,21 @@ pub struct Segments {
 fn ends_sentence(c: char) -> bool {
     matches!(
         c,
-        '.' | '!' | '?' | ';' | '\n' | '\r' | '؟' | '؛' | '۔' | '।' | '॥' | '。' | '！' | '？' | '；' | '…'
+        '.' | '!'
+            | '?'
+            | ';'
+            | '\n'
+            | '\r'
+            | '؟'
+            | '؛'
+            | '۔'
+            | '।'
+            | '॥'
+            | '。'
+            | '！'
+            | '？'
+            | '；'
+            | '…'
     )
 }
 
@@ -276,5 +290,66 @@ mod tests {
         assert!((s - 0.8).abs() < 1e-6);
         assert_eq!(cats, vec![Category::Threat, Category::Propaganda]);
         assert_eq!(score(&[]).0, 0.0);
+    }
+
+    fn pack(when: &str) -> crate::classify::rules::Classifier {
+        let src = format!(
+            "[pack]\nname = \"t\"\nlanguages = [\"en\"]\n\
+             [lexicons.org]\nen = [\"Acme Front\"]\n\
+             [lexicons.cue]\nen = [\"join\"]\n\
+             [lexicons.neg]\nexception = true\nen = [\"never\", \"police\"]\n\
+             [[rules]]\nid = \"r\"\ndescription = \"d\"\nwhy = \"w\"\n\
+             category = \"solicitation\"\nweight = 0.8\nwhen = \"{when}\"\n"
+        );
+        crate::classify::rules::Classifier::from_sources(&[super::super::Source::new(
+            "t.toml", src,
+        )])
+        .expect("pack compiles")
+    }
+
+    fn flags(c: &crate::classify::rules::Classifier, text: &str) -> bool {
+        let mut s = c.new_scratch();
+        c.classify_text(text, &mut s).flagged
+    }
+
+    #[test]
+    fn rules_fire_per_paragraph_despite_exceptions_elsewhere() {
+        let c = pack("org and cue and not neg");
+        assert!(!flags(&c, "Police say: join the Acme Front."));
+        // The exception sits in another paragraph: the violating paragraph fires alone.
+        assert!(flags(
+            &c,
+            "The police closed the road today.\n\nJoin the Acme Front now!"
+        ));
+        // Same paragraph: still vetoed.
+        assert!(!flags(&c, "The police say join the Acme Front, never."));
+    }
+
+    #[test]
+    fn near_and_sentence_stay_within_one_sentence() {
+        let c = pack("org and cue and not near(neg, cue, 3)");
+        assert!(!flags(&c, "I would never join the Acme Front."));
+        // A negator in another sentence does not reach the cue.
+        assert!(flags(&c, "Join the Acme Front now. I never sleep."));
+        assert!(flags(&c, "I never sleep. Join the Acme Front!"));
+        let c = pack("org and cue and not sentence(neg, cue)");
+        assert!(!flags(
+            &c,
+            "Join them, the Acme Front people say, but I never will"
+        ));
+        assert!(flags(&c, "Never again a dull day; join the Acme Front!"));
+    }
+
+    #[test]
+    fn segments_split_on_sentence_marks_of_several_scripts() {
+        let mut an = Analyzer::new();
+        let text = "один。二 ۔ three\nfour";
+        an.prepare(text);
+        let mut seg = Segments::default();
+        seg.compute(&an, text);
+        assert_eq!(seg.sent.len(), an.toks.len());
+        assert_eq!(seg.paras.len(), 2);
+        assert!(seg.sent.windows(2).all(|w| w[0] <= w[1]));
+        assert_eq!(*seg.sent.last().unwrap_or(&0), 3);
     }
 }
