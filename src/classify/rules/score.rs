@@ -17,6 +17,8 @@ struct Ctx<'a> {
     d: &'a LangDecision,
     /// Sentence number of every token: `near`/`before` never reach across a sentence end.
     sent: &'a [u32],
+    /// Per token: inside quotation marks.
+    quoted: &'a [bool],
     /// Token window `[lo, hi)` the condition is evaluated in (a paragraph, or the whole post).
     win: (u32, u32),
 }
@@ -27,6 +29,17 @@ impl Ctx<'_> {
         self.by_lex[l as usize]
             .iter()
             .filter(move |h| h.start >= lo && h.end <= hi)
+    }
+
+    fn quoted(&self, l: u32) -> bool {
+        let mut any = false;
+        for h in self.hits(l) {
+            if !self.quoted.get(h.start as usize).copied().unwrap_or(false) {
+                return false;
+            }
+            any = true;
+        }
+        any
     }
 
     fn sentence(&self, tok: u32) -> u32 {
@@ -47,6 +60,26 @@ pub struct Segments {
     pub sent: Vec<u32>,
     /// Paragraph token ranges `[lo, hi)` (one range when the post has a single paragraph).
     pub paras: Vec<(u32, u32)>,
+    /// Per token: inside quotation marks.
+    pub quoted: Vec<bool>,
+    /// Closing marks expected for the quotations open at the current position.
+    stack: Vec<&'static [char]>,
+}
+
+/// The closing marks of a quotation opened with `c`, if `c` opens one.
+fn closers(c: char) -> Option<&'static [char]> {
+    Some(match c {
+        '«' => &['»'],
+        '‹' => &['›'],
+        '“' => &['”', '“'],
+        '„' => &['“', '”'],
+        '"' => &['"'],
+        '「' => &['」'],
+        '『' => &['』'],
+        '《' => &['》'],
+        '〈' => &['〉'],
+        _ => return None,
+    })
 }
 
 /// Characters that end a sentence.
@@ -76,6 +109,9 @@ impl Segments {
     pub fn compute(&mut self, an: &Analyzer, original: &str) {
         self.sent.clear();
         self.paras.clear();
+        self.quoted.clear();
+        self.stack.clear();
+        let mut scanned = 0usize;
         let mut sent = 0u32;
         let mut para_lo = 0u32;
         let mut prev_end = 0usize;
@@ -95,6 +131,21 @@ impl Segments {
                 }
             }
             self.sent.push(sent);
+            // Track quotation marks up to the start of this token.
+            for c in original.get(scanned..s).unwrap_or("").chars() {
+                if self.stack.last().is_some_and(|cl| cl.contains(&c)) {
+                    self.stack.pop();
+                } else if let Some(cl) = closers(c) {
+                    if self.stack.len() < 16 {
+                        self.stack.push(cl);
+                    }
+                } else if c == '\n' && original.get(scanned..s).is_some_and(|g| g.contains("\n\n")) {
+                    // A blank line closes any quotation left open.
+                    self.stack.clear();
+                }
+            }
+            scanned = scanned.max(s).max(e);
+            self.quoted.push(!self.stack.is_empty());
             prev_end = e.max(prev_end);
         }
         self.paras.push((para_lo, an.toks.len() as u32));
@@ -138,6 +189,7 @@ fn eval(cond: &Cond<u32>, k: &Ctx<'_>) -> bool {
         Cond::Or(v) => v.iter().any(|x| eval(x, k)),
         Cond::Near { a, b, n, ordered } => near(k, *a, *b, *n, *ordered),
         Cond::Count { lex, op, k: n } => op.apply(k.hits(*lex).count() as u32, *n),
+        Cond::Quoted(l) => k.quoted(*l),
         Cond::Lang(ls) => {
             if ls.contains(&k.d.lang) {
                 return true;
@@ -177,6 +229,7 @@ pub fn fire(
         c,
         d,
         sent: &seg.sent,
+        quoted: &seg.quoted,
         win: whole,
     };
     let mut fired = Vec::new();
@@ -351,5 +404,27 @@ mod tests {
         assert_eq!(seg.paras.len(), 2);
         assert!(seg.sent.windows(2).all(|w| w[0] <= w[1]));
         assert_eq!(*seg.sent.last().unwrap_or(&0), 3);
+    }
+
+    #[test]
+    fn quoted_is_true_only_when_every_match_is_inside_quotation_marks() {
+        let c = pack("org and not quoted(org)");
+        assert!(flags(&c, "Join the Acme Front."));
+        for q in [
+            "He wrote «Acme Front» on the wall.",
+            "He wrote \"Acme Front\" on the wall.",
+            "Er schrieb „Acme Front“ an die Wand.",
+            "He wrote “the Acme Front” on the wall.",
+            "他写了《Acme Front》",
+            "他写了「Acme Front」",
+        ] {
+            assert!(!flags(&c, q), "{q}");
+        }
+        // One unquoted mention is enough; an unclosed quote ends at a blank line.
+        assert!(flags(&c, "«Acme Front» they say. Acme Front forever"));
+        assert!(flags(&c, "«a stray quote\n\nAcme Front"));
+        // Nested and mismatched marks do not panic.
+        assert!(!flags(&c, "«“Acme Front”»"));
+        assert!(flags(&c, "»»» Acme Front"));
     }
 }
