@@ -51,9 +51,9 @@ impl Ctx<'_> {
 ///
 /// A sentence ends at `.`, `!`, `?`, `;` (and their Arabic, Devanagari, Urdu and CJK forms) or a
 /// line break between two tokens; a paragraph ends at a line break. Exceptions are scoped with
-/// these: `near`/`before`/`sentence` stay within one sentence, and every rule is also evaluated on
-/// each paragraph alone, so a news or negation word in one paragraph of a long post does not mask
-/// a violation in another.
+/// these: `near`/`before`/`sentence` stay within one sentence, and a post of several paragraphs is
+/// judged paragraph by paragraph, so a news or negation word in one paragraph of a long post
+/// neither masks a violation in another nor does an unrelated paragraph supply a missing cue.
 #[derive(Debug, Default)]
 pub struct Segments {
     /// Sentence number per token.
@@ -139,7 +139,8 @@ impl Segments {
                     if self.stack.len() < 16 {
                         self.stack.push(cl);
                     }
-                } else if c == '\n' && original.get(scanned..s).is_some_and(|g| g.contains("\n\n")) {
+                } else if c == '\n' && original.get(scanned..s).is_some_and(|g| g.contains("\n\n"))
+                {
                     // A blank line closes any quotation left open.
                     self.stack.clear();
                 }
@@ -235,9 +236,11 @@ pub fn fire(
     let mut fired = Vec::new();
     for &ri in cand.iter() {
         let r = &c.rules[ri as usize];
+        // A post of several paragraphs is judged paragraph by paragraph: the lexicons a rule
+        // combines must meet in one paragraph, and only that paragraph's exceptions count.
         k.win = whole;
-        let mut ok = eval(&r.cond, &k);
-        if !ok && seg.paras.len() > 1 {
+        let mut ok = seg.paras.len() <= 1 && eval(&r.cond, &k);
+        if seg.paras.len() > 1 {
             for &p in &seg.paras {
                 k.win = p;
                 if eval(&r.cond, &k) {
@@ -374,6 +377,8 @@ mod tests {
             &c,
             "The police closed the road today.\n\nJoin the Acme Front now!"
         ));
+        // Name and cue in different paragraphs do not combine.
+        assert!(!flags(&c, "The Acme Front is in town.\n\nJoin our choir!"));
         // Same paragraph: still vetoed.
         assert!(!flags(&c, "The police say join the Acme Front, never."));
     }
