@@ -153,6 +153,13 @@ impl Segments {
     }
 }
 
+/// `outer` covers `inner` and is longer.
+fn contains(outer: &Hit, inner: &Hit) -> bool {
+    outer.start <= inner.start
+        && inner.end <= outer.end
+        && outer.end - outer.start > inner.end - inner.start
+}
+
 fn near(k: &Ctx<'_>, a: u32, b: u32, n: u32, ordered: bool) -> bool {
     let same = a == b;
     for x in k.hits(a) {
@@ -161,6 +168,11 @@ fn near(k: &Ctx<'_>, a: u32, b: u32, n: u32, ordered: bool) -> bool {
                 continue;
             }
             if k.sentence(x.start) != k.sentence(y.start) {
+                continue;
+            }
+            // A match inside the other (`not` inside the cue phrase `will not protect you`) is
+            // part of that phrase, not a word that modifies it.
+            if !same && (contains(x, y) || contains(y, x)) {
                 continue;
             }
             let ok = if n == SAME_SENTENCE {
@@ -396,6 +408,23 @@ mod tests {
             "Join them, the Acme Front people say, but I never will"
         ));
         assert!(flags(&c, "Never again a dull day; join the Acme Front!"));
+    }
+
+    #[test]
+    fn a_negator_inside_the_cue_phrase_does_not_negate_it() {
+        let src = "[pack]\nname = \"t\"\nlanguages = [\"en\"]\n\
+             [lexicons.org]\nen = [\"Acme Front\"]\n\
+             [lexicons.cue]\nen = [\"never forgets\"]\n\
+             [lexicons.neg]\nexception = true\nen = [\"never\", \"not\"]\n\
+             [[rules]]\nid = \"r\"\ndescription = \"d\"\nwhy = \"w\"\n\
+             category = \"threat\"\nweight = 0.8\n\
+             when = \"org and cue and not near(neg, cue, 3)\"\n";
+        let c = crate::classify::rules::Classifier::from_sources(&[super::super::Source::new(
+            "t.toml", src,
+        )])
+        .expect("pack compiles");
+        assert!(flags(&c, "The Acme Front never forgets."));
+        assert!(!flags(&c, "The Acme Front does not, never forgets anyone."));
     }
 
     #[test]
