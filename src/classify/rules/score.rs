@@ -19,6 +19,8 @@ struct Ctx<'a> {
     sent: &'a [u32],
     /// Per token: inside quotation marks.
     quoted: &'a [bool],
+    /// Per token: written right after a `#`.
+    hash: &'a [bool],
     /// Token window `[lo, hi)` the condition is evaluated in (a paragraph, or the whole post).
     win: (u32, u32),
 }
@@ -28,7 +30,7 @@ impl Ctx<'_> {
         let (lo, hi) = self.win;
         self.by_lex[l as usize]
             .iter()
-            .filter(move |h| h.start >= lo && h.end <= hi)
+            .filter(move |h| h.start >= lo && h.end <= hi && hashtag_ok(self.c, self.hash, h))
     }
 
     fn quoted(&self, l: u32) -> bool {
@@ -62,6 +64,8 @@ pub struct Segments {
     pub paras: Vec<(u32, u32)>,
     /// Per token: inside quotation marks.
     pub quoted: Vec<bool>,
+    /// Per token: the last non-space character before it is `#` (a hashtag).
+    pub hash: Vec<bool>,
     /// Closing marks expected for the quotations open at the current position.
     stack: Vec<&'static [char]>,
 }
@@ -104,12 +108,19 @@ fn ends_sentence(c: char) -> bool {
     )
 }
 
+/// Spaces and invisible format characters (zero-width, bidi marks) between `#` and a tag.
+fn is_invisible(c: char) -> bool {
+    c.is_whitespace()
+        || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2064}' | '\u{feff}')
+}
+
 impl Segments {
     /// Computes the segments of the text `an` last prepared (`original` is the post text).
     pub fn compute(&mut self, an: &Analyzer, original: &str) {
         self.sent.clear();
         self.paras.clear();
         self.quoted.clear();
+        self.hash.clear();
         self.stack.clear();
         let mut scanned = 0usize;
         let mut sent = 0u32;
@@ -147,10 +158,25 @@ impl Segments {
             }
             scanned = scanned.max(s).max(e);
             self.quoted.push(!self.stack.is_empty());
+            let before = original
+                .get(..s)
+                .unwrap_or("")
+                .trim_end_matches(is_invisible);
+            self.hash.push(before.ends_with(['#', '＃']));
             prev_end = e.max(prev_end);
         }
         self.paras.push((para_lo, an.toks.len() as u32));
     }
+}
+
+/// A `#tag` term only counts where the post writes the `#` (the normaliser drops it, so without
+/// this check `#CrimsonLantern` would also match the plain words "Crimson Lantern").
+fn hashtag_ok(c: &Compiled, hash: &[bool], h: &Hit) -> bool {
+    let is_tag = c
+        .terms
+        .get(h.term as usize)
+        .is_some_and(|t| t.raw.trim_start().starts_with('#'));
+    !is_tag || hash.get(h.start as usize).copied().unwrap_or(false)
 }
 
 /// `outer` covers `inner` and is longer.
@@ -243,6 +269,7 @@ pub fn fire(
         d,
         sent: &seg.sent,
         quoted: &seg.quoted,
+        hash: &seg.hash,
         win: whole,
     };
     let mut fired = Vec::new();
@@ -266,7 +293,7 @@ pub fn fire(
                 rule: crate::model::RuleId(r.id.clone()),
                 category: r.category,
                 weight: r.weight,
-                matches: evidence(c, r, an, original, &s.by_lexicon, k.win),
+                matches: evidence(c, r, an, original, &s.by_lexicon, k.win, &seg.hash),
             });
         }
     }
@@ -280,12 +307,13 @@ fn evidence(
     original: &str,
     by_lex: &[Vec<Hit>],
     (lo, hi): (u32, u32),
+    hash: &[bool],
 ) -> Vec<Match> {
     let mut out = Vec::new();
     for &l in &r.evidence {
         for h in by_lex[l as usize]
             .iter()
-            .filter(|h| h.start >= lo && h.end <= hi)
+            .filter(|h| h.start >= lo && h.end <= hi && hashtag_ok(c, hash, h))
         {
             if out.len() >= MAX_EVIDENCE {
                 return out;
@@ -425,6 +453,22 @@ mod tests {
         .expect("pack compiles");
         assert!(flags(&c, "The Acme Front never forgets."));
         assert!(!flags(&c, "The Acme Front does not, never forgets anyone."));
+    }
+
+    #[test]
+    fn hashtag_terms_need_the_hash() {
+        let src = "[pack]\nname = \"t\"\nlanguages = [\"en\"]\n\
+             [lexicons.tag]\nany = [\"#AcmeFront\"]\n\
+             [[rules]]\nid = \"r\"\ndescription = \"d\"\nwhy = \"w\"\n\
+             category = \"propaganda\"\nweight = 0.8\nwhen = \"tag\"\n";
+        let c = crate::classify::rules::Classifier::from_sources(&[super::super::Source::new(
+            "t.toml", src,
+        )])
+        .expect("pack compiles");
+        assert!(flags(&c, "Tonight #AcmeFront"));
+        assert!(flags(&c, "Tonight # AcmeFront"));
+        assert!(!flags(&c, "Tonight AcmeFront"));
+        assert!(!flags(&c, "Tonight Acme Front"));
     }
 
     #[test]
