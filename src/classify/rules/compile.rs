@@ -594,6 +594,7 @@ fn resolve(
             k: *k,
         },
         Cond::Lang(l) => Cond::Lang(l.clone()),
+        Cond::Quoted(l) => Cond::Quoted(look(l, problems)),
         Cond::Not(x) => Cond::Not(Box::new(resolve(x, idx, used, bad, problems))),
         Cond::And(v) => Cond::And(
             v.iter()
@@ -612,7 +613,7 @@ fn positive_lexicons(c: &Cond<u32>, negated: bool, out: &mut Vec<u32>) {
     match c {
         Cond::Lex(l) if !negated => out.push(*l),
         Cond::Near { a, b, .. } if !negated => out.extend([*a, *b]),
-        Cond::Count { lex, .. } if !negated => out.push(*lex),
+        Cond::Count { lex, .. } | Cond::Quoted(lex) if !negated => out.push(*lex),
         Cond::Not(x) => positive_lexicons(x, !negated, out),
         Cond::And(v) | Cond::Or(v) => v.iter().for_each(|x| positive_lexicons(x, negated, out)),
         _ => {}
@@ -624,7 +625,7 @@ fn positive_lexicons(c: &Cond<u32>, negated: bool, out: &mut Vec<u32>) {
 fn trigger(c: &Cond<u32>) -> Option<Vec<u32>> {
     match c {
         Cond::Lex(l) => Some(vec![*l]),
-        Cond::Near { a, .. } => Some(vec![*a]),
+        Cond::Near { a, .. } | Cond::Quoted(a) => Some(vec![*a]),
         Cond::Count { lex, op, k } => {
             if op.apply(0, *k) {
                 None

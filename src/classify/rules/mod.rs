@@ -53,6 +53,7 @@ pub struct Scratch {
     an: Analyzer,
     ms: matcher::MatchScratch,
     cand: Vec<u32>,
+    seg: score::Segments,
 }
 
 /// An inline example that did not behave as declared.
@@ -173,7 +174,7 @@ impl Classifier {
         let d = detect(&post.text, post.lang_hint);
         s.an.prepare(&post.text);
         matcher::match_post(c, &mut s.an, &d, &mut s.ms);
-        let fired = score::fire(c, &s.an, &post.text, &d, &s.ms, &mut s.cand);
+        let fired = score::fire(c, &s.an, &post.text, &d, &s.ms, &mut s.cand, &mut s.seg);
         let (sc, categories) = score::score(&fired);
         Verdict {
             post_id: post.post_id.clone(),

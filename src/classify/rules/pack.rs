@@ -157,6 +157,9 @@ pub enum Cond<L> {
     },
     /// The post's language is one of these.
     Lang(Vec<Lang>),
+    /// The lexicon has matches and every one of them lies inside quotation marks (`«»`, `“”`,
+    /// `„“`, `""`, `‹›`, `「」`, `『』`, `《》`): the text quotes the words rather than says them.
+    Quoted(L),
 }
 
 /// Comparison in `count(a) OP k`.

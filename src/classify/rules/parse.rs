@@ -430,6 +430,7 @@ fn map_cond<F: Fn(usize) -> Pos>(c: Cond<(String, usize)>, f: &F) -> Cond<(Strin
         },
         Cond::Count { lex, op, k } => Cond::Count { lex: m(lex), op, k },
         Cond::Lang(l) => Cond::Lang(l),
+        Cond::Quoted(l) => Cond::Quoted(m(l)),
     }
 }
 
@@ -607,6 +608,27 @@ impl P {
                     ordered: s == "before",
                 })
             }
+            Some(T::Ident(s)) if s == "quoted" => {
+                self.i += 1;
+                self.expect(T::LParen, "`(` after quoted")?;
+                let a = self.ident()?;
+                self.expect(T::RParen, "`)`")?;
+                Ok(Cond::Quoted(a))
+            }
+            Some(T::Ident(s)) if s == "sentence" => {
+                self.i += 1;
+                self.expect(T::LParen, "`(` after sentence")?;
+                let a = self.ident()?;
+                self.expect(T::Comma, "`,`")?;
+                let b = self.ident()?;
+                self.expect(T::RParen, "`)`")?;
+                Ok(Cond::Near {
+                    a,
+                    b,
+                    n: SAME_SENTENCE,
+                    ordered: false,
+                })
+            }
             Some(T::Ident(s)) if s == "count" => {
                 self.i += 1;
                 self.expect(T::LParen, "`(` after count")?;
@@ -655,10 +677,13 @@ impl P {
     }
 }
 
+/// `near(a, b, SAME_SENTENCE)`: `sentence(a, b)`, any distance within one sentence.
+pub const SAME_SENTENCE: u32 = u32::MAX;
+
 fn is_keyword(s: &str) -> bool {
     matches!(
         s,
-        "and" | "or" | "not" | "near" | "before" | "count" | "lang"
+        "sentence" | "quoted" | "and" | "or" | "not" | "near" | "before" | "count" | "lang"
     )
 }
 

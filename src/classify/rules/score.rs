@@ -4,6 +4,7 @@
 use super::compile::{CRule, Compiled};
 use super::matcher::{Hit, MatchScratch};
 use super::pack::Cond;
+use super::parse::SAME_SENTENCE;
 use crate::classify::text::{Analyzer, LOW_CONFIDENCE, script_of_lang};
 use crate::model::{Category, FiredRule, LangDecision, Match, Span};
 
@@ -14,15 +15,195 @@ struct Ctx<'a> {
     by_lex: &'a [Vec<Hit>],
     c: &'a Compiled,
     d: &'a LangDecision,
+    /// Sentence number of every token: `near`/`before` never reach across a sentence end.
+    sent: &'a [u32],
+    /// Per token: inside quotation marks.
+    quoted: &'a [bool],
+    /// Per token: written right after a `#`.
+    hash: &'a [bool],
+    /// Token window `[lo, hi)` the condition is evaluated in (a paragraph, or the whole post).
+    win: (u32, u32),
 }
 
-fn near(a: &[Hit], b: &[Hit], n: u32, ordered: bool, same: bool) -> bool {
-    for x in a {
-        for y in b {
+impl Ctx<'_> {
+    fn hits(&self, l: u32) -> impl Iterator<Item = &Hit> + '_ {
+        let (lo, hi) = self.win;
+        self.by_lex[l as usize]
+            .iter()
+            .filter(move |h| h.start >= lo && h.end <= hi && hashtag_ok(self.c, self.hash, h))
+    }
+
+    fn quoted(&self, l: u32) -> bool {
+        let mut any = false;
+        for h in self.hits(l) {
+            if !self.quoted.get(h.start as usize).copied().unwrap_or(false) {
+                return false;
+            }
+            any = true;
+        }
+        any
+    }
+
+    fn sentence(&self, tok: u32) -> u32 {
+        self.sent.get(tok as usize).copied().unwrap_or(u32::MAX)
+    }
+}
+
+/// Sentence and paragraph boundaries of the analysed post, as token numbers.
+///
+/// A sentence ends at `.`, `!`, `?`, `;` (and their Arabic, Devanagari, Urdu and CJK forms) or a
+/// line break between two tokens; a paragraph ends at a line break. Exceptions are scoped with
+/// these: `near`/`before`/`sentence` stay within one sentence, and a post of several paragraphs is
+/// judged paragraph by paragraph, so a news or negation word in one paragraph of a long post
+/// neither masks a violation in another nor does an unrelated paragraph supply a missing cue.
+#[derive(Debug, Default)]
+pub struct Segments {
+    /// Sentence number per token.
+    pub sent: Vec<u32>,
+    /// Paragraph token ranges `[lo, hi)` (one range when the post has a single paragraph).
+    pub paras: Vec<(u32, u32)>,
+    /// Per token: inside quotation marks.
+    pub quoted: Vec<bool>,
+    /// Per token: the last non-space character before it is `#` (a hashtag).
+    pub hash: Vec<bool>,
+    /// Closing marks expected for the quotations open at the current position.
+    stack: Vec<&'static [char]>,
+}
+
+/// The closing marks of a quotation opened with `c`, if `c` opens one.
+fn closers(c: char) -> Option<&'static [char]> {
+    Some(match c {
+        '«' => &['»'],
+        '‹' => &['›'],
+        '“' => &['”', '“'],
+        '„' => &['“', '”'],
+        '"' => &['"'],
+        '「' => &['」'],
+        '『' => &['』'],
+        '《' => &['》'],
+        '〈' => &['〉'],
+        _ => return None,
+    })
+}
+
+/// Characters that end a sentence.
+fn ends_sentence(c: char) -> bool {
+    matches!(
+        c,
+        '.' | '!'
+            | '?'
+            | ';'
+            | '\n'
+            | '\r'
+            | '؟'
+            | '؛'
+            | '۔'
+            | '।'
+            | '॥'
+            | '。'
+            | '！'
+            | '？'
+            | '；'
+            | '…'
+    )
+}
+
+/// Spaces and invisible format characters (zero-width, bidi marks) between `#` and a tag.
+fn is_invisible(c: char) -> bool {
+    c.is_whitespace()
+        || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2064}' | '\u{feff}')
+}
+
+impl Segments {
+    /// Computes the segments of the text `an` last prepared (`original` is the post text).
+    pub fn compute(&mut self, an: &Analyzer, original: &str) {
+        self.sent.clear();
+        self.paras.clear();
+        self.quoted.clear();
+        self.hash.clear();
+        self.stack.clear();
+        let mut scanned = 0usize;
+        let mut sent = 0u32;
+        let mut para_lo = 0u32;
+        let mut prev_end = 0usize;
+        for (i, t) in an.toks.iter().enumerate() {
+            let (s, e) = an
+                .normalized
+                .text
+                .original(t.start as usize, t.end as usize);
+            if i > 0 {
+                let gap = original.get(prev_end..s).unwrap_or("");
+                if gap.chars().any(ends_sentence) {
+                    sent += 1;
+                }
+                if gap.contains('\n') {
+                    self.paras.push((para_lo, i as u32));
+                    para_lo = i as u32;
+                }
+            }
+            self.sent.push(sent);
+            // Track quotation marks up to the start of this token.
+            for c in original.get(scanned..s).unwrap_or("").chars() {
+                if self.stack.last().is_some_and(|cl| cl.contains(&c)) {
+                    self.stack.pop();
+                } else if let Some(cl) = closers(c) {
+                    if self.stack.len() < 16 {
+                        self.stack.push(cl);
+                    }
+                } else if c == '\n' && original.get(scanned..s).is_some_and(|g| g.contains("\n\n"))
+                {
+                    // A blank line closes any quotation left open.
+                    self.stack.clear();
+                }
+            }
+            scanned = scanned.max(s).max(e);
+            self.quoted.push(!self.stack.is_empty());
+            let before = original
+                .get(..s)
+                .unwrap_or("")
+                .trim_end_matches(is_invisible);
+            self.hash.push(before.ends_with(['#', '＃']));
+            prev_end = e.max(prev_end);
+        }
+        self.paras.push((para_lo, an.toks.len() as u32));
+    }
+}
+
+/// A `#tag` term only counts where the post writes the `#` (the normaliser drops it, so without
+/// this check `#CrimsonLantern` would also match the plain words "Crimson Lantern").
+fn hashtag_ok(c: &Compiled, hash: &[bool], h: &Hit) -> bool {
+    let is_tag = c
+        .terms
+        .get(h.term as usize)
+        .is_some_and(|t| t.raw.trim_start().starts_with('#'));
+    !is_tag || hash.get(h.start as usize).copied().unwrap_or(false)
+}
+
+/// `outer` covers `inner` and is longer.
+fn contains(outer: &Hit, inner: &Hit) -> bool {
+    outer.start <= inner.start
+        && inner.end <= outer.end
+        && outer.end - outer.start > inner.end - inner.start
+}
+
+fn near(k: &Ctx<'_>, a: u32, b: u32, n: u32, ordered: bool) -> bool {
+    let same = a == b;
+    for x in k.hits(a) {
+        for y in k.hits(b) {
             if same && x == y {
                 continue;
             }
-            let ok = if y.start >= x.end {
+            if k.sentence(x.start) != k.sentence(y.start) {
+                continue;
+            }
+            // A match inside the other (`not` inside the cue phrase `will not protect you`) is
+            // part of that phrase, not a word that modifies it.
+            if !same && (contains(x, y) || contains(y, x)) {
+                continue;
+            }
+            let ok = if n == SAME_SENTENCE {
+                true
+            } else if y.start >= x.end {
                 y.start - x.end <= n
             } else if ordered {
                 false
@@ -41,18 +222,13 @@ fn near(a: &[Hit], b: &[Hit], n: u32, ordered: bool, same: bool) -> bool {
 
 fn eval(cond: &Cond<u32>, k: &Ctx<'_>) -> bool {
     match cond {
-        Cond::Lex(l) => !k.by_lex[*l as usize].is_empty(),
+        Cond::Lex(l) => k.hits(*l).next().is_some(),
         Cond::Not(x) => !eval(x, k),
         Cond::And(v) => v.iter().all(|x| eval(x, k)),
         Cond::Or(v) => v.iter().any(|x| eval(x, k)),
-        Cond::Near { a, b, n, ordered } => near(
-            &k.by_lex[*a as usize],
-            &k.by_lex[*b as usize],
-            *n,
-            *ordered,
-            a == b,
-        ),
-        Cond::Count { lex, op, k: n } => op.apply(k.by_lex[*lex as usize].len() as u32, *n),
+        Cond::Near { a, b, n, ordered } => near(k, *a, *b, *n, *ordered),
+        Cond::Count { lex, op, k: n } => op.apply(k.hits(*lex).count() as u32, *n),
+        Cond::Quoted(l) => k.quoted(*l),
         Cond::Lang(ls) => {
             if ls.contains(&k.d.lang) {
                 return true;
@@ -74,6 +250,7 @@ pub fn fire(
     d: &LangDecision,
     s: &MatchScratch,
     cand: &mut Vec<u32>,
+    seg: &mut Segments,
 ) -> Vec<FiredRule> {
     cand.clear();
     for (li, hits) in s.by_lexicon.iter().enumerate() {
@@ -84,20 +261,39 @@ pub fn fire(
     cand.extend_from_slice(&c.always);
     cand.sort_unstable();
     cand.dedup();
-    let k = Ctx {
+    seg.compute(an, original);
+    let whole = (0, an.toks.len() as u32);
+    let mut k = Ctx {
         by_lex: &s.by_lexicon,
         c,
         d,
+        sent: &seg.sent,
+        quoted: &seg.quoted,
+        hash: &seg.hash,
+        win: whole,
     };
     let mut fired = Vec::new();
     for &ri in cand.iter() {
         let r = &c.rules[ri as usize];
-        if eval(&r.cond, &k) {
+        // A post of several paragraphs is judged paragraph by paragraph: the lexicons a rule
+        // combines must meet in one paragraph, and only that paragraph's exceptions count.
+        k.win = whole;
+        let mut ok = seg.paras.len() <= 1 && eval(&r.cond, &k);
+        if seg.paras.len() > 1 {
+            for &p in &seg.paras {
+                k.win = p;
+                if eval(&r.cond, &k) {
+                    ok = true;
+                    break;
+                }
+            }
+        }
+        if ok {
             fired.push(FiredRule {
                 rule: crate::model::RuleId(r.id.clone()),
                 category: r.category,
                 weight: r.weight,
-                matches: evidence(c, r, an, original, &s.by_lexicon),
+                matches: evidence(c, r, an, original, &s.by_lexicon, k.win, &seg.hash),
             });
         }
     }
@@ -110,10 +306,15 @@ fn evidence(
     an: &Analyzer,
     original: &str,
     by_lex: &[Vec<Hit>],
+    (lo, hi): (u32, u32),
+    hash: &[bool],
 ) -> Vec<Match> {
     let mut out = Vec::new();
     for &l in &r.evidence {
-        for h in &by_lex[l as usize] {
+        for h in by_lex[l as usize]
+            .iter()
+            .filter(|h| h.start >= lo && h.end <= hi && hashtag_ok(c, hash, h))
+        {
             if out.len() >= MAX_EVIDENCE {
                 return out;
             }
@@ -185,5 +386,123 @@ mod tests {
         assert!((s - 0.8).abs() < 1e-6);
         assert_eq!(cats, vec![Category::Threat, Category::Propaganda]);
         assert_eq!(score(&[]).0, 0.0);
+    }
+
+    fn pack(when: &str) -> crate::classify::rules::Classifier {
+        let src = format!(
+            "[pack]\nname = \"t\"\nlanguages = [\"en\"]\n\
+             [lexicons.org]\nen = [\"Acme Front\"]\n\
+             [lexicons.cue]\nen = [\"join\"]\n\
+             [lexicons.neg]\nexception = true\nen = [\"never\", \"police\"]\n\
+             [[rules]]\nid = \"r\"\ndescription = \"d\"\nwhy = \"w\"\n\
+             category = \"solicitation\"\nweight = 0.8\nwhen = \"{when}\"\n"
+        );
+        crate::classify::rules::Classifier::from_sources(&[super::super::Source::new(
+            "t.toml", src,
+        )])
+        .expect("pack compiles")
+    }
+
+    fn flags(c: &crate::classify::rules::Classifier, text: &str) -> bool {
+        let mut s = c.new_scratch();
+        c.classify_text(text, &mut s).flagged
+    }
+
+    #[test]
+    fn rules_fire_per_paragraph_despite_exceptions_elsewhere() {
+        let c = pack("org and cue and not neg");
+        assert!(!flags(&c, "Police say: join the Acme Front."));
+        // The exception sits in another paragraph: the violating paragraph fires alone.
+        assert!(flags(
+            &c,
+            "The police closed the road today.\n\nJoin the Acme Front now!"
+        ));
+        // Name and cue in different paragraphs do not combine.
+        assert!(!flags(&c, "The Acme Front is in town.\n\nJoin our choir!"));
+        // Same paragraph: still vetoed.
+        assert!(!flags(&c, "The police say join the Acme Front, never."));
+    }
+
+    #[test]
+    fn near_and_sentence_stay_within_one_sentence() {
+        let c = pack("org and cue and not near(neg, cue, 3)");
+        assert!(!flags(&c, "I would never join the Acme Front."));
+        // A negator in another sentence does not reach the cue.
+        assert!(flags(&c, "Join the Acme Front now. I never sleep."));
+        assert!(flags(&c, "I never sleep. Join the Acme Front!"));
+        let c = pack("org and cue and not sentence(neg, cue)");
+        assert!(!flags(
+            &c,
+            "Join them, the Acme Front people say, but I never will"
+        ));
+        assert!(flags(&c, "Never again a dull day; join the Acme Front!"));
+    }
+
+    #[test]
+    fn a_negator_inside_the_cue_phrase_does_not_negate_it() {
+        let src = "[pack]\nname = \"t\"\nlanguages = [\"en\"]\n\
+             [lexicons.org]\nen = [\"Acme Front\"]\n\
+             [lexicons.cue]\nen = [\"never forgets\"]\n\
+             [lexicons.neg]\nexception = true\nen = [\"never\", \"not\"]\n\
+             [[rules]]\nid = \"r\"\ndescription = \"d\"\nwhy = \"w\"\n\
+             category = \"threat\"\nweight = 0.8\n\
+             when = \"org and cue and not near(neg, cue, 3)\"\n";
+        let c = crate::classify::rules::Classifier::from_sources(&[super::super::Source::new(
+            "t.toml", src,
+        )])
+        .expect("pack compiles");
+        assert!(flags(&c, "The Acme Front never forgets."));
+        assert!(!flags(&c, "The Acme Front does not, never forgets anyone."));
+    }
+
+    #[test]
+    fn hashtag_terms_need_the_hash() {
+        let src = "[pack]\nname = \"t\"\nlanguages = [\"en\"]\n\
+             [lexicons.tag]\nany = [\"#AcmeFront\"]\n\
+             [[rules]]\nid = \"r\"\ndescription = \"d\"\nwhy = \"w\"\n\
+             category = \"propaganda\"\nweight = 0.8\nwhen = \"tag\"\n";
+        let c = crate::classify::rules::Classifier::from_sources(&[super::super::Source::new(
+            "t.toml", src,
+        )])
+        .expect("pack compiles");
+        assert!(flags(&c, "Tonight #AcmeFront"));
+        assert!(flags(&c, "Tonight # AcmeFront"));
+        assert!(!flags(&c, "Tonight AcmeFront"));
+        assert!(!flags(&c, "Tonight Acme Front"));
+    }
+
+    #[test]
+    fn segments_split_on_sentence_marks_of_several_scripts() {
+        let mut an = Analyzer::new();
+        let text = "один。二 ۔ three\nfour";
+        an.prepare(text);
+        let mut seg = Segments::default();
+        seg.compute(&an, text);
+        assert_eq!(seg.sent.len(), an.toks.len());
+        assert_eq!(seg.paras.len(), 2);
+        assert!(seg.sent.windows(2).all(|w| w[0] <= w[1]));
+        assert_eq!(*seg.sent.last().unwrap_or(&0), 3);
+    }
+
+    #[test]
+    fn quoted_is_true_only_when_every_match_is_inside_quotation_marks() {
+        let c = pack("org and not quoted(org)");
+        assert!(flags(&c, "Join the Acme Front."));
+        for q in [
+            "He wrote «Acme Front» on the wall.",
+            "He wrote \"Acme Front\" on the wall.",
+            "Er schrieb „Acme Front“ an die Wand.",
+            "He wrote “the Acme Front” on the wall.",
+            "他写了《Acme Front》",
+            "他写了「Acme Front」",
+        ] {
+            assert!(!flags(&c, q), "{q}");
+        }
+        // One unquoted mention is enough; an unclosed quote ends at a blank line.
+        assert!(flags(&c, "«Acme Front» they say. Acme Front forever"));
+        assert!(flags(&c, "«a stray quote\n\nAcme Front"));
+        // Nested and mismatched marks do not panic.
+        assert!(!flags(&c, "«“Acme Front”»"));
+        assert!(flags(&c, "»»» Acme Front"));
     }
 }
