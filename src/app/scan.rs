@@ -3,9 +3,9 @@
 //! ```text
 //! tokio:   Crawler::run --(bounded mpsc, backpressure)--> batcher
 //! batcher: up to `batch_pages` pages -> rayon par_iter (extract, skip posts already seen in this
-//!          run, classify; one Scratch per worker via map_init; results in page order)
-//!          --(bounded channel)--> sink thread
-//! sink:    evidence store + ItemWriter + seen.jsonl; every `commit_pages` pages:
+//!          run, classify, capture evidence of pages with flagged posts; one Scratch per worker
+//!          via map_init; results in page order) --(bounded channel)--> sink thread
+//! sink:    ItemWriter + seen.jsonl; every `commit_pages` pages:
 //!          seen.jsonl flush -> evidence syncfs -> index commit -> crawl journal commit + fsync
 //! ```
 //!
@@ -80,9 +80,10 @@ pub struct StageSeconds {
     pub extract: f64,
     /// Classification, summed over workers.
     pub classify: f64,
-    /// Evidence capture + index writes + commits + journal (the three below, plus bookkeeping).
+    /// The index thread: index writes, seen log, commits and journal (`index_add` + `commit`,
+    /// plus bookkeeping).
     pub index: f64,
-    /// Of `index`: writing captured pages to the evidence store.
+    /// Writing captured pages to the evidence store, summed over workers.
     pub evidence: f64,
     /// Of `index`: `ItemWriter::add` (upsert lookups, cluster keys, tantivy documents).
     pub index_add: f64,
@@ -150,6 +151,9 @@ impl ScanSummary {
 /// The work done on one page by a rayon worker.
 struct PageResult {
     page: Page,
+    /// The evidence capture (sha256 of the stored body) when any post was flagged.
+    evidence: Option<anyhow::Result<String>>,
+    evidence_ns: u64,
     posts: Vec<(Post, Verdict)>,
     duplicates: u64,
     extract_error: bool,
@@ -171,6 +175,7 @@ fn process_page(
     page: Page,
     extractor: &Extractor,
     classifier: &Classifier,
+    evidence: &EvidenceStore,
     seen_posts: &SeenPosts,
     scratch: &mut Scratch,
 ) -> PageResult {
@@ -197,8 +202,17 @@ fn process_page(
         })
         .collect();
     let t2 = Instant::now();
+    // Captured here, in the workers, so the single index thread does not wait on the filesystem.
+    let evidence = posts.iter().any(|(_, v)| v.flagged).then(|| {
+        evidence
+            .put(&page)
+            .with_context(|| format!("capturing evidence for {}", page.url))
+    });
+    let t3 = Instant::now();
     PageResult {
         page,
+        evidence,
+        evidence_ns: (t3 - t2).as_nanos() as u64,
         posts,
         duplicates,
         extract_error,
@@ -207,7 +221,7 @@ fn process_page(
     }
 }
 
-/// The single consumer of processed pages: evidence, index, seen log, journal, summary.
+/// The single consumer of processed pages: index, seen log, journal, summary.
 struct Sink {
     writer: ItemWriter,
     seen: SeenWriter,
@@ -245,15 +259,11 @@ impl Sink {
         if r.extract_error {
             s.extract_errors += 1;
         }
-        let t_ev = Instant::now();
-        let page_sha = if r.posts.iter().any(|(_, v)| v.flagged) {
-            self.evidence
-                .put(&r.page)
-                .with_context(|| format!("capturing evidence for {}", r.page.url))?
-        } else {
-            r.page.sha256.clone()
+        s.stage_seconds.evidence += r.evidence_ns as f64 / 1e9;
+        let page_sha = match r.evidence {
+            Some(captured) => captured?,
+            None => r.page.sha256.clone(),
         };
-        s.stage_seconds.evidence += t_ev.elapsed().as_secs_f64();
         for (post, verdict) in r.posts {
             s.posts += 1;
             let lang = verdict.lang.lang.code();
@@ -381,7 +391,7 @@ pub fn scan(mut cfg: ScanConfig) -> anyhow::Result<ScanSummary> {
     let sink = Sink {
         writer,
         seen,
-        evidence,
+        evidence: evidence.clone(),
         journal,
         summary: ScanSummary {
             crawl: CrawlStats::default(),
@@ -442,7 +452,14 @@ pub fn scan(mut cfg: ScanConfig) -> anyhow::Result<ScanSummary> {
                 .map_init(
                     || classifier.new_scratch(),
                     |scratch, page| {
-                        process_page(page, &extractor, &classifier, &seen_posts, scratch)
+                        process_page(
+                            page,
+                            &extractor,
+                            &classifier,
+                            &evidence,
+                            &seen_posts,
+                            scratch,
+                        )
                     },
                 )
                 .collect()
