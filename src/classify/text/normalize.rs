@@ -21,12 +21,12 @@
 //! normalised text changes nothing (a proptest checks it).
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use unicode_normalization::char::{canonical_combining_class, is_combining_mark};
-use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfkc_quick};
+use unicode_normalization::UnicodeNormalization;
+use unicode_normalization::char::canonical_combining_class;
 
+use super::chars::{self, is_mark, is_nfkc_quick_yes};
 use super::offsets::MappedText;
 use super::script::{Script, script_of};
 
@@ -229,7 +229,7 @@ impl Normalizer {
                 }
                 _ if c.is_ascii_digit() => digits += 1,
                 _ if is_leet_symbol(c) => syms += 1,
-                _ if is_alnum(c) && !c.is_numeric() => other_letters += 1,
+                _ if is_alnum(c) && !chars::is_numeric(c) => other_letters += 1,
                 _ => {}
             }
             counts[sc as usize] += 1;
@@ -252,7 +252,7 @@ impl Normalizer {
                 let c = chars[k].0;
                 let sc = script_of(c);
                 // A letter carrying a combining mark keeps its script (no recomposition).
-                if sc == pick || chars.get(k + 1).is_some_and(|n| is_combining_mark(n.0)) {
+                if sc == pick || chars.get(k + 1).is_some_and(|n| is_mark(n.0)) {
                     continue;
                 }
                 let ch = &mut chars[k];
@@ -309,7 +309,7 @@ impl Normalizer {
             }
             let next = chars.get(k + 1).map(|x| x.0);
             // A digit carrying a combining mark is not leet (and `0́` must not become `ó`).
-            if leet_ok && !next.is_some_and(is_combining_mark) {
+            if leet_ok && !next.is_some_and(is_mark) {
                 let ch = &mut chars[k];
                 let m = if word_script == Script::Cyrillic {
                     // `3` and `4` stand for е/з and а/ч: before a vowel they are consonants.
@@ -374,7 +374,7 @@ fn is_apostrophe(c: char) -> bool {
 }
 
 fn is_word_char(c: char) -> bool {
-    is_alnum(c) || (!c.is_ascii() && is_combining_mark(c))
+    is_alnum(c) || is_mark(c)
 }
 
 /// `char::is_alphanumeric` with a fast path for the letter blocks of our scripts (profiling
@@ -385,7 +385,7 @@ pub fn is_alnum(c: char) -> bool {
         0..=0x7F => c.is_ascii_alphanumeric(),
         0x0410..=0x044F | 0x0621..=0x063A | 0x0641..=0x064A | 0x4E00..=0x9FFF => true,
         0x0905..=0x0939 => true,
-        _ => c.is_alphanumeric(),
+        _ => chars::is_alphanumeric(c),
     }
 }
 
@@ -437,7 +437,7 @@ fn is_single_letter(text: &str, (s, e): (usize, usize)) -> bool {
     }
     let mut prev = first;
     for c in it {
-        let ok = is_combining_mark(c) || (prev == '\u{094D}' && c.is_alphabetic());
+        let ok = is_mark(c) || (prev == '\u{094D}' && chars::is_alphabetic(c));
         if !ok {
             return false;
         }
@@ -481,7 +481,7 @@ fn fold_generic(
 ) -> bool {
     out.clear();
     let bytes = src.as_bytes();
-    let nfkc = !src.is_ascii() && is_nfkc_quick(src.chars()) != IsNormalized::Yes;
+    let nfkc = !src.is_ascii() && !is_nfkc_quick_yes(src);
     let mut decoded_any = false;
     let mut i = 0;
     while i < bytes.len() {
@@ -539,7 +539,7 @@ fn fold_generic(
         let folded = &out.as_str()[mark..];
         // Re-compose only when folding changed the cluster (the common case is unchanged).
         let changed = nfkc || folded != &src[i..j];
-        if changed && !folded.is_ascii() && is_nfkc_quick(folded.chars()) != IsNormalized::Yes {
+        if changed && !folded.is_ascii() && !is_nfkc_quick_yes(folded) {
             tmp.clear();
             tmp.extend(folded.nfkc());
             out.truncate(mark);
@@ -590,7 +590,7 @@ fn fold_char(c: char, os: usize, oe: usize, out: &mut MappedText) {
     match c {
         'İ' => out.push_char('i', os, oe),
         'ß' | 'ẞ' => out.push_str("ss", os, oe),
-        _ if c.is_lowercase() || !c.is_alphabetic() => push_folded(c, os, oe, out),
+        _ if chars::is_lowercase(c) || !chars::is_alphabetic(c) => push_folded(c, os, oe, out),
         _ => {
             for l in c.to_lowercase() {
                 push_folded(l, os, oe, out);
@@ -615,11 +615,42 @@ fn push_folded(c: char, os: usize, oe: usize, out: &mut MappedText) {
     out.push_char(m, os, oe);
 }
 
+/// A char -> char map over code points below [`DENSE_END`] (all homoglyph keys are): an array
+/// index instead of a SipHash per letter (hashing was 5% of classify instructions).
+struct Dense(Vec<char>);
+
+const DENSE_END: usize = 0x0530;
+
+impl Dense {
+    fn new() -> Self {
+        Dense(vec!['\0'; DENSE_END])
+    }
+
+    #[inline]
+    fn get(&self, c: &char) -> Option<&char> {
+        self.0.get(*c as usize).filter(|m| **m != '\0')
+    }
+
+    #[inline]
+    fn contains_key(&self, c: &char) -> bool {
+        self.get(c).is_some()
+    }
+
+    /// Inserts unless `c` already has a value (or lies outside the map).
+    fn insert_new(&mut self, c: char, m: char) {
+        if let Some(slot) = self.0.get_mut(c as usize)
+            && *slot == '\0'
+        {
+            *slot = m;
+        }
+    }
+}
+
 struct Tables {
-    cyr_to_lat: HashMap<char, char>,
-    lat_to_cyr: HashMap<char, char>,
-    grk_to_lat: HashMap<char, char>,
-    lat_to_grk: HashMap<char, char>,
+    cyr_to_lat: Dense,
+    lat_to_cyr: Dense,
+    grk_to_lat: Dense,
+    lat_to_grk: Dense,
 }
 
 /// Homoglyph pairs: a hand list of the classic look-alikes, completed from the UTS #39
@@ -629,10 +660,10 @@ fn tables() -> &'static Tables {
     static T: OnceLock<Tables> = OnceLock::new();
     T.get_or_init(|| {
         let mut t = Tables {
-            cyr_to_lat: HashMap::new(),
-            lat_to_cyr: HashMap::new(),
-            grk_to_lat: HashMap::new(),
-            lat_to_grk: HashMap::new(),
+            cyr_to_lat: Dense::new(),
+            lat_to_cyr: Dense::new(),
+            grk_to_lat: Dense::new(),
+            lat_to_grk: Dense::new(),
         };
         // Reverse direction prefers these (basic Russian letters first).
         let cyr = [
@@ -658,8 +689,8 @@ fn tables() -> &'static Tables {
             ('ү', 'y'),
         ];
         for (c, l) in cyr {
-            t.cyr_to_lat.insert(c, l);
-            t.lat_to_cyr.entry(l).or_insert(c);
+            t.cyr_to_lat.insert_new(c, l);
+            t.lat_to_cyr.insert_new(l, c);
         }
         let grk = [
             ('α', 'a'),
@@ -678,8 +709,8 @@ fn tables() -> &'static Tables {
             ('μ', 'u'),
         ];
         for (c, l) in grk {
-            t.grk_to_lat.insert(c, l);
-            t.lat_to_grk.entry(l).or_insert(c);
+            t.grk_to_lat.insert_new(c, l);
+            t.lat_to_grk.insert_new(l, c);
         }
         for u in (0x0400u32..=0x04FF).chain(0x0370..=0x03FF) {
             let Some(c) = char::from_u32(u) else { continue };
@@ -694,9 +725,9 @@ fn tables() -> &'static Tables {
             {
                 let l = l.to_ascii_lowercase();
                 if script_of(c) == Script::Cyrillic {
-                    t.cyr_to_lat.entry(c).or_insert(l);
+                    t.cyr_to_lat.insert_new(c, l);
                 } else {
-                    t.grk_to_lat.entry(c).or_insert(l);
+                    t.grk_to_lat.insert_new(c, l);
                 }
             }
         }
