@@ -21,6 +21,8 @@ const LOWER: u8 = 8;
 const MARK: u8 = 16;
 /// NFKC quick check `Yes` and canonical combining class 0: a run of such chars is NFKC.
 const NFKC_STARTER: u8 = 32;
+/// Canonical combining class 0.
+const CCC0: u8 = 64;
 
 fn table() -> &'static [u8] {
     static T: OnceLock<Box<[u8]>> = OnceLock::new();
@@ -40,6 +42,7 @@ fn table() -> &'static [u8] {
                             && canonical_combining_class(c) == 0,
                         NFKC_STARTER,
                     ),
+                    (canonical_combining_class(c) == 0, CCC0),
                 ] {
                     if yes {
                         f |= bit;
@@ -64,7 +67,7 @@ fn flags(c: char) -> Option<u8> {
     if u < TABLE_END {
         Some(table()[u as usize])
     } else if is_han(u) {
-        Some(ALPHA | ALNUM | NFKC_STARTER)
+        Some(ALPHA | ALNUM | NFKC_STARTER | CCC0)
     } else {
         None
     }
@@ -130,6 +133,18 @@ pub fn is_mark(c: char) -> bool {
     }
 }
 
+/// `canonical_combining_class(c) == 0`, fast for our scripts.
+#[inline]
+pub fn ccc_is_zero(c: char) -> bool {
+    if c.is_ascii() {
+        return true;
+    }
+    match flags(c) {
+        Some(f) => f & CCC0 != 0,
+        None => canonical_combining_class(c) == 0,
+    }
+}
+
 /// Whether `is_nfkc_quick(s.chars())` is `Yes`: `true` at once when every char is an NFKC
 /// starter from the table (the common case), else the full quick check.
 pub fn is_nfkc_quick_yes(s: &str) -> bool {
@@ -153,6 +168,7 @@ mod tests {
             assert_eq!(is_numeric(c), c.is_numeric(), "{u:#x}");
             assert_eq!(is_lowercase(c), c.is_lowercase(), "{u:#x}");
             assert_eq!(is_mark(c), is_combining_mark(c), "{u:#x}");
+            assert_eq!(ccc_is_zero(c), canonical_combining_class(c) == 0, "{u:#x}");
             let mut b = [0u8; 4];
             let s = c.encode_utf8(&mut b);
             assert_eq!(

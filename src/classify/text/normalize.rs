@@ -24,7 +24,6 @@ use std::borrow::Cow;
 use std::sync::OnceLock;
 
 use unicode_normalization::UnicodeNormalization;
-use unicode_normalization::char::canonical_combining_class;
 
 use super::chars::{self, is_mark, is_nfkc_quick_yes};
 use super::offsets::MappedText;
@@ -87,6 +86,10 @@ pub struct Normalizer {
     pub homoglyphs: bool,
     /// Fold leetspeak inside words.
     pub leet: bool,
+    /// Skip the per-char homoglyph/leet machinery for words that cannot need it (single
+    /// script among Latin/Cyrillic/Greek, no digit, leet symbol or apostrophe). Same output
+    /// either way (a test compares both); `false` only to test that.
+    pub fast_paths: bool,
 }
 
 impl Default for Normalizer {
@@ -95,6 +98,7 @@ impl Default for Normalizer {
             rejoin_spaced: true,
             homoglyphs: true,
             leet: true,
+            fast_paths: true,
         }
     }
 }
@@ -173,6 +177,19 @@ impl Normalizer {
             let (ws, we) = (raw[gi].0, raw[gj].1);
             copy_mapped(a, prev_end, ws, &mut out.text);
             prev_end = we;
+            if self.fast_paths
+                && gi == gj
+                && let Some(script) = plain_word_script(&text[ws..we])
+            {
+                let start = out.text.len();
+                copy_mapped(a, ws, we, &mut out.text);
+                out.words.push(Word {
+                    start,
+                    end: out.text.len(),
+                    script,
+                });
+                continue;
+            }
             chars.clear();
             for &(rs, re) in &raw[gi..=gj] {
                 for (off, c) in text[rs..re].char_indices() {
@@ -330,6 +347,46 @@ impl Normalizer {
         }
         word_script
     }
+}
+
+/// The script [`Normalizer::fix_word`] would return for `w` when it would change nothing in
+/// it: no apostrophe, digit or leet symbol, and at most one of Latin, Cyrillic and Greek.
+/// `None`: take the slow path.
+#[inline]
+fn plain_word_script(w: &str) -> Option<Script> {
+    let mut counts = [0usize; 7];
+    if w.bytes().all(|b| b.is_ascii_lowercase()) {
+        return Some(Script::Latin);
+    }
+    for c in w.chars() {
+        if c.is_ascii_digit() || is_leet_symbol(c) || is_apostrophe(c) {
+            return None;
+        }
+        counts[script_of(c) as usize] += 1;
+    }
+    let confusable = [Script::Latin, Script::Cyrillic, Script::Greek]
+        .iter()
+        .filter(|s| counts[**s as usize] > 0)
+        .count();
+    if confusable > 1 {
+        return None;
+    }
+    let mut best = Script::Other;
+    let mut best_n = 0;
+    for sc in [
+        Script::Latin,
+        Script::Cyrillic,
+        Script::Greek,
+        Script::Arabic,
+        Script::Cjk,
+        Script::Devanagari,
+    ] {
+        if counts[sc as usize] > best_n {
+            best = sc;
+            best_n = counts[sc as usize];
+        }
+    }
+    Some(best)
 }
 
 /// Latin leetspeak digits and symbols.
@@ -516,7 +573,7 @@ fn fold_generic(
         while let Some(n) = src[j..].chars().next() {
             // Removed format chars stay inside the cluster, so `k\u{202e}\u{301}` composes now
             // and not only on a second pass.
-            if canonical_combining_class(n) == 0 && !is_removed(n) {
+            if chars::ccc_is_zero(n) && !is_removed(n) {
                 break;
             }
             j += n.len_utf8();
@@ -818,6 +875,61 @@ mod tests {
     #[test]
     fn apostrophes_inside_words_dropped() {
         assert_eq!(words("oʻchmaydi o'chmaydi"), ["ochmaydi", "ochmaydi"]);
+    }
+
+    /// Everything a normalisation produces: text, words, and the map of every byte.
+    fn dump(n: &Normalized) -> (String, Vec<Word>, Vec<(usize, usize)>) {
+        let m = (0..n.text.len())
+            .map(|i| n.text.original(i, i + 1))
+            .collect();
+        (n.as_str().to_string(), n.words.clone(), m)
+    }
+
+    fn fast_and_slow(s: &str) -> (String, Vec<Word>, Vec<(usize, usize)>) {
+        let (mut a, mut b) = (Normalized::default(), Normalized::default());
+        let mut sc = NormScratch::default();
+        Normalizer::default().normalize_into(s, &mut a, &mut sc);
+        let slow = Normalizer {
+            fast_paths: false,
+            ..Normalizer::default()
+        };
+        slow.normalize_into(s, &mut b, &mut sc);
+        let (da, db) = (dump(&a), dump(&b));
+        assert_eq!(da, db, "fast path != slow path on {s:?}");
+        da
+    }
+
+    /// STYLE.md 3.7: the fast paths change nothing on the bench file (12 languages, every
+    /// obfuscation the corpus applies).
+    #[test]
+    fn fast_path_equals_slow_path_on_bench_posts() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/data/posts-mixed.jsonl");
+        let data = std::fs::read_to_string(path).expect("bench data");
+        let mut n = 0;
+        for line in data.lines() {
+            let v: serde_json::Value = serde_json::from_str(line).expect("json");
+            if let Some(t) = v.get("text").and_then(|t| t.as_str()) {
+                fast_and_slow(t);
+                n += 1;
+            }
+        }
+        assert!(n > 1000, "{n} posts");
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
+
+        #[test]
+        fn fast_path_equals_slow_path_on_any_text(s in "\\PC{0,60}") {
+            fast_and_slow(&s);
+        }
+
+        #[test]
+        fn fast_path_equals_slow_path_on_mixed_scripts(
+            s in "([a-zA-Z0-9@$!' .\u{0400}-\u{04FF}\u{0370}-\u{03FF}\u{0600}-\u{06FF}\u{0900}-\u{097F}\u{0300}-\u{0310}\u{200b}\u{200c}&;#]){0,40}"
+        ) {
+            fast_and_slow(&s);
+        }
     }
 
     #[test]
