@@ -456,7 +456,8 @@ fn raw_words(text: &str, raw: &mut Vec<(usize, usize)>) {
         let before = prev;
         prev = Some(c);
         let next_is_word = it.peek().is_some_and(|&(_, n)| is_word_char(n));
-        let cjk = script_of(c) == Script::Cjk;
+        // Every CJK range starts at or above U+3040.
+        let cjk = c >= '\u{3040}' && script_of(c) == Script::Cjk;
         if cjk {
             if let Some(s) = start.take() {
                 raw.push((s, i));
@@ -512,6 +513,12 @@ fn is_spacing_gap(gap: &str) -> bool {
 }
 
 fn copy_mapped(a: &MappedText, from: usize, to: usize, out: &mut MappedText) {
+    out.extend_from(a, from, to);
+}
+
+/// [`copy_mapped`] one char at a time (the reference it must equal; tests only).
+#[cfg(test)]
+fn copy_mapped_slow(a: &MappedText, from: usize, to: usize, out: &mut MappedText) {
     let text = a.as_str();
     for (off, c) in text[from..to].char_indices() {
         let p = from + off;
@@ -582,7 +589,8 @@ fn fold_generic(
         // Fold the cluster into a scratch string first: folding can un-compose (`İ́` -> `i´`),
         // so the folded cluster is NFKC-composed again before it is written.
         let mark = out.len();
-        if nfkc {
+        // A cluster that passes the quick check is its own NFKC: skip the composer.
+        if nfkc && !is_nfkc_quick_yes(&src[i..j]) {
             tmp.clear();
             tmp.extend(src[i..j].nfkc());
             for c in tmp.chars() {
@@ -903,7 +911,10 @@ mod tests {
     /// obfuscation the corpus applies).
     #[test]
     fn fast_path_equals_slow_path_on_bench_posts() {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/data/posts-mixed.jsonl");
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/benches/data/posts-mixed.jsonl"
+        );
         let data = std::fs::read_to_string(path).expect("bench data");
         let mut n = 0;
         for line in data.lines() {
@@ -929,6 +940,30 @@ mod tests {
             s in "([a-zA-Z0-9@$!' .\u{0400}-\u{04FF}\u{0370}-\u{03FF}\u{0600}-\u{06FF}\u{0900}-\u{097F}\u{0300}-\u{0310}\u{200b}\u{200c}&;#]){0,40}"
         ) {
             fast_and_slow(&s);
+        }
+    }
+
+    #[test]
+    fn copy_mapped_equals_per_char_copy() {
+        for s in [
+            "ab &amp;#1092; cd",
+            "ＪＯＩＮ Straße",
+            "фoнaрь e\u{301}x",
+            "j.o.i.n 灯笼",
+        ] {
+            let n = normalize(s);
+            for (from, to) in [(0, n.text.len()), (1, n.text.len()), (0, 0)] {
+                if !n.as_str().is_char_boundary(from) {
+                    continue;
+                }
+                let (mut a, mut b) = (MappedText::new(), MappedText::new());
+                copy_mapped(&n.text, from, to, &mut a);
+                copy_mapped_slow(&n.text, from, to, &mut b);
+                assert_eq!(a.as_str(), b.as_str());
+                for i in 0..a.len() {
+                    assert_eq!(a.original(i, i + 1), b.original(i, i + 1), "{s:?} {i}");
+                }
+            }
         }
     }
 
