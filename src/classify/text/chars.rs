@@ -23,6 +23,17 @@ const MARK: u8 = 16;
 const NFKC_STARTER: u8 = 32;
 /// Canonical combining class 0.
 const CCC0: u8 = 64;
+/// The normaliser's per-char fold leaves it as it is (see [`folds_to_itself`]).
+const SELF_FOLD: u8 = 128;
+
+/// The slow definition of [`folds_to_itself`].
+fn self_fold(c: char) -> bool {
+    let mut b = [0u8; 4];
+    let s: &str = c.encode_utf8(&mut b);
+    is_nfkc_quick(s.chars()) == IsNormalized::Yes
+        && canonical_combining_class(c) == 0
+        && super::normalize::fold_one(c).as_deref() == Some(s)
+}
 
 fn table() -> &'static [u8] {
     static T: OnceLock<Box<[u8]>> = OnceLock::new();
@@ -43,6 +54,7 @@ fn table() -> &'static [u8] {
                         NFKC_STARTER,
                     ),
                     (canonical_combining_class(c) == 0, CCC0),
+                    (self_fold(c), SELF_FOLD),
                 ] {
                     if yes {
                         f |= bit;
@@ -55,7 +67,7 @@ fn table() -> &'static [u8] {
 }
 
 /// Han ideographs U+4E00..=U+9FFF: alphabetic, alphanumeric, not numeric, not lowercase, not
-/// marks, NFKC starters (checked for every code point by a test).
+/// marks, NFKC starters that fold to themselves (checked for every code point by a test).
 #[inline]
 fn is_han(u: u32) -> bool {
     (0x4E00..=0x9FFF).contains(&u)
@@ -67,7 +79,7 @@ fn flags(c: char) -> Option<u8> {
     if u < TABLE_END {
         Some(table()[u as usize])
     } else if is_han(u) {
-        Some(ALPHA | ALNUM | NFKC_STARTER | CCC0)
+        Some(ALPHA | ALNUM | NFKC_STARTER | CCC0 | SELF_FOLD)
     } else {
         None
     }
@@ -133,6 +145,14 @@ pub fn is_mark(c: char) -> bool {
     }
 }
 
+/// Whether the normaliser's character stage writes a lone non-ASCII `c` unchanged: NFKC (quick
+/// check `Yes`, combining class 0), not removed, not changed by case folding or spelling
+/// unification. Only code points in the table say `true`; others take the full path.
+#[inline]
+pub fn folds_to_itself(c: char) -> bool {
+    flags(c).is_some_and(|f| f & SELF_FOLD != 0)
+}
+
 /// `canonical_combining_class(c) == 0`, fast for our scripts.
 #[inline]
 pub fn ccc_is_zero(c: char) -> bool {
@@ -169,6 +189,9 @@ mod tests {
             assert_eq!(is_lowercase(c), c.is_lowercase(), "{u:#x}");
             assert_eq!(is_mark(c), is_combining_mark(c), "{u:#x}");
             assert_eq!(ccc_is_zero(c), canonical_combining_class(c) == 0, "{u:#x}");
+            if !c.is_ascii() && u < 0xA000 {
+                assert_eq!(folds_to_itself(c), self_fold(c), "{u:#x}");
+            }
             let mut b = [0u8; 4];
             let s = c.encode_utf8(&mut b);
             assert_eq!(

@@ -114,11 +114,11 @@ impl Normalizer {
     /// Normalises `input` into `out`, reusing `scratch`.
     pub fn normalize_into(&self, input: &str, out: &mut Normalized, s: &mut NormScratch) {
         // Stage 1, repeated while entities decode to more entities (bounded: each round shrinks).
-        fold_chars(input, &mut s.a, &mut s.tmp);
+        fold_chars(input, &mut s.a, &mut s.tmp, self.fast_paths);
         // Removing a format char or decoding an entity can form a new entity (`&#\u{202e}0;`).
         let mut rounds = 0;
         while rounds < 8 && s.a.as_str().contains('&') {
-            let decoded = fold_chars_mapped(&s.a, &mut s.a2, &mut s.tmp);
+            let decoded = fold_chars_mapped(&s.a, &mut s.a2, &mut s.tmp, self.fast_paths);
             s.a.swap(&mut s.a2);
             rounds += 1;
             if !decoded {
@@ -129,7 +129,7 @@ impl Normalizer {
         // Fixing a word can spell a new entity (`&еe;` -> `&ee;`): decode and redo, bounded.
         let mut again = 0;
         while again < 3 && out.text.as_str().contains('&') {
-            if !fold_chars_mapped(&out.text, &mut s.a, &mut s.tmp) {
+            if !fold_chars_mapped(&out.text, &mut s.a, &mut s.tmp, self.fast_paths) {
                 break;
             }
             self.words(&s.a, out, &mut s.raw, &mut s.groups, &mut s.chars);
@@ -528,13 +528,13 @@ fn copy_mapped_slow(a: &MappedText, from: usize, to: usize, out: &mut MappedText
 }
 
 /// Stage 1 over the original text (identity map). Returns whether an entity was decoded.
-fn fold_chars(src: &str, out: &mut MappedText, tmp: &mut String) -> bool {
-    fold_generic(src, &|a, b| (a, b), out, tmp)
+fn fold_chars(src: &str, out: &mut MappedText, tmp: &mut String, fast: bool) -> bool {
+    fold_generic(src, &|a, b| (a, b), out, tmp, fast)
 }
 
 /// Stage 1 again over already mapped text (entity rounds).
-fn fold_chars_mapped(src: &MappedText, out: &mut MappedText, tmp: &mut String) -> bool {
-    fold_generic(src.as_str(), &|a, b| src.original(a, b), out, tmp)
+fn fold_chars_mapped(src: &MappedText, out: &mut MappedText, tmp: &mut String, fast: bool) -> bool {
+    fold_generic(src.as_str(), &|a, b| src.original(a, b), out, tmp, fast)
 }
 
 fn fold_generic(
@@ -542,10 +542,15 @@ fn fold_generic(
     orig: &dyn Fn(usize, usize) -> (usize, usize),
     out: &mut MappedText,
     tmp: &mut String,
+    fast: bool,
 ) -> bool {
     out.clear();
     let bytes = src.as_bytes();
-    let nfkc = !src.is_ascii() && !is_nfkc_quick_yes(src);
+    // Slow path: one quick check over the whole text decides whether clusters are composed.
+    // Fast path: each cluster decides for itself, which gives the same output (a text that
+    // passes the quick check has only passing clusters, and a passing cluster that folding
+    // leaves unchanged is not recomposed either way) without a scan of the whole text.
+    let nfkc_all = !fast && !src.is_ascii() && !is_nfkc_quick_yes(src);
     let mut decoded_any = false;
     let mut i = 0;
     while i < bytes.len() {
@@ -577,6 +582,19 @@ fn fold_generic(
             break;
         };
         let mut j = i + c.len_utf8();
+        // A lone char that is NFKC, kept by folding, and not followed by a mark: itself.
+        if fast
+            && chars::folds_to_itself(c)
+            && src[j..]
+                .chars()
+                .next()
+                .is_none_or(|n| chars::ccc_is_zero(n) && !is_removed(n))
+        {
+            let (os, oe) = orig(i, j);
+            out.push_char(c, os, oe);
+            i = j;
+            continue;
+        }
         while let Some(n) = src[j..].chars().next() {
             // Removed format chars stay inside the cluster, so `k\u{202e}\u{301}` composes now
             // and not only on a second pass.
@@ -585,12 +603,17 @@ fn fold_generic(
             }
             j += n.len_utf8();
         }
+        let nfkc = if fast {
+            !is_nfkc_quick_yes(&src[i..j])
+        } else {
+            nfkc_all
+        };
         let (os, oe) = orig(i, j);
         // Fold the cluster into a scratch string first: folding can un-compose (`İ́` -> `i´`),
         // so the folded cluster is NFKC-composed again before it is written.
         let mark = out.len();
         // A cluster that passes the quick check is its own NFKC: skip the composer.
-        if nfkc && !is_nfkc_quick_yes(&src[i..j]) {
+        if nfkc && (fast || !is_nfkc_quick_yes(&src[i..j])) {
             tmp.clear();
             tmp.extend(src[i..j].nfkc());
             for c in tmp.chars() {
@@ -647,15 +670,30 @@ pub fn is_removed(c: char) -> bool {
         | 0x0610..=0x061A | 0x064B..=0x065F | 0x0670 | 0x06D6..=0x06ED | 0x0640)
 }
 
+/// What [`fold_char`] writes for `c` alone (`None`: nothing); builds the fast-path table.
+pub(super) fn fold_one(c: char) -> Option<String> {
+    // std's properties, not `chars::`: this runs while the `chars` table is being built.
+    let mut m = MappedText::new();
+    fold_char_with(c, 0, 0, &mut m, c.is_lowercase() || !c.is_alphabetic());
+    (!m.is_empty()).then(|| m.as_str().to_string())
+}
+
 #[inline]
 fn fold_char(c: char, os: usize, oe: usize, out: &mut MappedText) {
+    let keep_case = chars::is_lowercase(c) || !chars::is_alphabetic(c);
+    fold_char_with(c, os, oe, out, keep_case);
+}
+
+/// [`fold_char`] given whether `c` is lowercase or not a letter (`keep_case`).
+#[inline]
+fn fold_char_with(c: char, os: usize, oe: usize, out: &mut MappedText, keep_case: bool) {
     if is_removed(c) {
         return;
     }
     match c {
         'İ' => out.push_char('i', os, oe),
         'ß' | 'ẞ' => out.push_str("ss", os, oe),
-        _ if chars::is_lowercase(c) || !chars::is_alphabetic(c) => push_folded(c, os, oe, out),
+        _ if keep_case => push_folded(c, os, oe, out),
         _ => {
             for l in c.to_lowercase() {
                 push_folded(l, os, oe, out);
