@@ -30,6 +30,7 @@ pub struct MatchScratch {
     tok_index: Vec<u32>,
     term_hits: Vec<(Hit, u32)>,
     key: String,
+    key_lat: String,
     langs: Vec<Lang>,
     /// Per token: bit set of the languages it is read in (see [`lang_bit`]).
     tok_langs: Vec<u32>,
@@ -117,10 +118,10 @@ pub fn match_post(c: &Compiled, an: &mut Analyzer, d: &LangDecision, s: &mut Mat
         // Key streams, across scripts.
         let word = &an.normalized.as_str()[ts..te];
         if t.script == Script::Latin && c.has_stream[Stream::LatKey as usize] {
-            translit::key_into(word, &mut s.key);
+            translit::key_into_with(word, &mut s.key, &mut s.key_lat);
             push_seg(&mut s.hay[2], &mut s.seg[2], i, &s.key);
         } else if t.script == Script::Cyrillic && c.has_stream[Stream::CyrKey as usize] {
-            translit::key_into(word, &mut s.key);
+            translit::key_into_with(word, &mut s.key, &mut s.key_lat);
             push_seg(&mut s.hay[3], &mut s.seg[3], i, &s.key);
         }
     }

@@ -61,7 +61,7 @@ fn count(text: &str) -> Counts {
     let mut k = Counts::default();
     let mut prev = ' ';
     for c in text.chars().take(SCAN_CHARS) {
-        if !c.is_alphabetic() {
+        if !super::chars::is_alphabetic(c) {
             if matches!(c, 'ʻ' | '\'' | '’' | '‘') && matches!(prev, 'o' | 'g' | 'O' | 'G') {
                 k.uz_lat += 1;
             }

@@ -4,6 +4,7 @@
 //! `analyze(text, lang)` is what the index calls, so a term stems the same in a rule pack and in
 //! a search query. Must not use `classify::rules`.
 
+pub mod chars;
 pub mod lang;
 pub mod normalize;
 pub mod offsets;

@@ -21,12 +21,11 @@
 //! normalised text changes nothing (a proptest checks it).
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use unicode_normalization::char::{canonical_combining_class, is_combining_mark};
-use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfkc_quick};
+use unicode_normalization::UnicodeNormalization;
 
+use super::chars::{self, is_mark, is_nfkc_quick_yes};
 use super::offsets::MappedText;
 use super::script::{Script, script_of};
 
@@ -87,6 +86,10 @@ pub struct Normalizer {
     pub homoglyphs: bool,
     /// Fold leetspeak inside words.
     pub leet: bool,
+    /// Skip the per-char homoglyph/leet machinery for words that cannot need it (single
+    /// script among Latin/Cyrillic/Greek, no digit, leet symbol or apostrophe). Same output
+    /// either way (a test compares both); `false` only to test that.
+    pub fast_paths: bool,
 }
 
 impl Default for Normalizer {
@@ -95,6 +98,7 @@ impl Default for Normalizer {
             rejoin_spaced: true,
             homoglyphs: true,
             leet: true,
+            fast_paths: true,
         }
     }
 }
@@ -110,11 +114,11 @@ impl Normalizer {
     /// Normalises `input` into `out`, reusing `scratch`.
     pub fn normalize_into(&self, input: &str, out: &mut Normalized, s: &mut NormScratch) {
         // Stage 1, repeated while entities decode to more entities (bounded: each round shrinks).
-        fold_chars(input, &mut s.a, &mut s.tmp);
+        fold_chars(input, &mut s.a, &mut s.tmp, self.fast_paths);
         // Removing a format char or decoding an entity can form a new entity (`&#\u{202e}0;`).
         let mut rounds = 0;
         while rounds < 8 && s.a.as_str().contains('&') {
-            let decoded = fold_chars_mapped(&s.a, &mut s.a2, &mut s.tmp);
+            let decoded = fold_chars_mapped(&s.a, &mut s.a2, &mut s.tmp, self.fast_paths);
             s.a.swap(&mut s.a2);
             rounds += 1;
             if !decoded {
@@ -125,7 +129,7 @@ impl Normalizer {
         // Fixing a word can spell a new entity (`&еe;` -> `&ee;`): decode and redo, bounded.
         let mut again = 0;
         while again < 3 && out.text.as_str().contains('&') {
-            if !fold_chars_mapped(&out.text, &mut s.a, &mut s.tmp) {
+            if !fold_chars_mapped(&out.text, &mut s.a, &mut s.tmp, self.fast_paths) {
                 break;
             }
             self.words(&s.a, out, &mut s.raw, &mut s.groups, &mut s.chars);
@@ -173,6 +177,19 @@ impl Normalizer {
             let (ws, we) = (raw[gi].0, raw[gj].1);
             copy_mapped(a, prev_end, ws, &mut out.text);
             prev_end = we;
+            if self.fast_paths
+                && gi == gj
+                && let Some(script) = plain_word_script(&text[ws..we])
+            {
+                let start = out.text.len();
+                copy_mapped(a, ws, we, &mut out.text);
+                out.words.push(Word {
+                    start,
+                    end: out.text.len(),
+                    script,
+                });
+                continue;
+            }
             chars.clear();
             for &(rs, re) in &raw[gi..=gj] {
                 for (off, c) in text[rs..re].char_indices() {
@@ -229,7 +246,7 @@ impl Normalizer {
                 }
                 _ if c.is_ascii_digit() => digits += 1,
                 _ if is_leet_symbol(c) => syms += 1,
-                _ if is_alnum(c) && !c.is_numeric() => other_letters += 1,
+                _ if is_alnum(c) && !chars::is_numeric(c) => other_letters += 1,
                 _ => {}
             }
             counts[sc as usize] += 1;
@@ -252,7 +269,7 @@ impl Normalizer {
                 let c = chars[k].0;
                 let sc = script_of(c);
                 // A letter carrying a combining mark keeps its script (no recomposition).
-                if sc == pick || chars.get(k + 1).is_some_and(|n| is_combining_mark(n.0)) {
+                if sc == pick || chars.get(k + 1).is_some_and(|n| is_mark(n.0)) {
                     continue;
                 }
                 let ch = &mut chars[k];
@@ -309,7 +326,7 @@ impl Normalizer {
             }
             let next = chars.get(k + 1).map(|x| x.0);
             // A digit carrying a combining mark is not leet (and `0́` must not become `ó`).
-            if leet_ok && !next.is_some_and(is_combining_mark) {
+            if leet_ok && !next.is_some_and(is_mark) {
                 let ch = &mut chars[k];
                 let m = if word_script == Script::Cyrillic {
                     // `3` and `4` stand for е/з and а/ч: before a vowel they are consonants.
@@ -330,6 +347,46 @@ impl Normalizer {
         }
         word_script
     }
+}
+
+/// The script [`Normalizer::fix_word`] would return for `w` when it would change nothing in
+/// it: no apostrophe, digit or leet symbol, and at most one of Latin, Cyrillic and Greek.
+/// `None`: take the slow path.
+#[inline]
+fn plain_word_script(w: &str) -> Option<Script> {
+    let mut counts = [0usize; 7];
+    if w.bytes().all(|b| b.is_ascii_lowercase()) {
+        return Some(Script::Latin);
+    }
+    for c in w.chars() {
+        if c.is_ascii_digit() || is_leet_symbol(c) || is_apostrophe(c) {
+            return None;
+        }
+        counts[script_of(c) as usize] += 1;
+    }
+    let confusable = [Script::Latin, Script::Cyrillic, Script::Greek]
+        .iter()
+        .filter(|s| counts[**s as usize] > 0)
+        .count();
+    if confusable > 1 {
+        return None;
+    }
+    let mut best = Script::Other;
+    let mut best_n = 0;
+    for sc in [
+        Script::Latin,
+        Script::Cyrillic,
+        Script::Greek,
+        Script::Arabic,
+        Script::Cjk,
+        Script::Devanagari,
+    ] {
+        if counts[sc as usize] > best_n {
+            best = sc;
+            best_n = counts[sc as usize];
+        }
+    }
+    Some(best)
 }
 
 /// Latin leetspeak digits and symbols.
@@ -374,7 +431,7 @@ fn is_apostrophe(c: char) -> bool {
 }
 
 fn is_word_char(c: char) -> bool {
-    is_alnum(c) || (!c.is_ascii() && is_combining_mark(c))
+    is_alnum(c) || is_mark(c)
 }
 
 /// `char::is_alphanumeric` with a fast path for the letter blocks of our scripts (profiling
@@ -385,7 +442,7 @@ pub fn is_alnum(c: char) -> bool {
         0..=0x7F => c.is_ascii_alphanumeric(),
         0x0410..=0x044F | 0x0621..=0x063A | 0x0641..=0x064A | 0x4E00..=0x9FFF => true,
         0x0905..=0x0939 => true,
-        _ => c.is_alphanumeric(),
+        _ => chars::is_alphanumeric(c),
     }
 }
 
@@ -399,7 +456,8 @@ fn raw_words(text: &str, raw: &mut Vec<(usize, usize)>) {
         let before = prev;
         prev = Some(c);
         let next_is_word = it.peek().is_some_and(|&(_, n)| is_word_char(n));
-        let cjk = script_of(c) == Script::Cjk;
+        // Every CJK range starts at or above U+3040.
+        let cjk = c >= '\u{3040}' && script_of(c) == Script::Cjk;
         if cjk {
             if let Some(s) = start.take() {
                 raw.push((s, i));
@@ -437,7 +495,7 @@ fn is_single_letter(text: &str, (s, e): (usize, usize)) -> bool {
     }
     let mut prev = first;
     for c in it {
-        let ok = is_combining_mark(c) || (prev == '\u{094D}' && c.is_alphabetic());
+        let ok = is_mark(c) || (prev == '\u{094D}' && chars::is_alphabetic(c));
         if !ok {
             return false;
         }
@@ -455,6 +513,12 @@ fn is_spacing_gap(gap: &str) -> bool {
 }
 
 fn copy_mapped(a: &MappedText, from: usize, to: usize, out: &mut MappedText) {
+    out.extend_from(a, from, to);
+}
+
+/// [`copy_mapped`] one char at a time (the reference it must equal; tests only).
+#[cfg(test)]
+fn copy_mapped_slow(a: &MappedText, from: usize, to: usize, out: &mut MappedText) {
     let text = a.as_str();
     for (off, c) in text[from..to].char_indices() {
         let p = from + off;
@@ -464,13 +528,13 @@ fn copy_mapped(a: &MappedText, from: usize, to: usize, out: &mut MappedText) {
 }
 
 /// Stage 1 over the original text (identity map). Returns whether an entity was decoded.
-fn fold_chars(src: &str, out: &mut MappedText, tmp: &mut String) -> bool {
-    fold_generic(src, &|a, b| (a, b), out, tmp)
+fn fold_chars(src: &str, out: &mut MappedText, tmp: &mut String, fast: bool) -> bool {
+    fold_generic(src, &|a, b| (a, b), out, tmp, fast)
 }
 
 /// Stage 1 again over already mapped text (entity rounds).
-fn fold_chars_mapped(src: &MappedText, out: &mut MappedText, tmp: &mut String) -> bool {
-    fold_generic(src.as_str(), &|a, b| src.original(a, b), out, tmp)
+fn fold_chars_mapped(src: &MappedText, out: &mut MappedText, tmp: &mut String, fast: bool) -> bool {
+    fold_generic(src.as_str(), &|a, b| src.original(a, b), out, tmp, fast)
 }
 
 fn fold_generic(
@@ -478,10 +542,15 @@ fn fold_generic(
     orig: &dyn Fn(usize, usize) -> (usize, usize),
     out: &mut MappedText,
     tmp: &mut String,
+    fast: bool,
 ) -> bool {
     out.clear();
     let bytes = src.as_bytes();
-    let nfkc = !src.is_ascii() && is_nfkc_quick(src.chars()) != IsNormalized::Yes;
+    // Slow path: one quick check over the whole text decides whether clusters are composed.
+    // Fast path: each cluster decides for itself, which gives the same output (a text that
+    // passes the quick check has only passing clusters, and a passing cluster that folding
+    // leaves unchanged is not recomposed either way) without a scan of the whole text.
+    let nfkc_all = !fast && !src.is_ascii() && !is_nfkc_quick_yes(src);
     let mut decoded_any = false;
     let mut i = 0;
     while i < bytes.len() {
@@ -513,19 +582,38 @@ fn fold_generic(
             break;
         };
         let mut j = i + c.len_utf8();
+        // A lone char that is NFKC, kept by folding, and not followed by a mark: itself.
+        if fast
+            && chars::folds_to_itself(c)
+            && src[j..]
+                .chars()
+                .next()
+                .is_none_or(|n| chars::ccc_is_zero(n) && !is_removed(n))
+        {
+            let (os, oe) = orig(i, j);
+            out.push_char(c, os, oe);
+            i = j;
+            continue;
+        }
         while let Some(n) = src[j..].chars().next() {
             // Removed format chars stay inside the cluster, so `k\u{202e}\u{301}` composes now
             // and not only on a second pass.
-            if canonical_combining_class(n) == 0 && !is_removed(n) {
+            if chars::ccc_is_zero(n) && !is_removed(n) {
                 break;
             }
             j += n.len_utf8();
         }
+        let nfkc = if fast {
+            !is_nfkc_quick_yes(&src[i..j])
+        } else {
+            nfkc_all
+        };
         let (os, oe) = orig(i, j);
         // Fold the cluster into a scratch string first: folding can un-compose (`İ́` -> `i´`),
         // so the folded cluster is NFKC-composed again before it is written.
         let mark = out.len();
-        if nfkc {
+        // A cluster that passes the quick check is its own NFKC: skip the composer.
+        if nfkc && (fast || !is_nfkc_quick_yes(&src[i..j])) {
             tmp.clear();
             tmp.extend(src[i..j].nfkc());
             for c in tmp.chars() {
@@ -539,7 +627,7 @@ fn fold_generic(
         let folded = &out.as_str()[mark..];
         // Re-compose only when folding changed the cluster (the common case is unchanged).
         let changed = nfkc || folded != &src[i..j];
-        if changed && !folded.is_ascii() && is_nfkc_quick(folded.chars()) != IsNormalized::Yes {
+        if changed && !folded.is_ascii() && !is_nfkc_quick_yes(folded) {
             tmp.clear();
             tmp.extend(folded.nfkc());
             out.truncate(mark);
@@ -582,15 +670,30 @@ pub fn is_removed(c: char) -> bool {
         | 0x0610..=0x061A | 0x064B..=0x065F | 0x0670 | 0x06D6..=0x06ED | 0x0640)
 }
 
+/// What [`fold_char`] writes for `c` alone (`None`: nothing); builds the fast-path table.
+pub(super) fn fold_one(c: char) -> Option<String> {
+    // std's properties, not `chars::`: this runs while the `chars` table is being built.
+    let mut m = MappedText::new();
+    fold_char_with(c, 0, 0, &mut m, c.is_lowercase() || !c.is_alphabetic());
+    (!m.is_empty()).then(|| m.as_str().to_string())
+}
+
 #[inline]
 fn fold_char(c: char, os: usize, oe: usize, out: &mut MappedText) {
+    let keep_case = chars::is_lowercase(c) || !chars::is_alphabetic(c);
+    fold_char_with(c, os, oe, out, keep_case);
+}
+
+/// [`fold_char`] given whether `c` is lowercase or not a letter (`keep_case`).
+#[inline]
+fn fold_char_with(c: char, os: usize, oe: usize, out: &mut MappedText, keep_case: bool) {
     if is_removed(c) {
         return;
     }
     match c {
         'İ' => out.push_char('i', os, oe),
         'ß' | 'ẞ' => out.push_str("ss", os, oe),
-        _ if c.is_lowercase() || !c.is_alphabetic() => push_folded(c, os, oe, out),
+        _ if keep_case => push_folded(c, os, oe, out),
         _ => {
             for l in c.to_lowercase() {
                 push_folded(l, os, oe, out);
@@ -615,11 +718,42 @@ fn push_folded(c: char, os: usize, oe: usize, out: &mut MappedText) {
     out.push_char(m, os, oe);
 }
 
+/// A char -> char map over code points below [`DENSE_END`] (all homoglyph keys are): an array
+/// index instead of a SipHash per letter (hashing was 5% of classify instructions).
+struct Dense(Vec<char>);
+
+const DENSE_END: usize = 0x0530;
+
+impl Dense {
+    fn new() -> Self {
+        Dense(vec!['\0'; DENSE_END])
+    }
+
+    #[inline]
+    fn get(&self, c: &char) -> Option<&char> {
+        self.0.get(*c as usize).filter(|m| **m != '\0')
+    }
+
+    #[inline]
+    fn contains_key(&self, c: &char) -> bool {
+        self.get(c).is_some()
+    }
+
+    /// Inserts unless `c` already has a value (or lies outside the map).
+    fn insert_new(&mut self, c: char, m: char) {
+        if let Some(slot) = self.0.get_mut(c as usize)
+            && *slot == '\0'
+        {
+            *slot = m;
+        }
+    }
+}
+
 struct Tables {
-    cyr_to_lat: HashMap<char, char>,
-    lat_to_cyr: HashMap<char, char>,
-    grk_to_lat: HashMap<char, char>,
-    lat_to_grk: HashMap<char, char>,
+    cyr_to_lat: Dense,
+    lat_to_cyr: Dense,
+    grk_to_lat: Dense,
+    lat_to_grk: Dense,
 }
 
 /// Homoglyph pairs: a hand list of the classic look-alikes, completed from the UTS #39
@@ -629,10 +763,10 @@ fn tables() -> &'static Tables {
     static T: OnceLock<Tables> = OnceLock::new();
     T.get_or_init(|| {
         let mut t = Tables {
-            cyr_to_lat: HashMap::new(),
-            lat_to_cyr: HashMap::new(),
-            grk_to_lat: HashMap::new(),
-            lat_to_grk: HashMap::new(),
+            cyr_to_lat: Dense::new(),
+            lat_to_cyr: Dense::new(),
+            grk_to_lat: Dense::new(),
+            lat_to_grk: Dense::new(),
         };
         // Reverse direction prefers these (basic Russian letters first).
         let cyr = [
@@ -658,8 +792,8 @@ fn tables() -> &'static Tables {
             ('ү', 'y'),
         ];
         for (c, l) in cyr {
-            t.cyr_to_lat.insert(c, l);
-            t.lat_to_cyr.entry(l).or_insert(c);
+            t.cyr_to_lat.insert_new(c, l);
+            t.lat_to_cyr.insert_new(l, c);
         }
         let grk = [
             ('α', 'a'),
@@ -678,8 +812,8 @@ fn tables() -> &'static Tables {
             ('μ', 'u'),
         ];
         for (c, l) in grk {
-            t.grk_to_lat.insert(c, l);
-            t.lat_to_grk.entry(l).or_insert(c);
+            t.grk_to_lat.insert_new(c, l);
+            t.lat_to_grk.insert_new(l, c);
         }
         for u in (0x0400u32..=0x04FF).chain(0x0370..=0x03FF) {
             let Some(c) = char::from_u32(u) else { continue };
@@ -694,9 +828,9 @@ fn tables() -> &'static Tables {
             {
                 let l = l.to_ascii_lowercase();
                 if script_of(c) == Script::Cyrillic {
-                    t.cyr_to_lat.entry(c).or_insert(l);
+                    t.cyr_to_lat.insert_new(c, l);
                 } else {
-                    t.grk_to_lat.entry(c).or_insert(l);
+                    t.grk_to_lat.insert_new(c, l);
                 }
             }
         }
@@ -787,6 +921,88 @@ mod tests {
     #[test]
     fn apostrophes_inside_words_dropped() {
         assert_eq!(words("oʻchmaydi o'chmaydi"), ["ochmaydi", "ochmaydi"]);
+    }
+
+    /// Everything a normalisation produces: text, words, and the map of every byte.
+    fn dump(n: &Normalized) -> (String, Vec<Word>, Vec<(usize, usize)>) {
+        let m = (0..n.text.len())
+            .map(|i| n.text.original(i, i + 1))
+            .collect();
+        (n.as_str().to_string(), n.words.clone(), m)
+    }
+
+    fn fast_and_slow(s: &str) -> (String, Vec<Word>, Vec<(usize, usize)>) {
+        let (mut a, mut b) = (Normalized::default(), Normalized::default());
+        let mut sc = NormScratch::default();
+        Normalizer::default().normalize_into(s, &mut a, &mut sc);
+        let slow = Normalizer {
+            fast_paths: false,
+            ..Normalizer::default()
+        };
+        slow.normalize_into(s, &mut b, &mut sc);
+        let (da, db) = (dump(&a), dump(&b));
+        assert_eq!(da, db, "fast path != slow path on {s:?}");
+        da
+    }
+
+    /// STYLE.md 3.7: the fast paths change nothing on the bench file (12 languages, every
+    /// obfuscation the corpus applies).
+    #[test]
+    fn fast_path_equals_slow_path_on_bench_posts() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/benches/data/posts-mixed.jsonl"
+        );
+        let data = std::fs::read_to_string(path).expect("bench data");
+        let mut n = 0;
+        for line in data.lines() {
+            let v: serde_json::Value = serde_json::from_str(line).expect("json");
+            if let Some(t) = v.get("text").and_then(|t| t.as_str()) {
+                fast_and_slow(t);
+                n += 1;
+            }
+        }
+        assert!(n > 1000, "{n} posts");
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
+
+        #[test]
+        fn fast_path_equals_slow_path_on_any_text(s in "\\PC{0,60}") {
+            fast_and_slow(&s);
+        }
+
+        #[test]
+        fn fast_path_equals_slow_path_on_mixed_scripts(
+            s in "([a-zA-Z0-9@$!' .\u{0400}-\u{04FF}\u{0370}-\u{03FF}\u{0600}-\u{06FF}\u{0900}-\u{097F}\u{0300}-\u{0310}\u{200b}\u{200c}&;#]){0,40}"
+        ) {
+            fast_and_slow(&s);
+        }
+    }
+
+    #[test]
+    fn copy_mapped_equals_per_char_copy() {
+        for s in [
+            "ab &amp;#1092; cd",
+            "ＪＯＩＮ Straße",
+            "фoнaрь e\u{301}x",
+            "j.o.i.n 灯笼",
+        ] {
+            let n = normalize(s);
+            for (from, to) in [(0, n.text.len()), (1, n.text.len()), (0, 0)] {
+                if !n.as_str().is_char_boundary(from) {
+                    continue;
+                }
+                let (mut a, mut b) = (MappedText::new(), MappedText::new());
+                copy_mapped(&n.text, from, to, &mut a);
+                copy_mapped_slow(&n.text, from, to, &mut b);
+                assert_eq!(a.as_str(), b.as_str());
+                for i in 0..a.len() {
+                    assert_eq!(a.original(i, i + 1), b.original(i, i + 1), "{s:?} {i}");
+                }
+            }
+        }
     }
 
     #[test]

@@ -79,6 +79,16 @@ impl MappedText {
         }
     }
 
+    /// Appends `src[from..to]` (char boundaries) with its map: the same as pushing each char
+    /// with `src.original(p, p + len)`, because every byte of a char carries the char's range
+    /// (all writers push per char or per whole string). A slice copy instead of a loop per char
+    /// (`copy_mapped` was 6% of classify instructions).
+    pub fn extend_from(&mut self, src: &MappedText, from: usize, to: usize) {
+        self.text.push_str(&src.text[from..to]);
+        self.start.extend_from_slice(&src.start[from..to]);
+        self.end.extend_from_slice(&src.end[from..to]);
+    }
+
     /// The original byte range of normalised bytes `[a, b)` (`a < b <= len`).
     #[inline]
     pub fn original(&self, a: usize, b: usize) -> (usize, usize) {

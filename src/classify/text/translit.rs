@@ -50,8 +50,13 @@ fn cyr(c: char) -> Option<&'static str> {
 
 /// Writes the transliteration key of `word` (already normalised, lowercase) into `out`.
 pub fn key_into(word: &str, out: &mut String) {
+    key_into_with(word, out, &mut String::new());
+}
+
+/// [`key_into`] reusing `lat` as the intermediate buffer (the hot path: no allocation).
+pub fn key_into_with(word: &str, out: &mut String, lat: &mut String) {
     out.clear();
-    let mut lat = String::with_capacity(word.len() + 4);
+    lat.clear();
     for c in word.chars() {
         if let Some(s) = cyr(c) {
             lat.push_str(s);
