@@ -556,6 +556,16 @@ fn check_chain_from(
                 ),
             ));
         }
+        // The hash covers the parsed record; a lenient parser could accept an edited line that
+        // parses to the same record (e.g. `T` flipped to `U` in a timestamp), so the line must
+        // also be byte-identical to the record's own serialisation, as `append` wrote it.
+        if serde_json::to_string(&rec).ok().as_deref() != Some(body) {
+            return Err((
+                line_no,
+                good,
+                "line is not the record's canonical form (record edited)".into(),
+            ));
+        }
         if rec.reason.trim().is_empty() {
             return Err((line_no, good, "empty reason".into()));
         }
@@ -776,6 +786,20 @@ mod tests {
             proptest::prop_assert!(!r.ok, "flip at byte {} of line {} went unnoticed", at, line + 1);
             proptest::prop_assert_eq!(r.broken_line, Some(line + 1), "{:?}", r);
         }
+    }
+
+    /// Regression (found by the proptest below): `T` -> `U` in a timestamp parses to the same
+    /// record, so the hash alone did not notice the edit.
+    #[test]
+    fn lenient_parse_does_not_hide_an_edit() {
+        let (_d, log) = log_with(2);
+        let text = std::fs::read_to_string(log.path()).unwrap();
+        let edited = text.replacen("T", "U", 1);
+        assert_ne!(edited, text);
+        std::fs::write(log.path(), edited).unwrap();
+        let r = log.verify().unwrap();
+        assert!(!r.ok, "{r:?}");
+        assert_eq!(r.broken_line, Some(1), "{r:?}");
     }
 
     #[test]
