@@ -1,6 +1,6 @@
 //! Scenario files and phrase banks: the serde model, loading and semantic validation.
 //!
-//! A scenario (`corpora/default.toml`, format in `CORPUS-FORMAT.md`) names the fictional
+//! A scenario (`corpora/default.toml`, format in `docs/scenario-format.md`) names the fictional
 //! organisations, towns, sites, sizes and rates; phrase banks (`lang/<code>.toml`) hold the
 //! per-language texts. Both are parsed with `deny_unknown_fields`; a syntax or type error becomes
 //! [`CorpusError::Parse`] with `file:line:column` from toml's byte span, and a file that parses but
