@@ -354,15 +354,7 @@ pub fn host_pages(h: &HostCtx, st_: &HostState, files: &mut Vec<(String, Vec<u8>
             esc(&a.handle),
             esc(&a.display)
         );
-        for r in recent.iter().rev() {
-            let _ = writeln!(
-                b,
-                "<li><a href=\"{}\">{}</a></li>",
-                esc(&r.path),
-                super::show_date(r.published, style)
-            );
-        }
-        b.push_str("</ul>\n");
+        super::push_recent_posts(&mut b, recent, style);
         files.push((
             h.profile_path(i),
             encode(h.site, &page(h.site, &a.handle, "", &b)),

@@ -41,6 +41,24 @@ const MONTHS: [&str; 12] = [
     "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
 ];
 
+/// Appends a profile's recent posts (oldest kept first in `recent`, shown newest first) as
+/// `<li>` permalinks with dates in the site's style, then closes the `<ul>`.
+pub fn push_recent_posts(
+    b: &mut String,
+    recent: &std::collections::VecDeque<super::generate::PostRef>,
+    style: u8,
+) {
+    for r in recent.iter().rev() {
+        let _ = writeln!(
+            b,
+            "<li><a href=\"{}\">{}</a></li>",
+            esc(&r.path),
+            show_date(r.published, style)
+        );
+    }
+    b.push_str("</ul>\n");
+}
+
 /// A date as shown by markup style 1 (ISO), 2 (`14.10.2015 08:15`) or 3 (`Oct 14, 2015, 8:15 AM`).
 pub fn show_date(t: Timestamp, style: u8) -> String {
     let (y, m, d, hh, mm) = (t.year(), u8::from(t.month()), t.day(), t.hour(), t.minute());

@@ -340,15 +340,7 @@ pub fn host_pages(h: &HostCtx, s: &HostState, files: &mut Vec<(String, Vec<u8>)>
             "{nav}<h1 class=\"reader\">{}</h1>\n<p>{count} posts</p>\n<ul class=\"reader-posts\">\n",
             esc(&a.handle)
         );
-        for r in recent.iter().rev() {
-            let _ = writeln!(
-                b,
-                "<li><a href=\"{}\">{}</a></li>",
-                esc(&r.path),
-                super::show_date(r.published, h.site.style)
-            );
-        }
-        b.push_str("</ul>\n");
+        super::push_recent_posts(&mut b, recent, h.site.style);
         files.push((
             h.profile_path(i),
             encode(h.site, &page(h.site, &a.handle, "", &b)),
