@@ -296,24 +296,7 @@ impl Normalizer {
             }
         }
         let letters = lat + cyr + grk + other_letters;
-        let word_script = target.unwrap_or_else(|| {
-            let mut best = Script::Other;
-            let mut best_n = 0;
-            for sc in [
-                Script::Latin,
-                Script::Cyrillic,
-                Script::Greek,
-                Script::Arabic,
-                Script::Cjk,
-                Script::Devanagari,
-            ] {
-                if counts[sc as usize] > best_n {
-                    best = sc;
-                    best_n = counts[sc as usize];
-                }
-            }
-            best
-        });
+        let word_script = target.unwrap_or_else(|| dominant_script(&counts));
         let leet_ok = self.leet
             && (digits + syms) > 0
             && letters >= 2
@@ -371,6 +354,12 @@ fn plain_word_script(w: &str) -> Option<Script> {
     if confusable > 1 {
         return None;
     }
+    Some(dominant_script(&counts))
+}
+
+/// The script with the most letters in `counts` (indexed by `Script as usize`); ties go to the
+/// earlier script in Latin, Cyrillic, Greek, Arabic, CJK, Devanagari order; `Other` when none.
+fn dominant_script(counts: &[usize; 7]) -> Script {
     let mut best = Script::Other;
     let mut best_n = 0;
     for sc in [
@@ -386,7 +375,7 @@ fn plain_word_script(w: &str) -> Option<Script> {
             best_n = counts[sc as usize];
         }
     }
-    Some(best)
+    best
 }
 
 /// Latin leetspeak digits and symbols.
