@@ -83,17 +83,21 @@ impl MemoryStore {
     }
 }
 
+/// The items of an in-memory map that pass `filter`, in id order.
+fn matching(items: &BTreeMap<String, Item>, filter: &ItemFilter) -> Vec<Item> {
+    items
+        .values()
+        .filter(|i| filter.matches(i))
+        .cloned()
+        .collect()
+}
+
 impl ItemSource for MemoryStore {
     fn get(&self, id: &str) -> Result<Option<Item>, ReviewError> {
         Ok(self.items.get(id).cloned())
     }
     fn items(&self, filter: &ItemFilter) -> Result<Vec<Item>, ReviewError> {
-        Ok(self
-            .items
-            .values()
-            .filter(|i| filter.matches(i))
-            .cloned()
-            .collect())
+        Ok(matching(&self.items, filter))
     }
     fn set_status(&mut self, ids: &[String], status: ReviewStatus) -> Result<(), ReviewError> {
         if self.fail_status_updates {
@@ -211,12 +215,7 @@ impl ItemSource for JsonlStore {
         Ok(self.items.get(id).cloned())
     }
     fn items(&self, filter: &ItemFilter) -> Result<Vec<Item>, ReviewError> {
-        Ok(self
-            .items
-            .values()
-            .filter(|i| filter.matches(i))
-            .cloned()
-            .collect())
+        Ok(matching(&self.items, filter))
     }
     fn set_status(&mut self, ids: &[String], status: ReviewStatus) -> Result<(), ReviewError> {
         for id in ids {
