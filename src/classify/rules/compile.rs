@@ -610,6 +610,11 @@ fn resolve(
         },
         Cond::Lang(l) => Cond::Lang(l.clone()),
         Cond::Quoted(l) => Cond::Quoted(look(l, problems)),
+        Cond::Free { a, b, n } => {
+            let a = look(a, problems);
+            let b = look(b, problems);
+            Cond::Free { a, b, n: *n }
+        }
         Cond::Not(x) => Cond::Not(Box::new(resolve(x, idx, used, bad, problems))),
         Cond::And(v) => Cond::And(
             v.iter()
@@ -628,7 +633,9 @@ fn positive_lexicons(c: &Cond<u32>, negated: bool, out: &mut Vec<u32>) {
     match c {
         Cond::Lex(l) if !negated => out.push(*l),
         Cond::Near { a, b, .. } if !negated => out.extend([*a, *b]),
-        Cond::Count { lex, .. } | Cond::Quoted(lex) if !negated => out.push(*lex),
+        Cond::Count { lex, .. } | Cond::Quoted(lex) | Cond::Free { a: lex, .. } if !negated => {
+            out.push(*lex)
+        }
         Cond::Not(x) => positive_lexicons(x, !negated, out),
         Cond::And(v) | Cond::Or(v) => v.iter().for_each(|x| positive_lexicons(x, negated, out)),
         _ => {}
@@ -640,7 +647,7 @@ fn positive_lexicons(c: &Cond<u32>, negated: bool, out: &mut Vec<u32>) {
 fn trigger(c: &Cond<u32>) -> Option<Vec<u32>> {
     match c {
         Cond::Lex(l) => Some(vec![*l]),
-        Cond::Near { a, .. } | Cond::Quoted(a) => Some(vec![*a]),
+        Cond::Near { a, .. } | Cond::Quoted(a) | Cond::Free { a, .. } => Some(vec![*a]),
         Cond::Count { lex, op, k } => {
             if op.apply(0, *k) {
                 None
