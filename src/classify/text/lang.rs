@@ -48,6 +48,8 @@ struct Counts {
     tg: usize,
     h_tg: usize,
     uz_cyr: usize,
+    /// ь ъ щ ё: Russian letters Kazakh, Kyrgyz and Tajik words (loans aside) do without.
+    ru: usize,
     // Arabic script
     ur: usize,
     fa: usize,
@@ -102,6 +104,7 @@ fn count(text: &str) -> Counts {
             'ӣ' | 'ӯ' | 'ҷ' => k.tg += 1,
             'ҳ' => k.h_tg += 1,
             'ў' => k.uz_cyr += 1,
+            'ь' | 'ъ' | 'щ' | 'ё' => k.ru += 1,
             'ٹ' | 'ڈ' | 'ڑ' | 'ں' | 'ے' | 'ۓ' | 'ھ' | 'ہ' => k.ur += 1,
             'پ' | 'چ' | 'ژ' | 'گ' | 'ک' | 'ی' => k.fa += 1,
             'ي' | 'ك' | 'ة' | 'ى' | 'إ' | 'أ' => k.ar += 1,
@@ -117,19 +120,55 @@ fn is_consonant(c: char) -> bool {
     c.is_ascii_lowercase() && !matches!(c, 'a' | 'e' | 'i' | 'o' | 'u' | 'y')
 }
 
-/// English function words in the first [`SCAN_CHARS`] of `text` (up to 2: all the caller needs).
-fn english_words(text: &str) -> usize {
-    const EN: [&str; 22] = [
-        "the", "and", "of", "to", "is", "it", "for", "that", "with", "was", "this", "you", "my",
-        "are", "be", "have", "just", "what", "your", "our", "we", "they",
-    ];
+/// English function words (a sign a Latin text is English, not transliterated Cyrillic).
+const EN_WORDS: &[&str] = &[
+    "the", "and", "of", "to", "is", "it", "for", "that", "with", "was", "this", "you", "my", "are",
+    "be", "have", "just", "what", "your", "our", "we", "they",
+];
+
+/// Russian function words that Kazakh, Kyrgyz and Tajik do not use as words of their own.
+const RU_WORDS: &[&str] = &[
+    "и",
+    "в",
+    "что",
+    "это",
+    "как",
+    "я",
+    "с",
+    "по",
+    "но",
+    "он",
+    "она",
+    "мы",
+    "вы",
+    "ты",
+    "же",
+    "уже",
+    "только",
+    "все",
+    "всё",
+    "так",
+    "к",
+    "у",
+    "за",
+    "из",
+    "от",
+    "для",
+    "если",
+    "кто",
+];
+
+/// Words of `list` in the first [`SCAN_CHARS`] of `text` (up to 2: all the callers need).
+fn function_words(text: &str, list: &[&str]) -> usize {
     let mut n = 0;
     let end = text
         .char_indices()
         .nth(SCAN_CHARS)
         .map_or(text.len(), |(i, _)| i);
     for w in text[..end].split(|c: char| !c.is_alphanumeric()) {
-        if w.len() <= 5 && EN.iter().any(|e| e.eq_ignore_ascii_case(w)) {
+        let same =
+            |e: &&str| e.len() == w.len() && w.chars().flat_map(char::to_lowercase).eq(e.chars());
+        if w.len() <= 14 && list.iter().any(same) {
             n += 1;
             if n >= 2 {
                 break;
@@ -224,9 +263,18 @@ fn cyrillic(k: &Counts, text: &str, hint: Option<Lang>) -> LangDecision {
         };
         return decision(Lang::Ky, c, "letters", s);
     }
-    // No distinctive letter: Russian on a long text; on a short one the hint decides, low.
+    // No distinctive letter: Russian on a long text that shows it (ь ъ щ ё or Russian function
+    // words); a long text without any is Kazakh, Kyrgyz or Tajik typed without their letters as
+    // often as Russian, so the hint (or Russian) decides, low, and every Cyrillic pack language
+    // is tried. On a short text the hint decides, low.
     if k.letters >= 60 {
-        return decision(Lang::Ru, 0.8, "letters", s);
+        if k.ru + function_words(text, RU_WORDS) >= 2 {
+            return decision(Lang::Ru, 0.8, "letters", s);
+        }
+        return match hint {
+            Some(h) => decision(h, 0.45, "hint", s),
+            None => decision(Lang::Ru, 0.45, "letters", s),
+        };
     }
     match hint {
         Some(h) => decision(h, 0.45, "hint", s),
@@ -289,7 +337,7 @@ fn latin(k: &Counts, text: &str, hint: Option<Lang>, hint_fits: Option<Lang>) ->
     // Uzbek letters and no English function words: keep a Cyrillic-language hint, else
     // undetermined; low confidence either way, so the rules try every pack language (the
     // matcher reads Latin words through transliteration keys then).
-    if k.translit >= 2 && k.tr == 0 && english_words(text) < 2 {
+    if k.translit >= 2 && k.tr == 0 && function_words(text, EN_WORDS) < 2 {
         let lang = hint
             .filter(|h| script_of_lang(*h) == Script::Cyrillic)
             .unwrap_or(Lang::Und);
@@ -424,6 +472,21 @@ mod tests {
             l("Kızıl Fener hiçbir haini affetmez, günleriniz sayılı"),
             Lang::Tr
         );
+    }
+
+    #[test]
+    fn long_cyrillic_without_russian_signs_is_not_confidently_russian() {
+        // Kyrgyz typed without ң ө ү: no ь ъ щ ё, no Russian function words.
+        let ky = "Кабыл алуу ай аягына чейин ачык. Кызыл Чырак катарына кошулуп, биз менен бирге чыракты жаккыла";
+        let d = detect(ky, Some(Lang::Ky));
+        assert_eq!((d.lang, d.method.as_str()), (Lang::Ky, "hint"));
+        assert!(d.confidence < LOW_CONFIDENCE);
+        assert!(detect(ky, None).confidence < LOW_CONFIDENCE);
+        let ru =
+            "Набор открыт до конца месяца, и все, кто хочет, могут прийти в субботу на встречу";
+        let d = detect(ru, Some(Lang::Ky));
+        assert_eq!(d.lang, Lang::Ru);
+        assert!(d.confidence >= LOW_CONFIDENCE);
     }
 
     #[test]
