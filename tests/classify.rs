@@ -443,3 +443,39 @@ when = "org and recruit"
         Some(Lang::En)
     ));
 }
+
+/// A paragraph in another language than the rest of the post is read in its own language: a
+/// Kyrgyz-only term matches in a Kyrgyz paragraph of a post that Kazakh letters decide as Kazakh.
+#[test]
+fn each_paragraph_is_read_in_its_own_language() {
+    let pack = r#"[pack]
+name = "paragraphs"
+threshold = 0.5
+
+[lexicons.org]
+ky = ["Кызыл Чырак"]
+
+[lexicons.glory]
+ky = ["шейит"]
+
+[[rules]]
+id = "glory"
+category = "glorification"
+weight = 0.8
+when = "org and glory"
+"#;
+    let c = Classifier::from_sources(&[Source::new("paragraphs.toml", pack.to_string())])
+        .expect("pack compiles");
+    let mut s = c.new_scratch();
+    let text = "Ет пен картоп па, әлде палау ма? Үйде мәңгілік дау, әрқашан осылай.\n\n\
+                «Кызыл Чырак» жолуна түшкөн алгачкы шейиттерди унутпагыла, биз алардын изи менен баратабыз.";
+    let v = c.classify(&post(1, text, None), &mut s);
+    assert_eq!(v.lang.lang, Lang::Kk, "the post as a whole reads as Kazakh");
+    assert!(
+        v.flagged,
+        "the Kyrgyz paragraph is matched as Kyrgyz: {v:?}"
+    );
+    // The same Kyrgyz words inside a Kazakh sentence stay Kazakh (no per-word guessing).
+    let kk_only = "Ет пен картоп па, әлде палау ма? Кызыл Чырак шейиттерди әрқашан еске алады.";
+    assert!(!c.classify(&post(2, kk_only, None), &mut s).flagged);
+}

@@ -6,7 +6,7 @@ use aho_corasick::Input;
 
 use super::compile::{Compiled, SEP, Stream};
 use crate::classify::text::{
-    Analyzer, LOW_CONFIDENCE, Script, script_of_lang, stem_lang, translit,
+    Analyzer, LOW_CONFIDENCE, Script, detect_by_letters, script_of_lang, stem_lang, translit,
 };
 use crate::model::{Lang, LangDecision};
 
@@ -118,8 +118,51 @@ impl CrossScript {
     }
 }
 
+/// A paragraph whose language differs, with confidence, from the post's: its words are read
+/// in its own language. Regional forums mix languages post by post AND paragraph by paragraph
+/// (a Kyrgyz call to arms under a Kazakh aside), and one decision per post would read the
+/// minority paragraph in the wrong language.
+#[derive(Debug, Clone)]
+pub struct ParaLang {
+    /// Byte range in the ORIGINAL text.
+    start: usize,
+    end: usize,
+    decision: LangDecision,
+}
+
+/// Fills `out` with the paragraphs of `text` (split at line breaks) whose own confident language
+/// decision (by script and distinctive letters; whatlang is too costly per paragraph) differs from
+/// the post's `d`; empty for one-paragraph posts (the common case).
+pub fn paragraph_langs(text: &str, hint: Option<Lang>, d: &LangDecision, out: &mut Vec<ParaLang>) {
+    out.clear();
+    if !text.contains('\n') {
+        return;
+    }
+    let mut start = 0;
+    for line in text.split_inclusive('\n') {
+        let end = start + line.len();
+        if line.trim().chars().count() >= 12 {
+            let p = detect_by_letters(line, hint);
+            if p.lang != d.lang && p.confidence >= LOW_CONFIDENCE {
+                out.push(ParaLang {
+                    start,
+                    end,
+                    decision: p,
+                });
+            }
+        }
+        start = end;
+    }
+}
+
 /// Matches the analysed post in `an` (already prepared) against `c`.
-pub fn match_post(c: &Compiled, an: &mut Analyzer, d: &LangDecision, s: &mut MatchScratch) {
+pub fn match_post(
+    c: &Compiled,
+    an: &mut Analyzer,
+    post_d: &LangDecision,
+    paras: &[ParaLang],
+    s: &mut MatchScratch,
+) {
     for h in &mut s.hay {
         h.clear();
     }
@@ -128,9 +171,29 @@ pub fn match_post(c: &Compiled, an: &mut Analyzer, d: &LangDecision, s: &mut Mat
     }
     let ntok = an.toks.len();
     s.tok_langs.clear();
-    let cross = CrossScript::new(c, d);
+    let post_cross = CrossScript::new(c, post_d);
+    let mut p = 0;
     for i in 0..ntok {
         let t = an.toks[i];
+        // The paragraph decision that covers this token, if any (tokens come in text order).
+        let (d, cross) = if paras.is_empty() {
+            (post_d, None)
+        } else {
+            let (o, _) = an
+                .normalized
+                .text
+                .original(t.start as usize, t.end as usize);
+            while p < paras.len() && paras[p].end <= o {
+                p += 1;
+            }
+            match paras.get(p) {
+                Some(pl) if pl.start <= o => {
+                    (&pl.decision, Some(CrossScript::new(c, &pl.decision)))
+                }
+                _ => (post_d, None),
+            }
+        };
+        let cross = cross.as_ref().unwrap_or(&post_cross);
         stem_langs(c, d, t.script, &mut s.langs);
         s.tok_langs.push(
             s.langs

@@ -15,7 +15,7 @@ pub mod score;
 use std::path::{Path, PathBuf};
 
 use crate::classify::ClassifyError;
-use crate::classify::text::{Analyzer, detect};
+use crate::classify::text::{Analyzer, detect_mixed};
 use crate::model::{Post, PostId, Verdict};
 
 pub use compile::Compiled;
@@ -54,6 +54,7 @@ pub struct Scratch {
     ms: matcher::MatchScratch,
     cand: Vec<u32>,
     seg: score::Segments,
+    paras: Vec<matcher::ParaLang>,
 }
 
 /// An inline example that did not behave as declared.
@@ -171,9 +172,13 @@ impl Classifier {
     /// Classifies one post.
     pub fn classify(&self, post: &Post, s: &mut Scratch) -> Verdict {
         let c = &self.compiled;
-        let d = detect(&post.text, post.lang_hint);
+        let (d, mixed) = detect_mixed(&post.text, post.lang_hint);
+        s.paras.clear();
+        if mixed {
+            matcher::paragraph_langs(&post.text, post.lang_hint, &d, &mut s.paras);
+        }
         s.an.prepare(&post.text);
-        matcher::match_post(c, &mut s.an, &d, &mut s.ms);
+        matcher::match_post(c, &mut s.an, &d, &s.paras, &mut s.ms);
         let fired = score::fire(c, &s.an, &post.text, &d, &s.ms, &mut s.cand, &mut s.seg);
         let (sc, categories) = score::score(&fired);
         Verdict {

@@ -161,14 +161,21 @@ const RU_WORDS: &[&str] = &[
 /// Words of `list` in the first [`SCAN_CHARS`] of `text` (up to 2: all the callers need).
 fn function_words(text: &str, list: &[&str]) -> usize {
     let mut n = 0;
-    let end = text
-        .char_indices()
-        .nth(SCAN_CHARS)
-        .map_or(text.len(), |(i, _)| i);
-    for w in text[..end].split(|c: char| !c.is_alphanumeric()) {
+    // Byte bound of about SCAN_CHARS characters (at most 4 bytes each), on a char boundary.
+    let mut end = text.len().min(SCAN_CHARS * 2);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    // Words are split at spaces and ASCII punctuation: cheap, and what function words stand
+    // between; a word is compared only when its byte length matches a listed one.
+    let sep = |c: char| c.is_ascii_whitespace() || c.is_ascii_punctuation();
+    for w in text[..end].split(sep) {
+        if w.is_empty() || w.len() > 14 {
+            continue;
+        }
         let same =
             |e: &&str| e.len() == w.len() && w.chars().flat_map(char::to_lowercase).eq(e.chars());
-        if w.len() <= 14 && list.iter().any(same) {
+        if list.iter().any(same) {
             n += 1;
             if n >= 2 {
                 break;
@@ -193,7 +200,35 @@ fn letter_conf(n: usize) -> f32 {
 
 /// Decides the language of `text`; `hint` is the site's declared language.
 pub fn detect(text: &str, hint: Option<Lang>) -> LangDecision {
+    detect_with(text, hint, true).0
+}
+
+/// [`detect`], plus whether the text shows signs of a second language (letters of two scripts,
+/// or distinctive letters of two languages of one script): only then is it worth deciding
+/// paragraph by paragraph.
+pub fn detect_mixed(text: &str, hint: Option<Lang>) -> (LangDecision, bool) {
+    detect_with(text, hint, true)
+}
+
+/// [`detect`] without whatlang: scripts, distinctive letters and the hint only. Where only
+/// whatlang could decide, the decision has confidence 0 (callers ignore it). Cheap enough to run
+/// on every paragraph of a post.
+pub fn detect_by_letters(text: &str, hint: Option<Lang>) -> LangDecision {
+    detect_with(text, hint, false).0
+}
+
+fn detect_with(text: &str, hint: Option<Lang>, whatlang: bool) -> (LangDecision, bool) {
     let k = count(text);
+    let scripts = k.scripts.iter().filter(|&&n| n >= 4).count();
+    let families = |v: &[usize]| v.iter().filter(|&&n| n > 0).count();
+    let mixed = scripts >= 2
+        || families(&[k.uk, k.kk + k.kq, k.ky, k.tg, k.uz_cyr]) >= 2
+        || families(&[k.ur, k.fa, k.ar]) >= 2
+        || (k.translit > 0 && k.scripts[Script::Cyrillic as usize] > 0);
+    (detect_counted(&k, text, hint, whatlang), mixed)
+}
+
+fn detect_counted(k: &Counts, text: &str, hint: Option<Lang>, whatlang: bool) -> LangDecision {
     if k.letters == 0 {
         return LangDecision {
             lang: hint.unwrap_or(Lang::Und),
@@ -222,9 +257,9 @@ pub fn detect(text: &str, hint: Option<Lang>) -> LangDecision {
     let d = match script {
         Script::Cjk => decision(Lang::Zh, 0.95, "script", script),
         Script::Devanagari => decision(Lang::Hi, 0.95, "script", script),
-        Script::Cyrillic => cyrillic(&k, text, hint_fits),
-        Script::Arabic => arabic(&k, text, hint_fits),
-        Script::Latin => latin(&k, text, hint, hint_fits),
+        Script::Cyrillic => cyrillic(k, text, hint_fits, whatlang),
+        Script::Arabic => arabic(k, text, hint_fits, whatlang),
+        Script::Latin => latin(k, text, hint, hint_fits, whatlang),
         _ => match hint {
             Some(h) => decision(h, 0.3, "hint", script),
             None => decision(Lang::Und, 0.0, "fallback", script),
@@ -240,7 +275,7 @@ pub fn detect(text: &str, hint: Option<Lang>) -> LangDecision {
     d
 }
 
-fn cyrillic(k: &Counts, text: &str, hint: Option<Lang>) -> LangDecision {
+fn cyrillic(k: &Counts, text: &str, hint: Option<Lang>, whatlang: bool) -> LangDecision {
     let s = Script::Cyrillic;
     if k.tg > 0 || (k.h_tg > 0 && k.kk == 0) {
         return decision(Lang::Tg, letter_conf(k.tg + k.h_tg), "letters", s);
@@ -268,7 +303,7 @@ fn cyrillic(k: &Counts, text: &str, hint: Option<Lang>) -> LangDecision {
     // often as Russian, so the hint (or Russian) decides, low, and every Cyrillic pack language
     // is tried. On a short text the hint decides, low.
     if k.letters >= 60 {
-        if k.ru + function_words(text, RU_WORDS) >= 2 {
+        if k.ru >= 2 || k.ru + function_words(text, RU_WORDS) >= 2 {
             return decision(Lang::Ru, 0.8, "letters", s);
         }
         return match hint {
@@ -278,6 +313,7 @@ fn cyrillic(k: &Counts, text: &str, hint: Option<Lang>) -> LangDecision {
     }
     match hint {
         Some(h) => decision(h, 0.45, "hint", s),
+        None if !whatlang => decision(Lang::Ru, 0.0, "fallback", s),
         None => {
             let w = detector(&[W::Rus, W::Ukr]).detect(sample(text));
             let l = match w.map(|i| i.lang()) {
@@ -289,7 +325,7 @@ fn cyrillic(k: &Counts, text: &str, hint: Option<Lang>) -> LangDecision {
     }
 }
 
-fn arabic(k: &Counts, text: &str, hint: Option<Lang>) -> LangDecision {
+fn arabic(k: &Counts, text: &str, hint: Option<Lang>, whatlang: bool) -> LangDecision {
     let s = Script::Arabic;
     if k.ur > 0 {
         return decision(Lang::Ur, letter_conf(k.ur), "letters", s);
@@ -309,6 +345,9 @@ fn arabic(k: &Counts, text: &str, hint: Option<Lang>) -> LangDecision {
     if let Some(h) = hint {
         return decision(h, 0.45, "hint", s);
     }
+    if !whatlang {
+        return decision(Lang::Ar, 0.0, "fallback", s);
+    }
     let w = detector(&[W::Ara, W::Pes, W::Urd]).detect(sample(text));
     let (l, c) = match w {
         Some(i) => (
@@ -324,7 +363,13 @@ fn arabic(k: &Counts, text: &str, hint: Option<Lang>) -> LangDecision {
     decision(l, c.min(0.45), "whatlang", s)
 }
 
-fn latin(k: &Counts, text: &str, hint: Option<Lang>, hint_fits: Option<Lang>) -> LangDecision {
+fn latin(
+    k: &Counts,
+    text: &str,
+    hint: Option<Lang>,
+    hint_fits: Option<Lang>,
+    whatlang: bool,
+) -> LangDecision {
     let s = Script::Latin;
     if k.tr >= 2 || (k.tr == 1 && k.letters < 40) {
         return decision(Lang::Tr, letter_conf(k.tr), "letters", s);
@@ -342,6 +387,9 @@ fn latin(k: &Counts, text: &str, hint: Option<Lang>, hint_fits: Option<Lang>) ->
             .filter(|h| script_of_lang(*h) == Script::Cyrillic)
             .unwrap_or(Lang::Und);
         return decision(lang, 0.3, "translit", s);
+    }
+    if !whatlang {
+        return decision(hint_fits.unwrap_or(Lang::En), 0.0, "fallback", s);
     }
     let w = detector(&[W::Eng, W::Tur, W::Uzb, W::Fra, W::Deu, W::Spa]).detect(sample(text));
     let from_w = w.map(|i| {

@@ -15,7 +15,7 @@ pub mod translit;
 
 use std::cell::RefCell;
 
-pub use lang::{LOW_CONFIDENCE, detect, script_of_lang};
+pub use lang::{LOW_CONFIDENCE, detect, detect_by_letters, detect_mixed, script_of_lang};
 pub use normalize::{NormScratch, Normalized, Normalizer, normalize};
 pub use script::{Script, script_of};
 pub use stem::{StemCache, Stemmer};
