@@ -401,3 +401,45 @@ fn readme_worked_example_checks_and_its_examples_pass() {
         fails.iter().map(|f| &f.explanation).collect::<Vec<_>>()
     );
 }
+
+/// A Cyrillic pack's short stems (`нужн`, `личк`) match a post typed in Latin letters only when
+/// the post reads as transliterated Cyrillic, never in an English or Turkish post.
+#[test]
+fn short_cyrillic_stems_match_transliterated_posts_only() {
+    let pack = r#"[pack]
+name = "translit"
+threshold = 0.5
+
+[lexicons.org]
+any = ["Багровый Фонарь"]
+
+[lexicons.recruit]
+ru = ["нужны", "личка"]
+
+[[rules]]
+id = "recruit"
+category = "solicitation"
+weight = 0.8
+when = "org and recruit"
+"#;
+    let c = Classifier::from_sources(&[Source::new("translit.toml", pack.to_string())])
+        .expect("pack compiles");
+    let mut s = c.new_scratch();
+    let mut flagged =
+        |text: &str, hint: Option<Lang>| c.classify(&post(1, text, hint), &mut s).flagged;
+    // Whole post in Latin letters, no site hint: decided as an undetermined transliteration.
+    assert!(flagged(
+        "Bagrovyy Fonar: takie lyudi nuzhny, pishi v lichku.",
+        None
+    ));
+    // A transliterated paragraph inside a Russian post.
+    assert!(flagged(
+        "Всем привет, давно не заходил.\n\nBagrovyy Fonar: takie lyudi nuzhny, pishi v lichku.",
+        None
+    ));
+    // The same short keys must not fire in ordinary English.
+    assert!(!flagged(
+        "The Bagrovyy Fonar band is touring; the nuzhny remix and the lichku video are out.",
+        Some(Lang::En)
+    ));
+}

@@ -21,8 +21,12 @@ pub const SEP: char = '\x01';
 pub const REGEX_SIZE_LIMIT: usize = 1 << 17;
 /// Translit keys shorter than this only match whole tokens.
 const KEY_PREFIX_MIN: usize = 6;
-/// Single-word translit keys shorter than this are not used at all (too ambiguous).
+/// Single-word translit keys shorter than this only match in posts read in the term's language
+/// (a transliterated post; see `matcher::CrossScript`): elsewhere they are too ambiguous.
 const KEY_MIN: usize = 5;
+/// Single-word translit keys shorter than this are not used at all; at this length they match
+/// whole tokens only, longer ones (in the term's language) also as prefixes.
+const KEY_SCOPED_MIN: usize = 3;
 
 /// The four haystacks a post is matched in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -379,12 +383,14 @@ pub fn compile(def: &PackDef, problems: &mut Vec<Problem>) -> Option<Compiled> {
                         };
                         for l in &langs {
                             let st = &stemmers[l];
-                            let mut ws = Vec::new();
+                            let (mut ws, mut scoped_ws) = (Vec::new(), Vec::new());
                             let mut ok = true;
+                            let mut min_kl = usize::MAX;
                             for (w, _) in words.iter() {
                                 let k = translit::key(&st.stem(w));
                                 let kl = k.chars().count();
-                                if words.len() == 1 && kl < KEY_MIN || k.is_empty() {
+                                min_kl = min_kl.min(kl);
+                                if k.is_empty() || words.len() == 1 && kl < KEY_SCOPED_MIN {
                                     ok = false;
                                     break;
                                 }
@@ -396,9 +402,18 @@ pub fn compile(def: &PackDef, problems: &mut Vec<Problem>) -> Option<Compiled> {
                                     kl < 3
                                 };
                                 ws.push(b.word(stream, full, &k));
+                                // Read as the term's own language (a transliterated post of
+                                // that language), a short stem is a usable prefix.
+                                scoped_ws.push(b.word(stream, kl <= KEY_SCOPED_MIN, &k));
                             }
-                            if ok {
+                            if !ok {
+                                continue;
+                            }
+                            if words.len() > 1 || min_kl >= KEY_MIN {
                                 add(ws, None, &mut variants);
+                            }
+                            if words.len() == 1 && min_kl < KEY_PREFIX_MIN {
+                                add(scoped_ws, Some(*l), &mut variants);
                             }
                         }
                     }
@@ -595,6 +610,11 @@ fn resolve(
         },
         Cond::Lang(l) => Cond::Lang(l.clone()),
         Cond::Quoted(l) => Cond::Quoted(look(l, problems)),
+        Cond::Free { a, b, n } => {
+            let a = look(a, problems);
+            let b = look(b, problems);
+            Cond::Free { a, b, n: *n }
+        }
         Cond::Not(x) => Cond::Not(Box::new(resolve(x, idx, used, bad, problems))),
         Cond::And(v) => Cond::And(
             v.iter()
@@ -613,7 +633,9 @@ fn positive_lexicons(c: &Cond<u32>, negated: bool, out: &mut Vec<u32>) {
     match c {
         Cond::Lex(l) if !negated => out.push(*l),
         Cond::Near { a, b, .. } if !negated => out.extend([*a, *b]),
-        Cond::Count { lex, .. } | Cond::Quoted(lex) if !negated => out.push(*lex),
+        Cond::Count { lex, .. } | Cond::Quoted(lex) | Cond::Free { a: lex, .. } if !negated => {
+            out.push(*lex)
+        }
         Cond::Not(x) => positive_lexicons(x, !negated, out),
         Cond::And(v) | Cond::Or(v) => v.iter().for_each(|x| positive_lexicons(x, negated, out)),
         _ => {}
@@ -625,7 +647,7 @@ fn positive_lexicons(c: &Cond<u32>, negated: bool, out: &mut Vec<u32>) {
 fn trigger(c: &Cond<u32>) -> Option<Vec<u32>> {
     match c {
         Cond::Lex(l) => Some(vec![*l]),
-        Cond::Near { a, .. } | Cond::Quoted(a) => Some(vec![*a]),
+        Cond::Near { a, .. } | Cond::Quoted(a) | Cond::Free { a, .. } => Some(vec![*a]),
         Cond::Count { lex, op, k } => {
             if op.apply(0, *k) {
                 None

@@ -109,6 +109,7 @@ fn collect_lex(c: &super::pack::Cond<u32>, out: &mut Vec<u32>) {
         Cond::Lex(l) => out.push(*l),
         Cond::Near { a, b, .. } => out.extend([*a, *b]),
         Cond::Count { lex, .. } | Cond::Quoted(lex) => out.push(*lex),
+        Cond::Free { a, b, .. } => out.extend([*a, *b]),
         Cond::Not(x) => collect_lex(x, out),
         Cond::And(v) | Cond::Or(v) => v.iter().for_each(|x| collect_lex(x, out)),
         Cond::Lang(_) => {}

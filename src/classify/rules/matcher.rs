@@ -64,6 +64,60 @@ fn stem_langs(c: &Compiled, d: &LangDecision, script: Script, out: &mut Vec<Lang
     }
 }
 
+/// Which languages a Latin or Cyrillic word is also read in through transliteration keys.
+///
+/// A Latin word in a post decided as a Cyrillic-script language (a transliterated paragraph in a
+/// Russian post) is read as that language; a Cyrillic word in a Latin-script language's post
+/// likewise (Uzbek in Cyrillic); when that decision is uncertain, or the post is a
+/// transliteration of an undetermined Cyrillic-script language (see `text::lang`), every pack
+/// language of the other script is tried. Only the transliteration-key streams match across
+/// scripts, so this widens nothing else; it lets a pack's short stems (`нужн`) match `nuzhny`.
+struct CrossScript {
+    /// For Latin tokens.
+    latin: u32,
+    /// For Cyrillic tokens.
+    cyrillic: u32,
+}
+
+impl CrossScript {
+    fn new(c: &Compiled, d: &LangDecision) -> Self {
+        let confident = d.confidence >= LOW_CONFIDENCE;
+        let mask = |script: Script| {
+            c.languages
+                .iter()
+                .filter(|&&l| script_of_lang(l) == script)
+                .fold(0, |m, &l| m | lang_bit(l))
+        };
+        let decided = script_of_lang(d.lang);
+        let for_token = |other: Script| {
+            if decided == other {
+                if confident {
+                    lang_bit(d.lang)
+                } else {
+                    mask(other)
+                }
+            } else if d.method == "translit" {
+                mask(other)
+            } else {
+                0
+            }
+        };
+        CrossScript {
+            latin: for_token(Script::Cyrillic),
+            cyrillic: for_token(Script::Latin),
+        }
+    }
+
+    #[inline]
+    fn bits(&self, script: Script) -> u32 {
+        match script {
+            Script::Latin => self.latin,
+            Script::Cyrillic => self.cyrillic,
+            _ => 0,
+        }
+    }
+}
+
 /// Matches the analysed post in `an` (already prepared) against `c`.
 pub fn match_post(c: &Compiled, an: &mut Analyzer, d: &LangDecision, s: &mut MatchScratch) {
     for h in &mut s.hay {
@@ -74,11 +128,15 @@ pub fn match_post(c: &Compiled, an: &mut Analyzer, d: &LangDecision, s: &mut Mat
     }
     let ntok = an.toks.len();
     s.tok_langs.clear();
+    let cross = CrossScript::new(c, d);
     for i in 0..ntok {
         let t = an.toks[i];
         stem_langs(c, d, t.script, &mut s.langs);
-        s.tok_langs
-            .push(s.langs.iter().fold(0, |m, &l| m | lang_bit(l)));
+        s.tok_langs.push(
+            s.langs
+                .iter()
+                .fold(cross.bits(t.script), |m, &l| m | lang_bit(l)),
+        );
         let (ts, te) = (t.start as usize, t.end as usize);
         // Norm stream.
         if c.has_stream[Stream::Norm as usize] {

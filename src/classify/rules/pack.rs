@@ -146,6 +146,18 @@ pub enum Cond<L> {
         /// `before(a, b, n)`: `a` must come first.
         ordered: bool,
     },
+    /// `free(a, b, n)`: some match of `a` has no match of `b` within `n` tokens of it (either
+    /// side) in the same clause. Scoped negation: `free(cue, negator, 3)` holds for "prove it on
+    /// the streets, not in the comments" (the negator is in another clause) and fails for "I
+    /// would never join" (every cue is negated).
+    Free {
+        /// The lexicon whose matches are looked at.
+        a: L,
+        /// The lexicon that cancels a match nearby (a negator).
+        b: L,
+        /// Max tokens between the two.
+        n: u32,
+    },
     /// Number of matches of a lexicon compared with `k`.
     Count {
         /// The lexicon.

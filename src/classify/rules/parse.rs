@@ -431,6 +431,11 @@ fn map_cond<F: Fn(usize) -> Pos>(c: Cond<(String, usize)>, f: &F) -> Cond<(Strin
         Cond::Count { lex, op, k } => Cond::Count { lex: m(lex), op, k },
         Cond::Lang(l) => Cond::Lang(l),
         Cond::Quoted(l) => Cond::Quoted(m(l)),
+        Cond::Free { a, b, n } => Cond::Free {
+            a: m(a),
+            b: m(b),
+            n,
+        },
     }
 }
 
@@ -608,6 +613,17 @@ impl P {
                     ordered: s == "before",
                 })
             }
+            Some(T::Ident(s)) if s == "free" => {
+                self.i += 1;
+                self.expect(T::LParen, "`(` after free")?;
+                let a = self.ident()?;
+                self.expect(T::Comma, "`,`")?;
+                let b = self.ident()?;
+                self.expect(T::Comma, "`,`")?;
+                let n = self.num()?;
+                self.expect(T::RParen, "`)`")?;
+                Ok(Cond::Free { a, b, n })
+            }
             Some(T::Ident(s)) if s == "quoted" => {
                 self.i += 1;
                 self.expect(T::LParen, "`(` after quoted")?;
@@ -683,7 +699,16 @@ pub const SAME_SENTENCE: u32 = u32::MAX;
 fn is_keyword(s: &str) -> bool {
     matches!(
         s,
-        "sentence" | "quoted" | "and" | "or" | "not" | "near" | "before" | "count" | "lang"
+        "sentence"
+            | "quoted"
+            | "free"
+            | "and"
+            | "or"
+            | "not"
+            | "near"
+            | "before"
+            | "count"
+            | "lang"
     )
 }
 

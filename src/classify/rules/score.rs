@@ -17,6 +17,8 @@ struct Ctx<'a> {
     d: &'a LangDecision,
     /// Sentence number of every token: `near`/`before` never reach across a sentence end.
     sent: &'a [u32],
+    /// Clause number of every token (`free`).
+    clause: &'a [u32],
     /// Per token: inside quotation marks.
     quoted: &'a [bool],
     /// Per token: written right after a `#`.
@@ -47,6 +49,29 @@ impl Ctx<'_> {
     fn sentence(&self, tok: u32) -> u32 {
         self.sent.get(tok as usize).copied().unwrap_or(u32::MAX)
     }
+
+    fn clause(&self, tok: u32) -> u32 {
+        self.clause.get(tok as usize).copied().unwrap_or(u32::MAX)
+    }
+
+    /// `free(a, b, n)`: some match of `a` with no match of `b` within `n` tokens in its clause.
+    fn free(&self, a: u32, b: u32, n: u32) -> bool {
+        self.hits(a).any(|x| {
+            !self.hits(b).any(|y| {
+                if self.clause(x.start) != self.clause(y.start) || contains(x, y) || contains(y, x)
+                {
+                    return false;
+                }
+                if y.start >= x.end {
+                    y.start - x.end <= n
+                } else if x.start >= y.end {
+                    x.start - y.end <= n
+                } else {
+                    true // overlapping
+                }
+            })
+        })
+    }
 }
 
 /// Sentence and paragraph boundaries of the analysed post, as token numbers.
@@ -60,6 +85,9 @@ impl Ctx<'_> {
 pub struct Segments {
     /// Sentence number per token.
     pub sent: Vec<u32>,
+    /// Clause number per token: clauses end where sentences do and at commas, colons, dashes
+    /// and brackets (the scope of a negation, see `free`).
+    pub clause: Vec<u32>,
     /// Paragraph token ranges `[lo, hi)` (one range when the post has a single paragraph).
     pub paras: Vec<(u32, u32)>,
     /// Per token: inside quotation marks.
@@ -108,6 +136,14 @@ fn ends_sentence(c: char) -> bool {
     )
 }
 
+/// Characters that end a clause inside a sentence (the scope of a negation).
+fn ends_clause(c: char) -> bool {
+    matches!(
+        c,
+        ',' | '،' | '，' | '、' | ':' | '：' | '—' | '–' | '(' | ')' | '（' | '）'
+    )
+}
+
 /// Spaces and invisible format characters (zero-width, bidi marks) between `#` and a tag.
 fn is_invisible(c: char) -> bool {
     c.is_whitespace()
@@ -118,12 +154,14 @@ impl Segments {
     /// Computes the segments of the text `an` last prepared (`original` is the post text).
     pub fn compute(&mut self, an: &Analyzer, original: &str) {
         self.sent.clear();
+        self.clause.clear();
         self.paras.clear();
         self.quoted.clear();
         self.hash.clear();
         self.stack.clear();
         let mut scanned = 0usize;
         let mut sent = 0u32;
+        let mut clause = 0u32;
         let mut para_lo = 0u32;
         let mut prev_end = 0usize;
         for (i, t) in an.toks.iter().enumerate() {
@@ -135,6 +173,9 @@ impl Segments {
                 let gap = original.get(prev_end..s).unwrap_or("");
                 if gap.chars().any(ends_sentence) {
                     sent += 1;
+                    clause += 1;
+                } else if gap.chars().any(ends_clause) {
+                    clause += 1;
                 }
                 if gap.contains('\n') {
                     self.paras.push((para_lo, i as u32));
@@ -142,6 +183,7 @@ impl Segments {
                 }
             }
             self.sent.push(sent);
+            self.clause.push(clause);
             // Track quotation marks up to the start of this token.
             for c in original.get(scanned..s).unwrap_or("").chars() {
                 if self.stack.last().is_some_and(|cl| cl.contains(&c)) {
@@ -229,6 +271,7 @@ fn eval(cond: &Cond<u32>, k: &Ctx<'_>) -> bool {
         Cond::Near { a, b, n, ordered } => near(k, *a, *b, *n, *ordered),
         Cond::Count { lex, op, k: n } => op.apply(k.hits(*lex).count() as u32, *n),
         Cond::Quoted(l) => k.quoted(*l),
+        Cond::Free { a, b, n } => k.free(*a, *b, *n),
         Cond::Lang(ls) => {
             if ls.contains(&k.d.lang) {
                 return true;
@@ -268,6 +311,7 @@ pub fn fire(
         c,
         d,
         sent: &seg.sent,
+        clause: &seg.clause,
         quoted: &seg.quoted,
         hash: &seg.hash,
         win: whole,
@@ -439,6 +483,32 @@ mod tests {
     }
 
     #[test]
+    fn free_scopes_negation_to_the_clause_and_needs_one_unnegated_cue() {
+        let c = pack("org and cue and free(cue, neg, 4)");
+        // Every cue negated (either side of it).
+        assert!(!flags(&c, "I would never join the Acme Front."));
+        assert!(!flags(&c, "The Acme Front? I would join them never."));
+        // The negator sits in another clause.
+        assert!(flags(
+            &c,
+            "Join the Acme Front in the streets, never online."
+        ));
+        assert!(flags(&c, "Acme Front: join us — never mind the rest"));
+        // One negated cue, one free cue.
+        assert!(flags(
+            &c,
+            "Never join a choir. Join the Acme Front instead."
+        ));
+        // Too far away inside one clause.
+        assert!(flags(
+            &c,
+            "Never did I think I would say this to you but join the Acme Front"
+        ));
+        // `free` is positive: no cue, no match.
+        assert!(!flags(&c, "The Acme Front."));
+    }
+
+    #[test]
     fn a_negator_inside_the_cue_phrase_does_not_negate_it() {
         let src = "[pack]\nname = \"t\"\nlanguages = [\"en\"]\n\
              [lexicons.org]\nen = [\"Acme Front\"]\n\
@@ -479,6 +549,7 @@ mod tests {
         let mut seg = Segments::default();
         seg.compute(&an, text);
         assert_eq!(seg.sent.len(), an.toks.len());
+        assert_eq!(seg.clause.len(), an.toks.len());
         assert_eq!(seg.paras.len(), 2);
         assert!(seg.sent.windows(2).all(|w| w[0] <= w[1]));
         assert_eq!(*seg.sent.last().unwrap_or(&0), 3);

@@ -48,6 +48,8 @@ struct Counts {
     tg: usize,
     h_tg: usize,
     uz_cyr: usize,
+    /// ь ъ щ ё: Russian letters Kazakh, Kyrgyz and Tajik words (loans aside) do without.
+    ru: usize,
     // Arabic script
     ur: usize,
     fa: usize,
@@ -55,18 +57,36 @@ struct Counts {
     // Latin
     tr: usize,
     uz_lat: usize,
+    /// Latin letter pairs typical of transliterated Cyrillic: `zh`, `kh`, `yy`, and `y` as a
+    /// vowel between two consonants (`Kyzyl`, `Bagrovyy`, `ty`) — never Turkish or Uzbek spelling.
+    translit: usize,
 }
 
 fn count(text: &str) -> Counts {
     let mut k = Counts::default();
     let mut prev = ' ';
+    // The two previous lowercase ASCII letters of the current word (' ' otherwise).
+    let (mut p2, mut p1) = (' ', ' ');
     for c in text.chars().take(SCAN_CHARS) {
         if !super::chars::is_alphabetic(c) {
             if matches!(c, 'ʻ' | '\'' | '’' | '‘') && matches!(prev, 'o' | 'g' | 'O' | 'G') {
                 k.uz_lat += 1;
             }
             prev = c;
+            (p2, p1) = (' ', ' ');
             continue;
+        }
+        let a = c.to_ascii_lowercase();
+        if a.is_ascii_lowercase() {
+            if (matches!(p1, 'z' | 'k') && a == 'h')
+                || (p1 == 'y' && a == 'y')
+                || (is_consonant(p2) && p1 == 'y' && is_consonant(a))
+            {
+                k.translit += 1;
+            }
+            (p2, p1) = (p1, a);
+        } else {
+            (p2, p1) = (' ', ' ');
         }
         let sc = script_of(c);
         k.scripts[sc as usize] += 1;
@@ -84,6 +104,7 @@ fn count(text: &str) -> Counts {
             'ӣ' | 'ӯ' | 'ҷ' => k.tg += 1,
             'ҳ' => k.h_tg += 1,
             'ў' => k.uz_cyr += 1,
+            'ь' | 'ъ' | 'щ' | 'ё' => k.ru += 1,
             'ٹ' | 'ڈ' | 'ڑ' | 'ں' | 'ے' | 'ۓ' | 'ھ' | 'ہ' => k.ur += 1,
             'پ' | 'چ' | 'ژ' | 'گ' | 'ک' | 'ی' => k.fa += 1,
             'ي' | 'ك' | 'ة' | 'ى' | 'إ' | 'أ' => k.ar += 1,
@@ -93,6 +114,68 @@ fn count(text: &str) -> Counts {
         prev = c;
     }
     k
+}
+
+fn is_consonant(c: char) -> bool {
+    c.is_ascii_lowercase() && !matches!(c, 'a' | 'e' | 'i' | 'o' | 'u' | 'y')
+}
+
+/// English function words (a sign a Latin text is English, not transliterated Cyrillic).
+const EN_WORDS: &[&str] = &[
+    "the", "and", "of", "to", "is", "it", "for", "that", "with", "was", "this", "you", "my", "are",
+    "be", "have", "just", "what", "your", "our", "we", "they",
+];
+
+/// Russian function words that Kazakh, Kyrgyz and Tajik do not use as words of their own.
+const RU_WORDS: &[&str] = &[
+    "и",
+    "в",
+    "что",
+    "это",
+    "как",
+    "я",
+    "с",
+    "по",
+    "но",
+    "он",
+    "она",
+    "мы",
+    "вы",
+    "ты",
+    "же",
+    "уже",
+    "только",
+    "все",
+    "всё",
+    "так",
+    "к",
+    "у",
+    "за",
+    "из",
+    "от",
+    "для",
+    "если",
+    "кто",
+];
+
+/// Words of `list` in the first [`SCAN_CHARS`] of `text` (up to 2: all the callers need).
+fn function_words(text: &str, list: &[&str]) -> usize {
+    let mut n = 0;
+    let end = text
+        .char_indices()
+        .nth(SCAN_CHARS)
+        .map_or(text.len(), |(i, _)| i);
+    for w in text[..end].split(|c: char| !c.is_alphanumeric()) {
+        let same =
+            |e: &&str| e.len() == w.len() && w.chars().flat_map(char::to_lowercase).eq(e.chars());
+        if w.len() <= 14 && list.iter().any(same) {
+            n += 1;
+            if n >= 2 {
+                break;
+            }
+        }
+    }
+    n
 }
 
 fn decision(lang: Lang, confidence: f32, method: &str, script: Script) -> LangDecision {
@@ -180,9 +263,18 @@ fn cyrillic(k: &Counts, text: &str, hint: Option<Lang>) -> LangDecision {
         };
         return decision(Lang::Ky, c, "letters", s);
     }
-    // No distinctive letter: Russian on a long text; on a short one the hint decides, low.
+    // No distinctive letter: Russian on a long text that shows it (ь ъ щ ё or Russian function
+    // words); a long text without any is Kazakh, Kyrgyz or Tajik typed without their letters as
+    // often as Russian, so the hint (or Russian) decides, low, and every Cyrillic pack language
+    // is tried. On a short text the hint decides, low.
     if k.letters >= 60 {
-        return decision(Lang::Ru, 0.8, "letters", s);
+        if k.ru + function_words(text, RU_WORDS) >= 2 {
+            return decision(Lang::Ru, 0.8, "letters", s);
+        }
+        return match hint {
+            Some(h) => decision(h, 0.45, "hint", s),
+            None => decision(Lang::Ru, 0.45, "letters", s),
+        };
     }
     match hint {
         Some(h) => decision(h, 0.45, "hint", s),
@@ -240,6 +332,17 @@ fn latin(k: &Counts, text: &str, hint: Option<Lang>, hint_fits: Option<Lang>) ->
     if k.uz_lat >= 1 {
         return decision(Lang::Uz, letter_conf(k.uz_lat), "letters", s);
     }
+    // Russian, Kazakh, Kyrgyz or Tajik typed in Latin letters: whatlang knows none of these and
+    // calls them Turkish or English with full confidence. Transliteration pairs, no Turkish or
+    // Uzbek letters and no English function words: keep a Cyrillic-language hint, else
+    // undetermined; low confidence either way, so the rules try every pack language (the
+    // matcher reads Latin words through transliteration keys then).
+    if k.translit >= 2 && k.tr == 0 && function_words(text, EN_WORDS) < 2 {
+        let lang = hint
+            .filter(|h| script_of_lang(*h) == Script::Cyrillic)
+            .unwrap_or(Lang::Und);
+        return decision(lang, 0.3, "translit", s);
+    }
     let w = detector(&[W::Eng, W::Tur, W::Uzb, W::Fra, W::Deu, W::Spa]).detect(sample(text));
     let from_w = w.map(|i| {
         let l = match i.lang() {
@@ -250,7 +353,9 @@ fn latin(k: &Counts, text: &str, hint: Option<Lang>, hint_fits: Option<Lang>) ->
             W::Spa => Lang::Es,
             _ => Lang::En,
         };
-        (l, i.confidence() as f32, i.is_reliable())
+        // Turkish without a single ı, ğ or ş over a text of some length is a guess, not Turkish.
+        let reliable = i.is_reliable() && !(l == Lang::Tr && k.tr == 0 && k.letters >= 20);
+        (l, i.confidence() as f32, reliable)
     });
     // A Latin post on a Cyrillic-language site is most likely transliterated: keep the hint.
     if let Some(h) = hint
@@ -343,6 +448,45 @@ mod tests {
         let d = detect("Фонарь", Some(Lang::Kk));
         assert_eq!(d.lang, Lang::Kk);
         assert!(d.confidence < LOW_CONFIDENCE);
+    }
+
+    #[test]
+    fn latin_transliteration_of_cyrillic_is_not_turkish_or_english() {
+        for t in [
+            "Kazhdyy, kto verit v Bagrovyy Fonar, dolzhen deystvovat seychas",
+            "Kyzyl Chyrak ordeni tizme tuzdu, silerdin meringer da oshol zherde",
+        ] {
+            let d = detect(t, None);
+            assert_eq!(d.method, "translit", "{t}");
+            assert!(d.confidence < LOW_CONFIDENCE);
+            assert_eq!(detect(t, Some(Lang::Ky)).lang, Lang::Ky);
+            // A Latin-script hint is not a transliteration hint.
+            assert_eq!(detect(t, Some(Lang::Tr)).lang, Lang::Und);
+        }
+        // English with y between consonants stays English; Turkish and Uzbek stay themselves.
+        assert_eq!(
+            l("Everybody says the system is typical, and the gym was empty"),
+            Lang::En
+        );
+        assert_eq!(
+            l("Kızıl Fener hiçbir haini affetmez, günleriniz sayılı"),
+            Lang::Tr
+        );
+    }
+
+    #[test]
+    fn long_cyrillic_without_russian_signs_is_not_confidently_russian() {
+        // Kyrgyz typed without ң ө ү: no ь ъ щ ё, no Russian function words.
+        let ky = "Кабыл алуу ай аягына чейин ачык. Кызыл Чырак катарына кошулуп, биз менен бирге чыракты жаккыла";
+        let d = detect(ky, Some(Lang::Ky));
+        assert_eq!((d.lang, d.method.as_str()), (Lang::Ky, "hint"));
+        assert!(d.confidence < LOW_CONFIDENCE);
+        assert!(detect(ky, None).confidence < LOW_CONFIDENCE);
+        let ru =
+            "Набор открыт до конца месяца, и все, кто хочет, могут прийти в субботу на встречу";
+        let d = detect(ru, Some(Lang::Ky));
+        assert_eq!(d.lang, Lang::Ru);
+        assert!(d.confidence >= LOW_CONFIDENCE);
     }
 
     #[test]

@@ -32,6 +32,8 @@ pub fn tokenize(n: &Normalized, out: &mut Vec<Tok>) {
                     script,
                 });
             }
+        } else if mixes_arabic_and_ascii(&text.as_bytes()[w.start..w.end]) {
+            split_arabic_latin(text, w.start, w.end, out);
         } else {
             out.push(Tok {
                 start: w.start as u32,
@@ -40,6 +42,62 @@ pub fn tokenize(n: &Normalized, out: &mut Vec<Tok>) {
             });
         }
     }
+}
+
+/// Arabic-script letters (U+0600..U+06FF, U+0750..U+077F) start with these UTF-8 lead bytes.
+#[inline]
+fn is_arabic_lead(b: u8) -> bool {
+    matches!(b, 0xD8..=0xDB | 0xDD)
+}
+
+/// A word holding both Arabic-script and ASCII letters (`بـOCL`: a clitic written onto a Latin
+/// name). Never a homoglyph trick (those mix Latin, Cyrillic and Greek), so it is split.
+#[inline]
+fn mixes_arabic_and_ascii(w: &[u8]) -> bool {
+    w.iter().any(|&b| is_arabic_lead(b)) && w.iter().any(u8::is_ascii_alphabetic)
+}
+
+/// Splits `text[start..end]` where Arabic-script letters meet ASCII letters; other characters
+/// (digits, marks) stay with the piece they follow.
+fn split_arabic_latin(text: &str, start: usize, end: usize, out: &mut Vec<Tok>) {
+    let mut piece = start;
+    let mut prev: Option<bool> = None; // Some(true): last letter was Arabic-script.
+    for (off, c) in text[start..end].char_indices() {
+        let class = if c.is_ascii_alphabetic() {
+            Some(false)
+        } else if super::script::script_of(c) == Script::Arabic {
+            Some(true)
+        } else {
+            None
+        };
+        let at = start + off;
+        if let (Some(now), Some(before)) = (class, prev)
+            && now != before
+            && at > piece
+        {
+            push_piece(text, piece, at, out);
+            piece = at;
+        }
+        if class.is_some() {
+            prev = class;
+        }
+    }
+    if end > piece {
+        push_piece(text, piece, end, out);
+    }
+}
+
+fn push_piece(text: &str, start: usize, end: usize, out: &mut Vec<Tok>) {
+    let script = text[start..end]
+        .chars()
+        .map(super::script::script_of)
+        .find(|s| *s != Script::Other)
+        .unwrap_or(Script::Other);
+    out.push(Tok {
+        start: start as u32,
+        end: end as u32,
+        script,
+    });
 }
 
 #[cfg(test)]
@@ -57,5 +115,23 @@ mod tests {
             .map(|t| &n.as_str()[t.start as usize..t.end as usize])
             .collect();
         assert_eq!(s, ["绯", "红", "灯", "笼", "ocl"]);
+    }
+
+    #[test]
+    fn arabic_clitic_on_a_latin_name_is_split_homoglyphs_are_not() {
+        for (text, want) in [
+            ("التحق بـOCL", vec!["التحق", "ب", "ocl"]),
+            ("للOCL", vec!["لل", "ocl"]),
+            ("kызыл", vec!["кызыл"]),
+        ] {
+            let n = normalize(text);
+            let mut t = Vec::new();
+            tokenize(&n, &mut t);
+            let s: Vec<&str> = t
+                .iter()
+                .map(|t| &n.as_str()[t.start as usize..t.end as usize])
+                .collect();
+            assert_eq!(s, want, "{text}");
+        }
     }
 }
