@@ -1,17 +1,23 @@
 //! [`PackDef`] -> [`Compiled`]: every term of every lexicon normalised and stemmed exactly as
-//! post text is, split into single-token word patterns, and all of them built into at most four
-//! aho-corasick automata (stems, normalised words, and two transliteration-key streams), so a
-//! post costs one pass per stream however many terms there are.
+//! post text is, split into single-token word patterns, and all of them built, per stream
+//! (stems, normalised words, and two transliteration-key streams), into one table of whole-token
+//! patterns and at most one aho-corasick automaton of prefix patterns, so a post costs one lookup
+//! per token and stream plus one automaton pass where prefixes exist, however many terms there
+//! are.
 //!
-//! A term is a sequence of word patterns; a word pattern matches a whole token (`\x01w\x01`) or
-//! a token prefix (`\x01w`). Identical word patterns are shared between terms.
+//! A term is a sequence of word patterns; a word pattern matches a whole token or a token prefix
+//! (`\x01w` in the automaton, over tokens written `\x01token\x01`). Whole-token patterns are
+//! looked up by the token's text: the automaton over `\x01w\x01` did exactly that equality test,
+//! at ~40 instructions a byte (it was 12% of classify instructions, and grew with the pack).
+//! Identical word patterns are shared between terms.
 
 use std::collections::{HashMap, HashSet};
 
-use aho_corasick::{AhoCorasick, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use regex::Regex;
 
 use super::pack::{Cond, PackDef, Pos, Problem, Severity};
+use crate::classify::text::hash::FxHashMap;
 use crate::classify::text::{Script, Stemmer, normalize, script_of_lang, translit};
 use crate::model::{Category, Lang};
 
@@ -23,6 +29,9 @@ pub const REGEX_SIZE_LIMIT: usize = 1 << 17;
 const KEY_PREFIX_MIN: usize = 6;
 /// Single-word translit keys shorter than this are not used at all (too ambiguous).
 const KEY_MIN: usize = 5;
+/// A prefix automaton with at most this many pattern bytes is built as a DFA (a few MB at
+/// most; ~4x fewer instructions per haystack byte than the NFA), larger ones as an NFA.
+const DFA_MAX_PATTERN_BYTES: usize = 16 * 1024;
 
 /// The four haystacks a post is matched in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -121,7 +130,10 @@ pub struct Compiled {
     pub variants: Vec<Variant>,
     /// Word pattern id -> variants whose first word it is.
     pub first_word: Vec<Vec<u32>>,
-    /// Per stream: automaton and pattern index -> word id.
+    /// Per stream: whole-token word patterns, token text -> word id.
+    pub full_words: Vec<FxHashMap<Box<str>, u32>>,
+    /// Per stream: automaton of the prefix word patterns (`\x01w`) and pattern index -> word
+    /// id; `None` when the stream has no prefix patterns (no haystack is built then).
     pub automata: Vec<Option<(AhoCorasick, Vec<u32>)>>,
     /// `/regex/` terms: (regex, term index).
     pub regexes: Vec<(Regex, u32)>,
@@ -496,32 +508,46 @@ pub fn compile(def: &PackDef, problems: &mut Vec<Problem>) -> Option<Compiled> {
         }
     }
     let mut automata = Vec::new();
+    let mut full_words = Vec::new();
     let mut has_stream = [false; 4];
     for stream in [Stream::Stem, Stream::Norm, Stream::LatKey, Stream::CyrKey] {
         let mut pats = Vec::new();
         let mut ids = Vec::new();
+        let mut full_map = FxHashMap::default();
         for (id, (s, full, w)) in b.word_list.iter().enumerate() {
-            if *s == stream {
-                let mut p = String::with_capacity(w.len() + 2);
+            if *s != stream {
+                continue;
+            }
+            has_stream[stream as usize] = true;
+            if *full {
+                full_map.insert(w.as_str().into(), id as u32);
+            } else {
+                let mut p = String::with_capacity(w.len() + 1);
                 p.push(SEP);
                 p.push_str(w);
-                if *full {
-                    p.push(SEP);
-                }
                 pats.push(p);
                 ids.push(id as u32);
             }
         }
+        full_words.push(full_map);
         if pats.is_empty() {
             automata.push(None);
             continue;
         }
-        has_stream[stream as usize] = true;
+        let bytes: usize = pats.iter().map(|p| p.len()).sum();
+        let kind = if bytes <= DFA_MAX_PATTERN_BYTES {
+            AhoCorasickKind::DFA
+        } else {
+            AhoCorasickKind::ContiguousNFA
+        };
         // Standard semantics + overlapping search: every word pattern that matches a token is
-        // reported (a token can be a full match and several prefixes); leftmost-longest is then
-        // applied at the term level, so phrases beat their first word.
+        // reported (a token can match several prefixes); leftmost-longest is then applied at the
+        // term level, so phrases beat their first word. No prefilter: every pattern starts with
+        // the separator, which opens every token, so it could only skip nothing.
         match AhoCorasick::builder()
             .match_kind(MatchKind::Standard)
+            .kind(Some(kind))
+            .prefilter(false)
             .build(&pats)
         {
             Ok(ac) => automata.push(Some((ac, ids))),
@@ -547,6 +573,7 @@ pub fn compile(def: &PackDef, problems: &mut Vec<Problem>) -> Option<Compiled> {
         terms,
         variants,
         first_word,
+        full_words,
         automata,
         regexes,
         rules,

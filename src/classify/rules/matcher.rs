@@ -1,13 +1,13 @@
-//! One post against a compiled pack: build the token haystacks, run each automaton once
-//! (overlapping), assemble term matches from per-token word hits, resolve overlaps
+//! One post against a compiled pack: look every token up (as its stems, its normalised text and
+//! its transliteration key) in the whole-token tables, run each prefix automaton once over the
+//! tokens of its stream, assemble term matches from per-token word hits, resolve overlaps
 //! leftmost-longest, and group the surviving matches by lexicon.
 
 use aho_corasick::Input;
 
 use super::compile::{Compiled, SEP, Stream};
-use crate::classify::text::{
-    Analyzer, LOW_CONFIDENCE, Script, script_of_lang, stem_lang, translit,
-};
+use crate::classify::text::translit::KeyCache;
+use crate::classify::text::{Analyzer, LOW_CONFIDENCE, Script, script_of_lang, stem_lang};
 use crate::model::{Lang, LangDecision};
 
 /// A term match over tokens `[start, end)`.
@@ -21,6 +21,17 @@ pub struct Hit {
     pub term: u32,
 }
 
+/// Every [`Script`], indexed by `Script as usize`.
+const SCRIPTS: [Script; 7] = [
+    Script::Latin,
+    Script::Cyrillic,
+    Script::Greek,
+    Script::Arabic,
+    Script::Cjk,
+    Script::Devanagari,
+    Script::Other,
+];
+
 /// Per-worker matching buffers.
 #[derive(Debug, Default)]
 pub struct MatchScratch {
@@ -29,9 +40,11 @@ pub struct MatchScratch {
     word_hits: Vec<(u32, u32)>,
     tok_index: Vec<u32>,
     term_hits: Vec<(Hit, u32)>,
-    key: String,
-    key_lat: String,
-    langs: Vec<Lang>,
+    keys: KeyCache,
+    /// Per script (`Script as usize`): the languages its tokens are stemmed in, for this post.
+    script_langs: [Vec<Lang>; 7],
+    /// Per script: the bit set of those languages (see [`lang_bit`]).
+    script_bits: [u32; 7],
     /// Per token: bit set of the languages it is read in (see [`lang_bit`]).
     tok_langs: Vec<u32>,
     /// Matches per lexicon.
@@ -64,6 +77,26 @@ fn stem_langs(c: &Compiled, d: &LangDecision, script: Script, out: &mut Vec<Lang
     }
 }
 
+/// One form of token `tok` in stream `k`: its whole-token hit, and its segment in the stream's
+/// haystack when the stream has prefix patterns.
+#[inline]
+fn emit(
+    c: &Compiled,
+    k: usize,
+    tok: usize,
+    w: &str,
+    hits: &mut Vec<(u32, u32)>,
+    hay: &mut String,
+    seg: &mut Vec<(u32, u32)>,
+) {
+    if let Some(&id) = c.full_words[k].get(w) {
+        hits.push((tok as u32, id));
+    }
+    if c.automata[k].is_some() {
+        push_seg(hay, seg, tok, w);
+    }
+}
+
 /// Matches the analysed post in `an` (already prepared) against `c`.
 pub fn match_post(c: &Compiled, an: &mut Analyzer, d: &LangDecision, s: &mut MatchScratch) {
     for h in &mut s.hay {
@@ -72,61 +105,55 @@ pub fn match_post(c: &Compiled, an: &mut Analyzer, d: &LangDecision, s: &mut Mat
     for g in &mut s.seg {
         g.clear();
     }
+    s.word_hits.clear();
+    // The languages depend on the token's script only: decide them once per post.
+    for (k, &sc) in SCRIPTS.iter().enumerate() {
+        stem_langs(c, d, sc, &mut s.script_langs[k]);
+        s.script_bits[k] = s.script_langs[k].iter().fold(0, |m, &l| m | lang_bit(l));
+    }
     let ntok = an.toks.len();
     s.tok_langs.clear();
+    let [hay_stem, hay_norm, hay_lat, hay_cyr] = &mut s.hay;
+    let [seg_stem, seg_norm, seg_lat, seg_cyr] = &mut s.seg;
+    let (stem_on, norm_on) = (
+        c.has_stream[Stream::Stem as usize],
+        c.has_stream[Stream::Norm as usize],
+    );
+    let (lat_on, cyr_on) = (
+        c.has_stream[Stream::LatKey as usize],
+        c.has_stream[Stream::CyrKey as usize],
+    );
     for i in 0..ntok {
         let t = an.toks[i];
-        stem_langs(c, d, t.script, &mut s.langs);
-        s.tok_langs
-            .push(s.langs.iter().fold(0, |m, &l| m | lang_bit(l)));
+        let langs = &s.script_langs[t.script as usize];
+        s.tok_langs.push(s.script_bits[t.script as usize]);
         let (ts, te) = (t.start as usize, t.end as usize);
+        let word = &an.normalized.as_str()[ts..te];
+        let hits = &mut s.word_hits;
         // Norm stream.
-        if c.has_stream[Stream::Norm as usize] {
-            push_seg(
-                &mut s.hay[1],
-                &mut s.seg[1],
-                i,
-                &an.normalized.as_str()[ts..te],
-            );
+        if norm_on {
+            emit(c, Stream::Norm as usize, i, word, hits, hay_norm, seg_norm);
         }
-        // Stem stream: one segment per distinct stem.
-        if c.has_stream[Stream::Stem as usize] {
-            let seg_before = s.seg[0].len();
-            if s.langs.is_empty() {
-                push_seg(
-                    &mut s.hay[0],
-                    &mut s.seg[0],
-                    i,
-                    &an.normalized.as_str()[ts..te],
-                );
+        // Stem stream: one form per language (equal stems give equal hits, removed below).
+        if stem_on {
+            if langs.is_empty() {
+                emit(c, Stream::Stem as usize, i, word, hits, hay_stem, seg_stem);
             }
-            for li in 0..s.langs.len() {
-                let l = s.langs[li];
-                let word = &an.normalized.as_str()[ts..te];
+            for &l in langs {
                 let stem = an.stems.stem(l, word);
-                // Skip a stem equal to one already pushed for this token.
-                let dup = s.seg[0][seg_before..].iter().any(|&(off, _)| {
-                    let st = off as usize + 1;
-                    s.hay[0].get(st..st + stem.len()) == Some(stem)
-                        && s.hay[0].as_bytes().get(st + stem.len()) == Some(&1u8)
-                });
-                if !dup {
-                    push_seg(&mut s.hay[0], &mut s.seg[0], i, stem);
-                }
+                emit(c, Stream::Stem as usize, i, stem, hits, hay_stem, seg_stem);
             }
         }
         // Key streams, across scripts.
-        let word = &an.normalized.as_str()[ts..te];
-        if t.script == Script::Latin && c.has_stream[Stream::LatKey as usize] {
-            translit::key_into_with(word, &mut s.key, &mut s.key_lat);
-            push_seg(&mut s.hay[2], &mut s.seg[2], i, &s.key);
-        } else if t.script == Script::Cyrillic && c.has_stream[Stream::CyrKey as usize] {
-            translit::key_into_with(word, &mut s.key, &mut s.key_lat);
-            push_seg(&mut s.hay[3], &mut s.seg[3], i, &s.key);
+        if t.script == Script::Latin && lat_on {
+            let key = s.keys.key(word);
+            emit(c, Stream::LatKey as usize, i, key, hits, hay_lat, seg_lat);
+        } else if t.script == Script::Cyrillic && cyr_on {
+            let key = s.keys.key(word);
+            emit(c, Stream::CyrKey as usize, i, key, hits, hay_cyr, seg_cyr);
         }
     }
-    // Word hits.
-    s.word_hits.clear();
+    // Prefix hits.
     for k in 0..4 {
         let Some((ac, ids)) = &c.automata[k] else {
             continue;

@@ -61,6 +61,13 @@ fn count(text: &str) -> Counts {
     let mut k = Counts::default();
     let mut prev = ' ';
     for c in text.chars().take(SCAN_CHARS) {
+        // ASCII letters: Latin, none of them distinctive.
+        if c.is_ascii_alphabetic() {
+            k.scripts[Script::Latin as usize] += 1;
+            k.letters += 1;
+            prev = c;
+            continue;
+        }
         if !super::chars::is_alphabetic(c) {
             if matches!(c, 'ʻ' | '\'' | '’' | '‘') && matches!(prev, 'o' | 'g' | 'O' | 'G') {
                 k.uz_lat += 1;
@@ -71,7 +78,8 @@ fn count(text: &str) -> Counts {
         let sc = script_of(c);
         k.scripts[sc as usize] += 1;
         k.letters += 1;
-        let l = if c.is_uppercase() {
+        // Lowercase letters (the table answers) are not uppercase: skip std's lookup.
+        let l = if !super::chars::is_lowercase(c) && c.is_uppercase() {
             c.to_lowercase().next().unwrap_or(c)
         } else {
             c

@@ -172,24 +172,26 @@ impl Normalizer {
             groups.push((i, j));
             i = j + 1;
         }
-        let mut prev_end = 0;
+        // `a[pending..]` is still to be copied: text between words and fast-path words are
+        // copied unchanged, so they are copied in one piece when a rewritten word (or the end)
+        // comes, and a fast-path word's place in `out` is known before it is written.
+        let mut pending = 0;
         for &(gi, gj) in groups.iter() {
             let (ws, we) = (raw[gi].0, raw[gj].1);
-            copy_mapped(a, prev_end, ws, &mut out.text);
-            prev_end = we;
             if self.fast_paths
                 && gi == gj
                 && let Some(script) = plain_word_script(&text[ws..we])
             {
-                let start = out.text.len();
-                copy_mapped(a, ws, we, &mut out.text);
+                let start = out.text.len() + (ws - pending);
                 out.words.push(Word {
                     start,
-                    end: out.text.len(),
+                    end: start + (we - ws),
                     script,
                 });
                 continue;
             }
+            copy_mapped(a, pending, ws, &mut out.text);
+            pending = we;
             chars.clear();
             for &(rs, re) in &raw[gi..=gj] {
                 for (off, c) in text[rs..re].char_indices() {
@@ -213,7 +215,7 @@ impl Normalizer {
                 out.words.push(Word { start, end, script });
             }
         }
-        copy_mapped(a, prev_end, text.len(), &mut out.text);
+        copy_mapped(a, pending, text.len(), &mut out.text);
     }
 
     /// Homoglyphs and leet inside one word; returns the word's script. Dropped chars become `\0`.
@@ -436,7 +438,71 @@ pub fn is_alnum(c: char) -> bool {
 }
 
 /// Maximal runs of word chars; apostrophes and leet symbols stay inside when a word char follows.
+///
+/// ASCII letters and digits (most bytes) take one compare; the next char is decoded only for a
+/// leet symbol or an apostrophe, the only chars whose fate depends on it.
 fn raw_words(text: &str, raw: &mut Vec<(usize, usize)>) {
+    raw.clear();
+    let bytes = text.as_bytes();
+    let mut start: Option<usize> = None;
+    let mut before: Option<char> = None;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b.is_ascii_alphanumeric() {
+            if start.is_none() {
+                start = Some(i);
+            }
+            before = Some(b as char);
+            i += 1;
+            continue;
+        }
+        let c = if b < 0x80 {
+            b as char
+        } else {
+            match text[i..].chars().next() {
+                Some(c) => c,
+                None => break,
+            }
+        };
+        let n = c.len_utf8();
+        let prev = before;
+        before = Some(c);
+        // Every CJK range starts at or above U+3040.
+        if c >= '\u{3040}' && script_of(c) == Script::Cjk {
+            if let Some(s) = start.take() {
+                raw.push((s, i));
+            }
+            raw.push((i, i + n));
+            i += n;
+            continue;
+        }
+        let next_is_word = || text[i + n..].chars().next().is_some_and(is_word_char);
+        // A leet symbol opens a word only after a space or the start (so `$!a` or `'$a` never
+        // re-split differently on a second pass); inside a word it always continues it.
+        let inside = is_word_char(c)
+            || (is_leet_symbol(c)
+                && (start.is_some() || prev.is_none_or(|p| p.is_whitespace()))
+                && next_is_word())
+            || (is_apostrophe(c) && start.is_some() && next_is_word());
+        if inside {
+            if start.is_none() {
+                start = Some(i);
+            }
+        } else if let Some(s) = start.take() {
+            raw.push((s, i));
+        }
+        i += n;
+    }
+    if let Some(s) = start {
+        raw.push((s, text.len()));
+    }
+}
+
+/// [`raw_words`] one char at a time with a look-ahead for every char (the reference it must
+/// equal; tests only).
+#[cfg(test)]
+fn raw_words_slow(text: &str, raw: &mut Vec<(usize, usize)>) {
     raw.clear();
     let mut start: Option<usize> = None;
     let mut prev: Option<char> = None;
@@ -477,6 +543,11 @@ fn raw_words(text: &str, raw: &mut Vec<(usize, usize)>) {
 /// One grapheme of a letter: a base char plus combining marks (Devanagari matras, harakat), or a
 /// virama conjunct (`क्ष`), as the spacing obfuscation separates graphemes, not chars.
 fn is_single_letter(text: &str, (s, e): (usize, usize)) -> bool {
+    // Two ASCII bytes: the second is neither a mark nor a letter after a virama.
+    let b = text.as_bytes();
+    if e > s + 1 && b[s] < 0x80 && b[s + 1] < 0x80 {
+        return false;
+    }
     let mut it = text[s..e].chars();
     let Some(first) = it.next() else { return false };
     if !is_alnum(first) || script_of(first) == Script::Cjk {
@@ -516,23 +587,50 @@ fn copy_mapped_slow(a: &MappedText, from: usize, to: usize, out: &mut MappedText
     }
 }
 
+/// Where stage 1 reads from: the original text (each byte maps to itself) or a mapped text.
+#[derive(Clone, Copy)]
+enum Src<'a> {
+    Original,
+    Mapped(&'a MappedText),
+}
+
+impl Src<'_> {
+    #[inline]
+    fn orig(self, a: usize, b: usize) -> (usize, usize) {
+        match self {
+            Src::Original => (a, b),
+            Src::Mapped(m) => m.original(a, b),
+        }
+    }
+
+    /// Writes ASCII `text[from..to]` lowercased, every byte with its own map.
+    #[inline]
+    fn push_ascii_lower(self, text: &str, from: usize, to: usize, out: &mut MappedText) {
+        match self {
+            Src::Original => out.push_identity_ascii_lower(&text[from..to], from),
+            Src::Mapped(m) => out.extend_ascii_lower_from(m, from, to),
+        }
+    }
+}
+
 /// Stage 1 over the original text (identity map). Returns whether an entity was decoded.
 fn fold_chars(src: &str, out: &mut MappedText, tmp: &mut String, fast: bool) -> bool {
-    fold_generic(src, &|a, b| (a, b), out, tmp, fast)
+    fold_generic(src, Src::Original, out, tmp, fast)
 }
 
 /// Stage 1 again over already mapped text (entity rounds).
 fn fold_chars_mapped(src: &MappedText, out: &mut MappedText, tmp: &mut String, fast: bool) -> bool {
-    fold_generic(src.as_str(), &|a, b| src.original(a, b), out, tmp, fast)
+    fold_generic(src.as_str(), Src::Mapped(src), out, tmp, fast)
 }
 
 fn fold_generic(
     src: &str,
-    orig: &dyn Fn(usize, usize) -> (usize, usize),
+    from: Src<'_>,
     out: &mut MappedText,
     tmp: &mut String,
     fast: bool,
 ) -> bool {
+    let orig = |a: usize, b: usize| from.orig(a, b);
     out.clear();
     let bytes = src.as_bytes();
     // Slow path: one quick check over the whole text decides whether clusters are composed.
@@ -559,6 +657,24 @@ fn fold_generic(
             }
             i += len;
             continue;
+        }
+        // A run of ASCII bytes (no `&`, which may open an entity) is lowercased in bulk; its
+        // last byte stays out when a non-ASCII char follows (it may take a combining mark).
+        if b < 0x80 && b != b'&' {
+            let mut k = i + 1;
+            while k < bytes.len() && bytes[k] < 0x80 && bytes[k] != b'&' {
+                k += 1;
+            }
+            let end = if k < bytes.len() && bytes[k] >= 0x80 {
+                k - 1
+            } else {
+                k
+            };
+            if end > i {
+                from.push_ascii_lower(src, i, end, out);
+                i = end;
+                continue;
+            }
         }
         if b < 0x80 && (i + 1 >= bytes.len() || bytes[i + 1] < 0x80) {
             let (os, oe) = orig(i, i + 1);

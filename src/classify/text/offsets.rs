@@ -89,6 +89,31 @@ impl MappedText {
         self.end.extend_from_slice(&src.end[from..to]);
     }
 
+    /// Appends the ASCII text `s` lowercased, mapped 1:1 onto original bytes starting at `os`:
+    /// the same as [`MappedText::push_char`] of each lowercased byte, in bulk.
+    #[inline]
+    pub fn push_identity_ascii_lower(&mut self, s: &str, os: usize) {
+        debug_assert!(s.is_ascii());
+        let m = self.text.len();
+        self.text.push_str(s);
+        self.text[m..].make_ascii_lowercase();
+        let (a, b) = (os as u32, (os + s.len()) as u32);
+        self.start.extend(a..b);
+        self.end.extend(a + 1..b + 1);
+    }
+
+    /// Appends `src[from..to]` (ASCII) lowercased, each byte keeping its map: the same as
+    /// [`MappedText::push_char`] of each lowercased byte with `src.original(p, p + 1)`.
+    #[inline]
+    pub fn extend_ascii_lower_from(&mut self, src: &MappedText, from: usize, to: usize) {
+        debug_assert!(src.text[from..to].is_ascii());
+        let m = self.text.len();
+        self.text.push_str(&src.text[from..to]);
+        self.text[m..].make_ascii_lowercase();
+        self.start.extend_from_slice(&src.start[from..to]);
+        self.end.extend_from_slice(&src.end[from..to]);
+    }
+
     /// The original byte range of normalised bytes `[a, b)` (`a < b <= len`).
     #[inline]
     pub fn original(&self, a: usize, b: usize) -> (usize, usize) {
@@ -116,6 +141,26 @@ impl MappedText {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bulk_ascii_pushes_equal_per_char_pushes() {
+        let mut src = MappedText::new();
+        src.push_str("ab", 0, 4);
+        src.push_identity_ascii("CdE", 4);
+        let (mut a, mut b) = (MappedText::new(), MappedText::new());
+        a.extend_ascii_lower_from(&src, 1, 5);
+        for p in 1..5 {
+            let (os, oe) = src.original(p, p + 1);
+            b.push_char(src.as_str().as_bytes()[p].to_ascii_lowercase() as char, os, oe);
+        }
+        a.push_identity_ascii_lower("xY", 9);
+        b.push_char('x', 9, 10);
+        b.push_char('y', 10, 11);
+        assert_eq!(a.as_str(), b.as_str());
+        for i in 0..a.len() {
+            assert_eq!(a.original(i, i + 1), b.original(i, i + 1), "{i}");
+        }
+    }
 
     #[test]
     fn identity_maps_each_char_to_itself() {
