@@ -13,7 +13,8 @@
 
 use std::collections::{HashMap, HashSet};
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use aho_corasick::automaton::Automaton;
+use aho_corasick::{Anchored, BuildError, MatchKind, StartKind, dfa, nfa};
 use regex::Regex;
 
 use super::pack::{Cond, PackDef, Pos, Problem, Severity};
@@ -133,8 +134,8 @@ pub struct Compiled {
     /// Per stream: whole-token word patterns, token text -> word id.
     pub full_words: Vec<FxHashMap<Box<str>, u32>>,
     /// Per stream: automaton of the prefix word patterns (`\x01w`) and pattern index -> word
-    /// id; `None` when the stream has no prefix patterns (no haystack is built then).
-    pub automata: Vec<Option<(AhoCorasick, Vec<u32>)>>,
+    /// id; `None` when the stream has no prefix patterns.
+    pub automata: Vec<Option<(Prefixes, Vec<u32>)>>,
     /// `/regex/` terms: (regex, term index).
     pub regexes: Vec<(Regex, u32)>,
     /// Rules.
@@ -145,6 +146,71 @@ pub struct Compiled {
     pub always: Vec<u32>,
     /// Whether any Cyrillic / Latin term has translit patterns (skip key streams otherwise).
     pub has_stream: [bool; 4],
+}
+
+/// The prefix word patterns of one stream (`\x01w`): an aho-corasick automaton walked anchored
+/// from the start of each token (`\x01token`), so a token costs the bytes it shares with some
+/// pattern (usually one or two) instead of a scan of every byte of every token.
+#[derive(Debug)]
+pub enum Prefixes {
+    /// Small pattern sets: a DFA (one table load per byte).
+    Dfa(dfa::DFA),
+    /// Large pattern sets: a contiguous NFA (compact).
+    Nfa(nfa::contiguous::NFA),
+}
+
+impl Prefixes {
+    fn build(pats: &[String]) -> Result<Prefixes, BuildError> {
+        let bytes: usize = pats.iter().map(|p| p.len()).sum();
+        Ok(if bytes <= DFA_MAX_PATTERN_BYTES {
+            Prefixes::Dfa(
+                dfa::DFA::builder()
+                    .match_kind(MatchKind::Standard)
+                    .start_kind(StartKind::Anchored)
+                    .prefilter(false)
+                    .build(pats)?,
+            )
+        } else {
+            Prefixes::Nfa(
+                nfa::contiguous::NFA::builder()
+                    .match_kind(MatchKind::Standard)
+                    .prefilter(false)
+                    .build(pats)?,
+            )
+        })
+    }
+
+    /// Calls `f` with the index of every pattern `\x01w` such that `token` starts with `w`.
+    #[inline]
+    pub fn for_each_prefix(&self, token: &str, f: impl FnMut(usize)) {
+        match self {
+            Prefixes::Dfa(a) => walk(a, token, f),
+            Prefixes::Nfa(a) => walk(a, token, f),
+        }
+    }
+}
+
+/// Walks `\x01token` through `a` anchored at its start and reports every pattern that ends on
+/// the way. Every pattern starts with the separator and a token never contains one, so a
+/// pattern can only match from the token's start: these are exactly the prefix patterns of it.
+#[inline]
+fn walk<A: Automaton>(a: &A, token: &str, mut f: impl FnMut(usize)) {
+    let Ok(mut sid) = a.start_state(Anchored::Yes) else {
+        return;
+    };
+    for &b in std::iter::once(&(SEP as u8)).chain(token.as_bytes()) {
+        sid = a.next_state(Anchored::Yes, sid, b);
+        if a.is_special(sid) {
+            if a.is_dead(sid) {
+                return;
+            }
+            if a.is_match(sid) {
+                for i in 0..a.match_len(sid) {
+                    f(a.match_pattern(sid, i).as_usize());
+                }
+            }
+        }
+    }
 }
 
 struct Builder {
@@ -534,22 +600,10 @@ pub fn compile(def: &PackDef, problems: &mut Vec<Problem>) -> Option<Compiled> {
             automata.push(None);
             continue;
         }
-        let bytes: usize = pats.iter().map(|p| p.len()).sum();
-        let kind = if bytes <= DFA_MAX_PATTERN_BYTES {
-            AhoCorasickKind::DFA
-        } else {
-            AhoCorasickKind::ContiguousNFA
-        };
-        // Standard semantics + overlapping search: every word pattern that matches a token is
-        // reported (a token can match several prefixes); leftmost-longest is then applied at the
-        // term level, so phrases beat their first word. No prefilter: every pattern starts with
-        // the separator, which opens every token, so it could only skip nothing.
-        match AhoCorasick::builder()
-            .match_kind(MatchKind::Standard)
-            .kind(Some(kind))
-            .prefilter(false)
-            .build(&pats)
-        {
+        // Standard semantics: every prefix pattern of a token is reported (a token can match
+        // several); leftmost-longest is then applied at the term level, so phrases beat their
+        // first word.
+        match Prefixes::build(&pats) {
             Ok(ac) => automata.push(Some((ac, ids))),
             Err(e) => {
                 err(

@@ -3,9 +3,7 @@
 //! tokens of its stream, assemble term matches from per-token word hits, resolve overlaps
 //! leftmost-longest, and group the surviving matches by lexicon.
 
-use aho_corasick::Input;
-
-use super::compile::{Compiled, SEP, Stream};
+use super::compile::{Compiled, Stream};
 use crate::classify::text::translit::KeyCache;
 use crate::classify::text::{Analyzer, LOW_CONFIDENCE, Script, script_of_lang, stem_lang};
 use crate::model::{Lang, LangDecision};
@@ -35,8 +33,6 @@ const SCRIPTS: [Script; 7] = [
 /// Per-worker matching buffers.
 #[derive(Debug, Default)]
 pub struct MatchScratch {
-    hay: [String; 4],
-    seg: [Vec<(u32, u32)>; 4],
     word_hits: Vec<(u32, u32)>,
     tok_index: Vec<u32>,
     term_hits: Vec<(Hit, u32)>,
@@ -77,34 +73,20 @@ fn stem_langs(c: &Compiled, d: &LangDecision, script: Script, out: &mut Vec<Lang
     }
 }
 
-/// One form of token `tok` in stream `k`: its whole-token hit, and its segment in the stream's
-/// haystack when the stream has prefix patterns.
+/// The word hits of one form `w` of token `tok` in stream `k`: its whole-token pattern and every
+/// prefix pattern it starts with.
 #[inline]
-fn emit(
-    c: &Compiled,
-    k: usize,
-    tok: usize,
-    w: &str,
-    hits: &mut Vec<(u32, u32)>,
-    hay: &mut String,
-    seg: &mut Vec<(u32, u32)>,
-) {
+fn emit(c: &Compiled, k: usize, tok: usize, w: &str, hits: &mut Vec<(u32, u32)>) {
     if let Some(&id) = c.full_words[k].get(w) {
         hits.push((tok as u32, id));
     }
-    if c.automata[k].is_some() {
-        push_seg(hay, seg, tok, w);
+    if let Some((pre, ids)) = &c.automata[k] {
+        pre.for_each_prefix(w, |p| hits.push((tok as u32, ids[p])));
     }
 }
 
 /// Matches the analysed post in `an` (already prepared) against `c`.
 pub fn match_post(c: &Compiled, an: &mut Analyzer, d: &LangDecision, s: &mut MatchScratch) {
-    for h in &mut s.hay {
-        h.clear();
-    }
-    for g in &mut s.seg {
-        g.clear();
-    }
     s.word_hits.clear();
     // The languages depend on the token's script only: decide them once per post.
     for (k, &sc) in SCRIPTS.iter().enumerate() {
@@ -113,8 +95,6 @@ pub fn match_post(c: &Compiled, an: &mut Analyzer, d: &LangDecision, s: &mut Mat
     }
     let ntok = an.toks.len();
     s.tok_langs.clear();
-    let [hay_stem, hay_norm, hay_lat, hay_cyr] = &mut s.hay;
-    let [seg_stem, seg_norm, seg_lat, seg_cyr] = &mut s.seg;
     let (stem_on, norm_on) = (
         c.has_stream[Stream::Stem as usize],
         c.has_stream[Stream::Norm as usize],
@@ -132,44 +112,25 @@ pub fn match_post(c: &Compiled, an: &mut Analyzer, d: &LangDecision, s: &mut Mat
         let hits = &mut s.word_hits;
         // Norm stream.
         if norm_on {
-            emit(c, Stream::Norm as usize, i, word, hits, hay_norm, seg_norm);
+            emit(c, Stream::Norm as usize, i, word, hits);
         }
         // Stem stream: one form per language (equal stems give equal hits, removed below).
         if stem_on {
             if langs.is_empty() {
-                emit(c, Stream::Stem as usize, i, word, hits, hay_stem, seg_stem);
+                emit(c, Stream::Stem as usize, i, word, hits);
             }
             for &l in langs {
                 let stem = an.stems.stem(l, word);
-                emit(c, Stream::Stem as usize, i, stem, hits, hay_stem, seg_stem);
+                emit(c, Stream::Stem as usize, i, stem, hits);
             }
         }
         // Key streams, across scripts.
         if t.script == Script::Latin && lat_on {
             let key = s.keys.key(word);
-            emit(c, Stream::LatKey as usize, i, key, hits, hay_lat, seg_lat);
+            emit(c, Stream::LatKey as usize, i, key, &mut s.word_hits);
         } else if t.script == Script::Cyrillic && cyr_on {
             let key = s.keys.key(word);
-            emit(c, Stream::CyrKey as usize, i, key, hits, hay_cyr, seg_cyr);
-        }
-    }
-    // Prefix hits.
-    for k in 0..4 {
-        let Some((ac, ids)) = &c.automata[k] else {
-            continue;
-        };
-        if s.hay[k].is_empty() {
-            continue;
-        }
-        for m in ac.find_overlapping_iter(Input::new(&s.hay[k])) {
-            let off = m.start() as u32;
-            let seg = &s.seg[k];
-            let p = seg.partition_point(|&(o, _)| o <= off);
-            if p == 0 {
-                continue;
-            }
-            let tok = seg[p - 1].1;
-            s.word_hits.push((tok, ids[m.pattern().as_usize()]));
+            emit(c, Stream::CyrKey as usize, i, key, &mut s.word_hits);
         }
     }
     s.word_hits.sort_unstable();
@@ -263,12 +224,4 @@ pub fn match_post(c: &Compiled, an: &mut Analyzer, d: &LangDecision, s: &mut Mat
             have = true;
         }
     }
-}
-
-#[inline]
-fn push_seg(hay: &mut String, seg: &mut Vec<(u32, u32)>, tok: usize, w: &str) {
-    seg.push((hay.len() as u32, tok as u32));
-    hay.push(SEP);
-    hay.push_str(w);
-    hay.push(SEP);
 }

@@ -603,6 +603,16 @@ impl Src<'_> {
         }
     }
 
+    /// Writes `text[from..to]` unchanged, every char with its own map.
+    #[inline]
+    fn push_same(self, text: &str, from: usize, to: usize, out: &mut MappedText) {
+        match self {
+            Src::Original => out.push_identity(&text[from..to], from),
+            // Every byte of a char carries the char's range (see `MappedText::extend_from`).
+            Src::Mapped(m) => out.extend_from(m, from, to),
+        }
+    }
+
     /// Writes ASCII `text[from..to]` lowercased, every byte with its own map.
     #[inline]
     fn push_ascii_lower(self, text: &str, from: usize, to: usize, out: &mut MappedText) {
@@ -681,6 +691,29 @@ fn fold_generic(
             out.push_char(b.to_ascii_lowercase() as char, os, oe);
             i += 1;
             continue;
+        }
+        // A run of lone chars that are NFKC, kept by folding, and not followed by a mark (the
+        // lone-char case below, one char at a time): themselves, copied in one piece.
+        if fast && b >= 0x80 {
+            let mut j = i;
+            let mut cur = src[i..].chars().next();
+            while let Some(c) = cur {
+                if c.is_ascii() || !chars::folds_to_itself(c) {
+                    break;
+                }
+                let n = j + c.len_utf8();
+                let next = src[n..].chars().next();
+                if !next.is_none_or(|x| chars::ccc_is_zero(x) && !is_removed(x)) {
+                    break;
+                }
+                j = n;
+                cur = next;
+            }
+            if j > i {
+                from.push_same(src, i, j, out);
+                i = j;
+                continue;
+            }
         }
         // A cluster: a char and the combining marks after it (NFKC composes within clusters).
         let Some(c) = src[i..].chars().next() else {
@@ -768,7 +801,12 @@ fn decode_entity(s: &str) -> Option<(usize, Cow<'_, str>)> {
 /// tags, Arabic harakat and tatweel.
 #[inline]
 pub fn is_removed(c: char) -> bool {
-    matches!(c as u32,
+    let u = c as u32;
+    // Below U+0600 (ASCII, Latin, Greek, Cyrillic: most chars) only two are removed.
+    if u < 0x0600 {
+        return u == 0x00AD || u == 0x034F;
+    }
+    matches!(u,
         0x00AD | 0x034F | 0x061C | 0x115F | 0x1160 | 0x17B4 | 0x17B5 | 0x180B..=0x180F
         | 0x200B..=0x200F | 0x202A..=0x202E | 0x2060..=0x206F | 0x3164 | 0xFE00..=0xFE0F
         | 0xFEFF | 0xFFA0 | 0x1D173..=0x1D17A | 0xE0000..=0xE0FFF
@@ -1107,6 +1145,63 @@ mod tests {
                     assert_eq!(a.original(i, i + 1), b.original(i, i + 1), "{s:?} {i}");
                 }
             }
+        }
+    }
+
+    /// The definition [`is_removed`] must equal (its fast path skips most of the ranges).
+    fn is_removed_slow(c: char) -> bool {
+        matches!(c as u32,
+            0x00AD | 0x034F | 0x061C | 0x115F | 0x1160 | 0x17B4 | 0x17B5 | 0x180B..=0x180F
+            | 0x200B..=0x200F | 0x202A..=0x202E | 0x2060..=0x206F | 0x3164 | 0xFE00..=0xFE0F
+            | 0xFEFF | 0xFFA0 | 0x1D173..=0x1D17A | 0xE0000..=0xE0FFF
+            | 0x0610..=0x061A | 0x064B..=0x065F | 0x0670 | 0x06D6..=0x06ED | 0x0640)
+    }
+
+    #[test]
+    fn is_removed_equals_its_definition() {
+        for u in 0..=0x10FFFF {
+            if let Some(c) = char::from_u32(u) {
+                assert_eq!(is_removed(c), is_removed_slow(c), "{u:#x}");
+            }
+        }
+    }
+
+    fn raw_of(s: &str, fast: bool) -> Vec<(usize, usize)> {
+        let mut v = Vec::new();
+        if fast {
+            raw_words(s, &mut v);
+        } else {
+            raw_words_slow(s, &mut v);
+        }
+        v
+    }
+
+    #[test]
+    fn raw_words_equals_reference_on_bench_posts() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/benches/data/posts-mixed.jsonl"
+        );
+        let data = std::fs::read_to_string(path).expect("bench data");
+        for line in data.lines() {
+            let v: serde_json::Value = serde_json::from_str(line).expect("json");
+            if let Some(t) = v.get("text").and_then(|t| t.as_str()) {
+                let n = normalize(t);
+                for s in [t, n.as_str()] {
+                    assert_eq!(raw_of(s, true), raw_of(s, false), "{s:?}");
+                }
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(500))]
+
+        #[test]
+        fn raw_words_equals_reference(
+            s in "([a-zA-Z0-9@$!'` .\u{2019}\u{02BB}\u{0400}-\u{04FF}\u{0600}-\u{06FF}\u{0300}-\u{0310}\u{4E00}-\u{4E10}\u{3040}\u{200c}\n\t]){0,40}"
+        ) {
+            proptest::prop_assert_eq!(raw_of(&s, true), raw_of(&s, false));
         }
     }
 

@@ -102,6 +102,22 @@ impl MappedText {
         self.end.extend(a + 1..b + 1);
     }
 
+    /// Appends `s`, every char mapped to itself in an original text where `s` starts at `os`:
+    /// the same as [`MappedText::push_char`] of each char with its own range, in bulk.
+    #[inline]
+    pub fn push_identity(&mut self, s: &str, os: usize) {
+        self.text.push_str(s);
+        self.start.reserve(s.len());
+        self.end.reserve(s.len());
+        for (off, c) in s.char_indices() {
+            let (a, b) = ((os + off) as u32, (os + off + c.len_utf8()) as u32);
+            for _ in 0..c.len_utf8() {
+                self.start.push(a);
+                self.end.push(b);
+            }
+        }
+    }
+
     /// Appends `src[from..to]` (ASCII) lowercased, each byte keeping its map: the same as
     /// [`MappedText::push_char`] of each lowercased byte with `src.original(p, p + 1)`.
     #[inline]
@@ -156,6 +172,10 @@ mod tests {
         a.push_identity_ascii_lower("xY", 9);
         b.push_char('x', 9, 10);
         b.push_char('y', 10, 11);
+        a.push_identity("жq灯", 11);
+        b.push_char('ж', 11, 13);
+        b.push_char('q', 13, 14);
+        b.push_char('灯', 14, 17);
         assert_eq!(a.as_str(), b.as_str());
         for i in 0..a.len() {
             assert_eq!(a.original(i, i + 1), b.original(i, i + 1), "{i}");
