@@ -117,6 +117,9 @@ pub struct CRule {
 /// A pack set compiled for matching.
 #[derive(Debug)]
 pub struct Compiled {
+    /// Unique per compilation in this process (per-worker caches of match results are keyed
+    /// by it, so a scratch used with another pack never reuses them).
+    pub id: u64,
     /// Pack name.
     pub name: String,
     /// Flag threshold.
@@ -619,7 +622,9 @@ pub fn compile(def: &PackDef, problems: &mut Vec<Problem>) -> Option<Compiled> {
             }
         }
     }
+    static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
     Some(Compiled {
+        id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         name: def.name.clone(),
         threshold: def.threshold.unwrap_or(0.5),
         languages,

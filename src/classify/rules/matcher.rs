@@ -4,6 +4,7 @@
 //! leftmost-longest, and group the surviving matches by lexicon.
 
 use super::compile::{Compiled, Stream};
+use crate::classify::text::hash::FxHashMap;
 use crate::classify::text::translit::KeyCache;
 use crate::classify::text::{Analyzer, LOW_CONFIDENCE, Script, script_of_lang, stem_lang};
 use crate::model::{Lang, LangDecision};
@@ -18,6 +19,9 @@ pub struct Hit {
     /// Term index.
     pub term: u32,
 }
+
+/// Entries of the per-worker hit cache before it starts over.
+const HIT_CACHE_MAX: usize = 200_000;
 
 /// Every [`Script`], indexed by `Script as usize`.
 const SCRIPTS: [Script; 7] = [
@@ -43,6 +47,16 @@ pub struct MatchScratch {
     script_bits: [u32; 7],
     /// Per token: bit set of the languages it is read in (see [`lang_bit`]).
     tok_langs: Vec<u32>,
+    /// Per-worker cache of the word hits of a token: (text, script, language set) -> a range
+    /// of `hit_pool`. Text is Zipfian: most tokens repeat, and one lookup replaces the stem,
+    /// key, table and automaton lookups of every stream (valid for pack `cache_pack` only).
+    hit_cache: FxHashMap<Box<[u8]>, (u32, u32)>,
+    /// Word ids of the cached hits.
+    hit_pool: Vec<u32>,
+    /// [`Compiled::id`] of the pack the cache was filled with.
+    cache_pack: u64,
+    /// The cache key being built.
+    hit_key: Vec<u8>,
     /// Matches per lexicon.
     pub by_lexicon: Vec<Vec<Hit>>,
 }
@@ -103,12 +117,30 @@ pub fn match_post(c: &Compiled, an: &mut Analyzer, d: &LangDecision, s: &mut Mat
         c.has_stream[Stream::LatKey as usize],
         c.has_stream[Stream::CyrKey as usize],
     );
+    if s.cache_pack != c.id || s.hit_cache.len() > HIT_CACHE_MAX {
+        s.hit_cache.clear();
+        s.hit_pool.clear();
+        s.cache_pack = c.id;
+    }
     for i in 0..ntok {
         let t = an.toks[i];
         let langs = &s.script_langs[t.script as usize];
-        s.tok_langs.push(s.script_bits[t.script as usize]);
+        let bits = s.script_bits[t.script as usize];
+        s.tok_langs.push(bits);
         let (ts, te) = (t.start as usize, t.end as usize);
         let word = &an.normalized.as_str()[ts..te];
+        // 0xFF never occurs in UTF-8: the key is unambiguous.
+        s.hit_key.clear();
+        s.hit_key.extend_from_slice(word.as_bytes());
+        s.hit_key.push(0xFF);
+        s.hit_key.push(t.script as u8);
+        s.hit_key.extend_from_slice(&bits.to_le_bytes());
+        if let Some(&(a, n)) = s.hit_cache.get(s.hit_key.as_slice()) {
+            let ids = &s.hit_pool[a as usize..(a + n) as usize];
+            s.word_hits.extend(ids.iter().map(|&id| (i as u32, id)));
+            continue;
+        }
+        let first = s.word_hits.len();
         let hits = &mut s.word_hits;
         // Norm stream.
         if norm_on {
@@ -132,6 +164,11 @@ pub fn match_post(c: &Compiled, an: &mut Analyzer, d: &LangDecision, s: &mut Mat
             let key = s.keys.key(word);
             emit(c, Stream::CyrKey as usize, i, key, &mut s.word_hits);
         }
+        let a = s.hit_pool.len() as u32;
+        s.hit_pool
+            .extend(s.word_hits[first..].iter().map(|&(_, id)| id));
+        let n = s.hit_pool.len() as u32 - a;
+        s.hit_cache.insert(s.hit_key.as_slice().into(), (a, n));
     }
     s.word_hits.sort_unstable();
     s.word_hits.dedup();

@@ -78,8 +78,10 @@ fn count(text: &str) -> Counts {
         let sc = script_of(c);
         k.scripts[sc as usize] += 1;
         k.letters += 1;
-        // Lowercase letters (the table answers) are not uppercase: skip std's lookup.
-        let l = if !super::chars::is_lowercase(c) && c.is_uppercase() {
+        // Lowercase letters (the table answers) and letters of caseless scripts are not
+        // uppercase: skip std's lookup.
+        let caseless = matches!(sc, Script::Arabic | Script::Cjk | Script::Devanagari);
+        let l = if !caseless && !super::chars::is_lowercase(c) && c.is_uppercase() {
             c.to_lowercase().next().unwrap_or(c)
         } else {
             c

@@ -108,6 +108,18 @@ mod tests {
         assert_eq!(script_of('ÿ'), Script::Latin);
     }
 
+    /// `lang::count` skips the uppercase check for these scripts.
+    #[test]
+    fn caseless_scripts_have_no_uppercase() {
+        for u in 0..0x3_0000 {
+            if let Some(c) = char::from_u32(u)
+                && matches!(script_of(c), Script::Arabic | Script::Cjk | Script::Devanagari)
+            {
+                assert!(!c.is_uppercase(), "{u:#x}");
+            }
+        }
+    }
+
     #[test]
     fn table_equals_ranges() {
         for u in 0..0x3_0000 {
