@@ -344,10 +344,14 @@ fn plain_word_script(w: &str) -> Option<Script> {
         return Some(Script::Latin);
     }
     for c in w.chars() {
-        if c.is_ascii_digit() || is_leet_symbol(c) || is_apostrophe(c) {
+        let sc = script_of(c);
+        // Digits, leet symbols and apostrophes are all `Other`, but for `ʻ` and `ʼ` (Latin).
+        if (sc == Script::Other || matches!(c, '\u{02BB}' | '\u{02BC}'))
+            && (c.is_ascii_digit() || is_leet_symbol(c) || is_apostrophe(c))
+        {
             return None;
         }
-        counts[script_of(c) as usize] += 1;
+        counts[sc as usize] += 1;
     }
     let confusable = [Script::Latin, Script::Cyrillic, Script::Greek]
         .iter()
@@ -421,8 +425,9 @@ fn is_apostrophe(c: char) -> bool {
     )
 }
 
+#[inline]
 fn is_word_char(c: char) -> bool {
-    is_alnum(c) || is_mark(c)
+    chars::is_alnum_or_mark(c)
 }
 
 /// `char::is_alphanumeric` with a fast path for the letter blocks of our scripts (profiling

@@ -56,6 +56,9 @@ pub fn script_of(c: char) -> Script {
     let u = c as u32;
     if u < TABLE_END {
         TABLE[u as usize]
+    } else if (0x4E00..=0x9FFF).contains(&u) {
+        // Han ideographs: most chars above the table.
+        Script::Cjk
     } else {
         script_by_range(u)
     }
