@@ -701,18 +701,24 @@ fn fold_generic(
         // lone-char case below, one char at a time): themselves, copied in one piece.
         if fast && b >= 0x80 {
             let mut j = i;
-            let mut cur = src[i..].chars().next();
+            let mut it = src[i..].chars();
+            let mut cur = it.next();
+            // Whether `cur` is known to fold to itself (then it is also a starter, not removed).
+            let mut cur_self = false;
             while let Some(c) = cur {
-                if c.is_ascii() || !chars::folds_to_itself(c) {
+                if c.is_ascii() || !(cur_self || chars::folds_to_itself(c)) {
                     break;
                 }
-                let n = j + c.len_utf8();
-                let next = src[n..].chars().next();
-                if !next.is_none_or(|x| chars::ccc_is_zero(x) && !is_removed(x)) {
+                let next = it.next();
+                let next_self = next.is_some_and(|x| !x.is_ascii() && chars::folds_to_itself(x));
+                if !next_self
+                    && !next.is_none_or(|x| chars::ccc_is_zero(x) && !is_removed(x))
+                {
                     break;
                 }
-                j = n;
+                j += c.len_utf8();
                 cur = next;
+                cur_self = next_self;
             }
             if j > i {
                 from.push_same(src, i, j, out);

@@ -4,6 +4,17 @@
 //! every output byte remembers the original byte range of the character (or entity, or cluster) it
 //! came from, so a span over normalised text maps back to whole characters of the original.
 
+/// The length of the UTF-8 sequence a leading byte `b` starts.
+#[inline]
+fn utf8_len(b: u8) -> usize {
+    match b {
+        0..=0x7F => 1,
+        0xC0..=0xDF => 2,
+        0xE0..=0xEF => 3,
+        _ => 4,
+    }
+}
+
 /// A string whose every byte maps to a byte range `[start, end)` of an original text.
 #[derive(Debug, Clone, Default)]
 pub struct MappedText {
@@ -107,15 +118,24 @@ impl MappedText {
     #[inline]
     pub fn push_identity(&mut self, s: &str, os: usize) {
         self.text.push_str(s);
-        self.start.reserve(s.len());
-        self.end.reserve(s.len());
-        for (off, c) in s.char_indices() {
-            let (a, b) = ((os + off) as u32, (os + off + c.len_utf8()) as u32);
-            for _ in 0..c.len_utf8() {
-                self.start.push(a);
-                self.end.push(b);
+        let bytes = s.as_bytes();
+        // Per byte: the start of its char (the last non-continuation byte) and its end (that
+        // byte's position plus the char's length, read from the leading byte).
+        let mut cs = os as u32;
+        self.start
+            .extend(bytes.iter().enumerate().map(|(k, &b)| {
+                if b & 0xC0 != 0x80 {
+                    cs = (os + k) as u32;
+                }
+                cs
+            }));
+        let mut ce = os as u32;
+        self.end.extend(bytes.iter().enumerate().map(|(k, &b)| {
+            if b & 0xC0 != 0x80 {
+                ce = (os + k + utf8_len(b)) as u32;
             }
-        }
+            ce
+        }));
     }
 
     /// Appends `src[from..to]` (ASCII) lowercased, each byte keeping its map: the same as
@@ -172,10 +192,12 @@ mod tests {
         a.push_identity_ascii_lower("xY", 9);
         b.push_char('x', 9, 10);
         b.push_char('y', 10, 11);
-        a.push_identity("жq灯", 11);
+        a.push_identity("жq灯😀ё", 11);
         b.push_char('ж', 11, 13);
         b.push_char('q', 13, 14);
         b.push_char('灯', 14, 17);
+        b.push_char('😀', 17, 21);
+        b.push_char('ё', 21, 23);
         assert_eq!(a.as_str(), b.as_str());
         for i in 0..a.len() {
             assert_eq!(a.original(i, i + 1), b.original(i, i + 1), "{i}");
