@@ -1,17 +1,24 @@
 //! [`PackDef`] -> [`Compiled`]: every term of every lexicon normalised and stemmed exactly as
-//! post text is, split into single-token word patterns, and all of them built into at most four
-//! aho-corasick automata (stems, normalised words, and two transliteration-key streams), so a
-//! post costs one pass per stream however many terms there are.
+//! post text is, split into single-token word patterns, and all of them built, per stream
+//! (stems, normalised words, and two transliteration-key streams), into one table of whole-token
+//! patterns and at most one aho-corasick automaton of prefix patterns, so a post costs one lookup
+//! per token and stream plus one automaton pass where prefixes exist, however many terms there
+//! are.
 //!
-//! A term is a sequence of word patterns; a word pattern matches a whole token (`\x01w\x01`) or
-//! a token prefix (`\x01w`). Identical word patterns are shared between terms.
+//! A term is a sequence of word patterns; a word pattern matches a whole token or a token prefix
+//! (`\x01w` in the automaton, over tokens written `\x01token\x01`). Whole-token patterns are
+//! looked up by the token's text: the automaton over `\x01w\x01` did exactly that equality test,
+//! at ~40 instructions a byte (it was 12% of classify instructions, and grew with the pack).
+//! Identical word patterns are shared between terms.
 
 use std::collections::{HashMap, HashSet};
 
-use aho_corasick::{AhoCorasick, MatchKind};
+use aho_corasick::automaton::Automaton;
+use aho_corasick::{Anchored, BuildError, MatchKind, StartKind, dfa, nfa};
 use regex::Regex;
 
 use super::pack::{Cond, PackDef, Pos, Problem, Severity};
+use crate::classify::text::hash::FxHashMap;
 use crate::classify::text::{Script, Stemmer, normalize, script_of_lang, translit};
 use crate::model::{Category, Lang};
 
@@ -27,6 +34,9 @@ const KEY_MIN: usize = 5;
 /// Single-word translit keys shorter than this are not used at all; at this length they match
 /// whole tokens only, longer ones (in the term's language) also as prefixes.
 const KEY_SCOPED_MIN: usize = 3;
+/// A prefix automaton with at most this many pattern bytes is built as a DFA (a few MB at
+/// most; ~4x fewer instructions per haystack byte than the NFA), larger ones as an NFA.
+const DFA_MAX_PATTERN_BYTES: usize = 16 * 1024;
 
 /// The four haystacks a post is matched in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -111,6 +121,9 @@ pub struct CRule {
 /// A pack set compiled for matching.
 #[derive(Debug)]
 pub struct Compiled {
+    /// Unique per compilation in this process (per-worker caches of match results are keyed
+    /// by it, so a scratch used with another pack never reuses them).
+    pub id: u64,
     /// Pack name.
     pub name: String,
     /// Flag threshold.
@@ -125,8 +138,11 @@ pub struct Compiled {
     pub variants: Vec<Variant>,
     /// Word pattern id -> variants whose first word it is.
     pub first_word: Vec<Vec<u32>>,
-    /// Per stream: automaton and pattern index -> word id.
-    pub automata: Vec<Option<(AhoCorasick, Vec<u32>)>>,
+    /// Per stream: whole-token word patterns, token text -> word id.
+    pub full_words: Vec<FxHashMap<Box<str>, u32>>,
+    /// Per stream: automaton of the prefix word patterns (`\x01w`) and pattern index -> word
+    /// id; `None` when the stream has no prefix patterns.
+    pub automata: Vec<Option<(Prefixes, Vec<u32>)>>,
     /// `/regex/` terms: (regex, term index).
     pub regexes: Vec<(Regex, u32)>,
     /// Rules.
@@ -137,6 +153,71 @@ pub struct Compiled {
     pub always: Vec<u32>,
     /// Whether any Cyrillic / Latin term has translit patterns (skip key streams otherwise).
     pub has_stream: [bool; 4],
+}
+
+/// The prefix word patterns of one stream (`\x01w`): an aho-corasick automaton walked anchored
+/// from the start of each token (`\x01token`), so a token costs the bytes it shares with some
+/// pattern (usually one or two) instead of a scan of every byte of every token.
+#[derive(Debug)]
+pub enum Prefixes {
+    /// Small pattern sets: a DFA (one table load per byte).
+    Dfa(dfa::DFA),
+    /// Large pattern sets: a contiguous NFA (compact).
+    Nfa(nfa::contiguous::NFA),
+}
+
+impl Prefixes {
+    fn build(pats: &[String]) -> Result<Prefixes, BuildError> {
+        let bytes: usize = pats.iter().map(|p| p.len()).sum();
+        Ok(if bytes <= DFA_MAX_PATTERN_BYTES {
+            Prefixes::Dfa(
+                dfa::DFA::builder()
+                    .match_kind(MatchKind::Standard)
+                    .start_kind(StartKind::Anchored)
+                    .prefilter(false)
+                    .build(pats)?,
+            )
+        } else {
+            Prefixes::Nfa(
+                nfa::contiguous::NFA::builder()
+                    .match_kind(MatchKind::Standard)
+                    .prefilter(false)
+                    .build(pats)?,
+            )
+        })
+    }
+
+    /// Calls `f` with the index of every pattern `\x01w` such that `token` starts with `w`.
+    #[inline]
+    pub fn for_each_prefix(&self, token: &str, f: impl FnMut(usize)) {
+        match self {
+            Prefixes::Dfa(a) => walk(a, token, f),
+            Prefixes::Nfa(a) => walk(a, token, f),
+        }
+    }
+}
+
+/// Walks `\x01token` through `a` anchored at its start and reports every pattern that ends on
+/// the way. Every pattern starts with the separator and a token never contains one, so a
+/// pattern can only match from the token's start: these are exactly the prefix patterns of it.
+#[inline]
+fn walk<A: Automaton>(a: &A, token: &str, mut f: impl FnMut(usize)) {
+    let Ok(mut sid) = a.start_state(Anchored::Yes) else {
+        return;
+    };
+    for &b in std::iter::once(&(SEP as u8)).chain(token.as_bytes()) {
+        sid = a.next_state(Anchored::Yes, sid, b);
+        if a.is_special(sid) {
+            if a.is_dead(sid) {
+                return;
+            }
+            if a.is_match(sid) {
+                for i in 0..a.match_len(sid) {
+                    f(a.match_pattern(sid, i).as_usize());
+                }
+            }
+        }
+    }
 }
 
 struct Builder {
@@ -511,34 +592,36 @@ pub fn compile(def: &PackDef, problems: &mut Vec<Problem>) -> Option<Compiled> {
         }
     }
     let mut automata = Vec::new();
+    let mut full_words = Vec::new();
     let mut has_stream = [false; 4];
     for stream in [Stream::Stem, Stream::Norm, Stream::LatKey, Stream::CyrKey] {
         let mut pats = Vec::new();
         let mut ids = Vec::new();
+        let mut full_map = FxHashMap::default();
         for (id, (s, full, w)) in b.word_list.iter().enumerate() {
-            if *s == stream {
-                let mut p = String::with_capacity(w.len() + 2);
+            if *s != stream {
+                continue;
+            }
+            has_stream[stream as usize] = true;
+            if *full {
+                full_map.insert(w.as_str().into(), id as u32);
+            } else {
+                let mut p = String::with_capacity(w.len() + 1);
                 p.push(SEP);
                 p.push_str(w);
-                if *full {
-                    p.push(SEP);
-                }
                 pats.push(p);
                 ids.push(id as u32);
             }
         }
+        full_words.push(full_map);
         if pats.is_empty() {
             automata.push(None);
             continue;
         }
-        has_stream[stream as usize] = true;
-        // Standard semantics + overlapping search: every word pattern that matches a token is
-        // reported (a token can be a full match and several prefixes); leftmost-longest is then
-        // applied at the term level, so phrases beat their first word.
-        match AhoCorasick::builder()
-            .match_kind(MatchKind::Standard)
-            .build(&pats)
-        {
+        // Standard semantics: every prefix pattern of a token is reported (a token can match
+        // several); leftmost-longest is then applied at the term level, so phrases beat their
+        // first word.
+        match Prefixes::build(&pats) {
             Ok(ac) => automata.push(Some((ac, ids))),
             Err(e) => {
                 err(
@@ -554,7 +637,9 @@ pub fn compile(def: &PackDef, problems: &mut Vec<Problem>) -> Option<Compiled> {
             }
         }
     }
+    static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
     Some(Compiled {
+        id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         name: def.name.clone(),
         threshold: def.threshold.unwrap_or(0.5),
         languages,
@@ -562,6 +647,7 @@ pub fn compile(def: &PackDef, problems: &mut Vec<Problem>) -> Option<Compiled> {
         terms,
         variants,
         first_word,
+        full_words,
         automata,
         regexes,
         rules,

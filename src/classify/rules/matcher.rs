@@ -1,12 +1,13 @@
-//! One post against a compiled pack: build the token haystacks, run each automaton once
-//! (overlapping), assemble term matches from per-token word hits, resolve overlaps
+//! One post against a compiled pack: look every token up (as its stems, its normalised text and
+//! its transliteration key) in the whole-token tables, run each prefix automaton once over the
+//! tokens of its stream, assemble term matches from per-token word hits, resolve overlaps
 //! leftmost-longest, and group the surviving matches by lexicon.
 
-use aho_corasick::Input;
-
-use super::compile::{Compiled, SEP, Stream};
+use super::compile::{Compiled, Stream};
+use crate::classify::text::hash::FxHashMap;
+use crate::classify::text::translit::KeyCache;
 use crate::classify::text::{
-    Analyzer, LOW_CONFIDENCE, Script, detect_by_letters, script_of_lang, stem_lang, translit,
+    Analyzer, LOW_CONFIDENCE, Script, detect_by_letters, script_of_lang, stem_lang,
 };
 use crate::model::{Lang, LangDecision};
 
@@ -21,19 +22,45 @@ pub struct Hit {
     pub term: u32,
 }
 
+/// Entries of the per-worker hit cache before it starts over.
+const HIT_CACHE_MAX: usize = 200_000;
+
+/// Every [`Script`], indexed by `Script as usize`.
+const SCRIPTS: [Script; 7] = [
+    Script::Latin,
+    Script::Cyrillic,
+    Script::Greek,
+    Script::Arabic,
+    Script::Cjk,
+    Script::Devanagari,
+    Script::Other,
+];
+
 /// Per-worker matching buffers.
 #[derive(Debug, Default)]
 pub struct MatchScratch {
-    hay: [String; 4],
-    seg: [Vec<(u32, u32)>; 4],
     word_hits: Vec<(u32, u32)>,
     tok_index: Vec<u32>,
     term_hits: Vec<(Hit, u32)>,
-    key: String,
-    key_lat: String,
-    langs: Vec<Lang>,
+    keys: KeyCache,
+    /// Per script (`Script as usize`): the languages its tokens are stemmed in, for this post.
+    script_langs: [Vec<Lang>; 7],
+    /// Per script: the bit set of those languages (see [`lang_bit`]).
+    script_bits: [u32; 7],
     /// Per token: bit set of the languages it is read in (see [`lang_bit`]).
     tok_langs: Vec<u32>,
+    /// The languages of a token in a paragraph with its own decision ([`ParaLang`]).
+    para_langs: Vec<Lang>,
+    /// Per-worker cache of the word hits of a token: (text, script, language set) -> a range
+    /// of `hit_pool`. Text is Zipfian: most tokens repeat, and one lookup replaces the stem,
+    /// key, table and automaton lookups of every stream (valid for pack `cache_pack` only).
+    hit_cache: FxHashMap<Box<[u8]>, (u32, u32)>,
+    /// Word ids of the cached hits.
+    hit_pool: Vec<u32>,
+    /// [`Compiled::id`] of the pack the cache was filled with.
+    cache_pack: u64,
+    /// The cache key being built.
+    hit_key: Vec<u8>,
     /// Matches per lexicon.
     pub by_lexicon: Vec<Vec<Hit>>,
 }
@@ -61,6 +88,18 @@ fn stem_langs(c: &Compiled, d: &LangDecision, script: Script, out: &mut Vec<Lang
         && let Some(l) = stem_lang(d.lang, script)
     {
         out.push(l);
+    }
+}
+
+/// The word hits of one form `w` of token `tok` in stream `k`: its whole-token pattern and every
+/// prefix pattern it starts with.
+#[inline]
+fn emit(c: &Compiled, k: usize, tok: usize, w: &str, hits: &mut Vec<(u32, u32)>) {
+    if let Some(&id) = c.full_words[k].get(w) {
+        hits.push((tok as u32, id));
+    }
+    if let Some((pre, ids)) = &c.automata[k] {
+        pre.for_each_prefix(w, |p| hits.push((tok as u32, ids[p])));
     }
 }
 
@@ -155,30 +194,45 @@ pub fn paragraph_langs(text: &str, hint: Option<Lang>, d: &LangDecision, out: &m
     }
 }
 
-/// Matches the analysed post in `an` (already prepared) against `c`.
+/// Matches the analysed post in `an` (already prepared) against `c`; `paras` are the paragraphs
+/// read in their own language (see [`paragraph_langs`]).
 pub fn match_post(
     c: &Compiled,
     an: &mut Analyzer,
-    post_d: &LangDecision,
+    d: &LangDecision,
     paras: &[ParaLang],
     s: &mut MatchScratch,
 ) {
-    for h in &mut s.hay {
-        h.clear();
+    s.word_hits.clear();
+    // The languages depend on the token's script only: decide them once per post (and per
+    // paragraph with its own decision, below).
+    for (k, &sc) in SCRIPTS.iter().enumerate() {
+        stem_langs(c, d, sc, &mut s.script_langs[k]);
+        s.script_bits[k] = s.script_langs[k].iter().fold(0, |m, &l| m | lang_bit(l));
     }
-    for g in &mut s.seg {
-        g.clear();
-    }
+    let post_cross = CrossScript::new(c, d);
+    let mut p = 0;
+    let mut para_cross: Option<(usize, CrossScript)> = None;
     let ntok = an.toks.len();
     s.tok_langs.clear();
-    let post_cross = CrossScript::new(c, post_d);
-    let mut p = 0;
+    let (stem_on, norm_on) = (
+        c.has_stream[Stream::Stem as usize],
+        c.has_stream[Stream::Norm as usize],
+    );
+    let (lat_on, cyr_on) = (
+        c.has_stream[Stream::LatKey as usize],
+        c.has_stream[Stream::CyrKey as usize],
+    );
+    if s.cache_pack != c.id || s.hit_cache.len() > HIT_CACHE_MAX {
+        s.hit_cache.clear();
+        s.hit_pool.clear();
+        s.cache_pack = c.id;
+    }
     for i in 0..ntok {
         let t = an.toks[i];
         // The paragraph decision that covers this token, if any (tokens come in text order).
-        let (d, cross) = if paras.is_empty() {
-            (post_d, None)
-        } else {
+        let mut own = None;
+        if !paras.is_empty() {
             let (o, _) = an
                 .normalized
                 .text
@@ -186,85 +240,72 @@ pub fn match_post(
             while p < paras.len() && paras[p].end <= o {
                 p += 1;
             }
-            match paras.get(p) {
-                Some(pl) if pl.start <= o => {
-                    (&pl.decision, Some(CrossScript::new(c, &pl.decision)))
+            if paras.get(p).is_some_and(|pl| pl.start <= o) {
+                own = Some(p);
+            }
+        }
+        let (langs, bits, cross_bits) = match own {
+            None => (
+                &s.script_langs[t.script as usize],
+                s.script_bits[t.script as usize],
+                post_cross.bits(t.script),
+            ),
+            Some(pi) => {
+                let pd = &paras[pi].decision;
+                if para_cross.as_ref().is_none_or(|(q, _)| *q != pi) {
+                    para_cross = Some((pi, CrossScript::new(c, pd)));
                 }
-                _ => (post_d, None),
+                stem_langs(c, pd, t.script, &mut s.para_langs);
+                let bits = s.para_langs.iter().fold(0, |m, &l| m | lang_bit(l));
+                let cross = para_cross.as_ref().map_or(0, |(_, x)| x.bits(t.script));
+                (&s.para_langs, bits, cross)
             }
         };
-        let cross = cross.as_ref().unwrap_or(&post_cross);
-        stem_langs(c, d, t.script, &mut s.langs);
-        s.tok_langs.push(
-            s.langs
-                .iter()
-                .fold(cross.bits(t.script), |m, &l| m | lang_bit(l)),
-        );
+        // Transliteration variants of other-script languages apply through `cross_bits`; the
+        // cache key holds the stem languages only (the word hits do not depend on the rest).
+        s.tok_langs.push(bits | cross_bits);
         let (ts, te) = (t.start as usize, t.end as usize);
-        // Norm stream.
-        if c.has_stream[Stream::Norm as usize] {
-            push_seg(
-                &mut s.hay[1],
-                &mut s.seg[1],
-                i,
-                &an.normalized.as_str()[ts..te],
-            );
+        let word = &an.normalized.as_str()[ts..te];
+        // 0xFF never occurs in UTF-8: the key is unambiguous.
+        s.hit_key.clear();
+        s.hit_key.extend_from_slice(word.as_bytes());
+        s.hit_key.push(0xFF);
+        s.hit_key.push(t.script as u8);
+        s.hit_key.extend_from_slice(&bits.to_le_bytes());
+        if let Some(&(a, n)) = s.hit_cache.get(s.hit_key.as_slice()) {
+            let ids = &s.hit_pool[a as usize..(a + n) as usize];
+            s.word_hits.extend(ids.iter().map(|&id| (i as u32, id)));
+            continue;
         }
-        // Stem stream: one segment per distinct stem.
-        if c.has_stream[Stream::Stem as usize] {
-            let seg_before = s.seg[0].len();
-            if s.langs.is_empty() {
-                push_seg(
-                    &mut s.hay[0],
-                    &mut s.seg[0],
-                    i,
-                    &an.normalized.as_str()[ts..te],
-                );
+        let first = s.word_hits.len();
+        let hits = &mut s.word_hits;
+        // Norm stream.
+        if norm_on {
+            emit(c, Stream::Norm as usize, i, word, hits);
+        }
+        // Stem stream: one form per language (equal stems give equal hits, removed below).
+        if stem_on {
+            if langs.is_empty() {
+                emit(c, Stream::Stem as usize, i, word, hits);
             }
-            for li in 0..s.langs.len() {
-                let l = s.langs[li];
-                let word = &an.normalized.as_str()[ts..te];
+            for &l in langs {
                 let stem = an.stems.stem(l, word);
-                // Skip a stem equal to one already pushed for this token.
-                let dup = s.seg[0][seg_before..].iter().any(|&(off, _)| {
-                    let st = off as usize + 1;
-                    s.hay[0].get(st..st + stem.len()) == Some(stem)
-                        && s.hay[0].as_bytes().get(st + stem.len()) == Some(&1u8)
-                });
-                if !dup {
-                    push_seg(&mut s.hay[0], &mut s.seg[0], i, stem);
-                }
+                emit(c, Stream::Stem as usize, i, stem, hits);
             }
         }
         // Key streams, across scripts.
-        let word = &an.normalized.as_str()[ts..te];
-        if t.script == Script::Latin && c.has_stream[Stream::LatKey as usize] {
-            translit::key_into_with(word, &mut s.key, &mut s.key_lat);
-            push_seg(&mut s.hay[2], &mut s.seg[2], i, &s.key);
-        } else if t.script == Script::Cyrillic && c.has_stream[Stream::CyrKey as usize] {
-            translit::key_into_with(word, &mut s.key, &mut s.key_lat);
-            push_seg(&mut s.hay[3], &mut s.seg[3], i, &s.key);
+        if t.script == Script::Latin && lat_on {
+            let key = s.keys.key(word);
+            emit(c, Stream::LatKey as usize, i, key, &mut s.word_hits);
+        } else if t.script == Script::Cyrillic && cyr_on {
+            let key = s.keys.key(word);
+            emit(c, Stream::CyrKey as usize, i, key, &mut s.word_hits);
         }
-    }
-    // Word hits.
-    s.word_hits.clear();
-    for k in 0..4 {
-        let Some((ac, ids)) = &c.automata[k] else {
-            continue;
-        };
-        if s.hay[k].is_empty() {
-            continue;
-        }
-        for m in ac.find_overlapping_iter(Input::new(&s.hay[k])) {
-            let off = m.start() as u32;
-            let seg = &s.seg[k];
-            let p = seg.partition_point(|&(o, _)| o <= off);
-            if p == 0 {
-                continue;
-            }
-            let tok = seg[p - 1].1;
-            s.word_hits.push((tok, ids[m.pattern().as_usize()]));
-        }
+        let a = s.hit_pool.len() as u32;
+        s.hit_pool
+            .extend(s.word_hits[first..].iter().map(|&(_, id)| id));
+        let n = s.hit_pool.len() as u32 - a;
+        s.hit_cache.insert(s.hit_key.as_slice().into(), (a, n));
     }
     s.word_hits.sort_unstable();
     s.word_hits.dedup();
@@ -357,12 +398,4 @@ pub fn match_post(
             have = true;
         }
     }
-}
-
-#[inline]
-fn push_seg(hay: &mut String, seg: &mut Vec<(u32, u32)>, tok: usize, w: &str) {
-    seg.push((hay.len() as u32, tok as u32));
-    hay.push(SEP);
-    hay.push_str(w);
-    hay.push(SEP);
 }

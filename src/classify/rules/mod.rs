@@ -300,3 +300,55 @@ pub fn default_sources() -> Vec<Source> {
         .map(|(n, t)| Source::new(*n, *t))
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn small_pack(term: &str) -> Classifier {
+        let src = format!(
+            "[pack]\nname = \"t\"\nlanguages = [\"en\", \"ru\"]\n\
+             [lexicons.org]\nen = [\"{term}\", \"lant*\"]\nru = [\"фонарь\"]\n\
+             [[rules]]\nid = \"r\"\ndescription = \"d\"\nwhy = \"w\"\n\
+             category = \"propaganda\"\nweight = 0.8\nwhen = \"org\"\n"
+        );
+        Classifier::from_sources(&[Source::new("t.toml", src)]).expect("pack compiles")
+    }
+
+    /// The per-worker caches (stems, keys, token hits) never leak between packs or posts: a
+    /// reused scratch gives the verdict a fresh one gives.
+    #[test]
+    fn reused_scratch_equals_fresh_scratch_across_packs() {
+        let packs = [
+            small_pack("acme"),
+            small_pack("front"),
+            Classifier::default_packs().expect("packs"),
+        ];
+        let texts = [
+            "Join the Acme front tonight",
+            "the lanterns of acme",
+            "Фонари горят, fonar",
+            "Join the Acme front tonight",
+        ];
+        let mut shared = packs[0].new_scratch();
+        for _ in 0..2 {
+            for p in &packs {
+                for t in texts {
+                    let fresh = p.classify_text(t, &mut p.new_scratch());
+                    let reused = p.classify_text(t, &mut shared);
+                    assert_eq!(
+                        serde_json::to_string(&fresh).expect("json"),
+                        serde_json::to_string(&reused).expect("json"),
+                        "{t:?}"
+                    );
+                }
+            }
+        }
+        // The two small packs differ on the first text, so a leaked cache would show.
+        let mut s = packs[0].new_scratch();
+        assert!(packs[0].classify_text(texts[0], &mut s).flagged);
+        assert!(packs[1].classify_text(texts[0], &mut s).flagged);
+        assert!(!packs[1].classify_text("acme only", &mut s).flagged);
+        assert!(packs[0].classify_text("acme only", &mut s).flagged);
+    }
+}

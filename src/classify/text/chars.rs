@@ -145,6 +145,18 @@ pub fn is_mark(c: char) -> bool {
     }
 }
 
+/// `is_alphanumeric(c) || is_mark(c)` (a word char of the normaliser) in one lookup.
+#[inline]
+pub fn is_alnum_or_mark(c: char) -> bool {
+    if c.is_ascii() {
+        return c.is_ascii_alphanumeric();
+    }
+    match flags(c) {
+        Some(f) => f & (ALNUM | MARK) != 0,
+        None => c.is_alphanumeric() || is_combining_mark(c),
+    }
+}
+
 /// Whether the normaliser's character stage writes a lone non-ASCII `c` unchanged: NFKC (quick
 /// check `Yes`, combining class 0), not removed, not changed by case folding or spelling
 /// unification. Only code points in the table say `true`; others take the full path.
@@ -188,6 +200,11 @@ mod tests {
             assert_eq!(is_numeric(c), c.is_numeric(), "{u:#x}");
             assert_eq!(is_lowercase(c), c.is_lowercase(), "{u:#x}");
             assert_eq!(is_mark(c), is_combining_mark(c), "{u:#x}");
+            assert_eq!(
+                is_alnum_or_mark(c),
+                c.is_alphanumeric() || is_combining_mark(c),
+                "{u:#x}"
+            );
             assert_eq!(ccc_is_zero(c), canonical_combining_class(c) == 0, "{u:#x}");
             if !c.is_ascii() && u < 0xA000 {
                 assert_eq!(folds_to_itself(c), self_fold(c), "{u:#x}");

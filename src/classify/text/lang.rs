@@ -68,6 +68,21 @@ fn count(text: &str) -> Counts {
     // The two previous lowercase ASCII letters of the current word (' ' otherwise).
     let (mut p2, mut p1) = (' ', ' ');
     for c in text.chars().take(SCAN_CHARS) {
+        // ASCII letters: Latin, none of them distinctive.
+        if c.is_ascii_alphabetic() {
+            let a = c.to_ascii_lowercase();
+            if (matches!(p1, 'z' | 'k') && a == 'h')
+                || (p1 == 'y' && a == 'y')
+                || (is_consonant(p2) && p1 == 'y' && is_consonant(a))
+            {
+                k.translit += 1;
+            }
+            (p2, p1) = (p1, a);
+            k.scripts[Script::Latin as usize] += 1;
+            k.letters += 1;
+            prev = c;
+            continue;
+        }
         if !super::chars::is_alphabetic(c) {
             if matches!(c, 'ʻ' | '\'' | '’' | '‘') && matches!(prev, 'o' | 'g' | 'O' | 'G') {
                 k.uz_lat += 1;
@@ -76,22 +91,15 @@ fn count(text: &str) -> Counts {
             (p2, p1) = (' ', ' ');
             continue;
         }
-        let a = c.to_ascii_lowercase();
-        if a.is_ascii_lowercase() {
-            if (matches!(p1, 'z' | 'k') && a == 'h')
-                || (p1 == 'y' && a == 'y')
-                || (is_consonant(p2) && p1 == 'y' && is_consonant(a))
-            {
-                k.translit += 1;
-            }
-            (p2, p1) = (p1, a);
-        } else {
-            (p2, p1) = (' ', ' ');
-        }
+        // A non-ASCII letter breaks a transliteration pair.
+        (p2, p1) = (' ', ' ');
         let sc = script_of(c);
         k.scripts[sc as usize] += 1;
         k.letters += 1;
-        let l = if c.is_uppercase() {
+        // Lowercase letters (the table answers) and letters of caseless scripts are not
+        // uppercase: skip std's lookup.
+        let caseless = matches!(sc, Script::Arabic | Script::Cjk | Script::Devanagari);
+        let l = if !caseless && !super::chars::is_lowercase(c) && c.is_uppercase() {
             c.to_lowercase().next().unwrap_or(c)
         } else {
             c

@@ -5,6 +5,7 @@
 //! a search query. Must not use `classify::rules`.
 
 pub mod chars;
+pub mod hash;
 pub mod lang;
 pub mod normalize;
 pub mod offsets;

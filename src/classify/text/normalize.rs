@@ -172,24 +172,26 @@ impl Normalizer {
             groups.push((i, j));
             i = j + 1;
         }
-        let mut prev_end = 0;
+        // `a[pending..]` is still to be copied: text between words and fast-path words are
+        // copied unchanged, so they are copied in one piece when a rewritten word (or the end)
+        // comes, and a fast-path word's place in `out` is known before it is written.
+        let mut pending = 0;
         for &(gi, gj) in groups.iter() {
             let (ws, we) = (raw[gi].0, raw[gj].1);
-            copy_mapped(a, prev_end, ws, &mut out.text);
-            prev_end = we;
             if self.fast_paths
                 && gi == gj
                 && let Some(script) = plain_word_script(&text[ws..we])
             {
-                let start = out.text.len();
-                copy_mapped(a, ws, we, &mut out.text);
+                let start = out.text.len() + (ws - pending);
                 out.words.push(Word {
                     start,
-                    end: out.text.len(),
+                    end: start + (we - ws),
                     script,
                 });
                 continue;
             }
+            copy_mapped(a, pending, ws, &mut out.text);
+            pending = we;
             chars.clear();
             for &(rs, re) in &raw[gi..=gj] {
                 for (off, c) in text[rs..re].char_indices() {
@@ -213,7 +215,7 @@ impl Normalizer {
                 out.words.push(Word { start, end, script });
             }
         }
-        copy_mapped(a, prev_end, text.len(), &mut out.text);
+        copy_mapped(a, pending, text.len(), &mut out.text);
     }
 
     /// Homoglyphs and leet inside one word; returns the word's script. Dropped chars become `\0`.
@@ -342,10 +344,14 @@ fn plain_word_script(w: &str) -> Option<Script> {
         return Some(Script::Latin);
     }
     for c in w.chars() {
-        if c.is_ascii_digit() || is_leet_symbol(c) || is_apostrophe(c) {
+        let sc = script_of(c);
+        // Digits, leet symbols and apostrophes are all `Other`, but for `ʻ` and `ʼ` (Latin).
+        if (sc == Script::Other || matches!(c, '\u{02BB}' | '\u{02BC}'))
+            && (c.is_ascii_digit() || is_leet_symbol(c) || is_apostrophe(c))
+        {
             return None;
         }
-        counts[script_of(c) as usize] += 1;
+        counts[sc as usize] += 1;
     }
     let confusable = [Script::Latin, Script::Cyrillic, Script::Greek]
         .iter()
@@ -419,8 +425,9 @@ fn is_apostrophe(c: char) -> bool {
     )
 }
 
+#[inline]
 fn is_word_char(c: char) -> bool {
-    is_alnum(c) || is_mark(c)
+    chars::is_alnum_or_mark(c)
 }
 
 /// `char::is_alphanumeric` with a fast path for the letter blocks of our scripts (profiling
@@ -436,7 +443,71 @@ pub fn is_alnum(c: char) -> bool {
 }
 
 /// Maximal runs of word chars; apostrophes and leet symbols stay inside when a word char follows.
+///
+/// ASCII letters and digits (most bytes) take one compare; the next char is decoded only for a
+/// leet symbol or an apostrophe, the only chars whose fate depends on it.
 fn raw_words(text: &str, raw: &mut Vec<(usize, usize)>) {
+    raw.clear();
+    let bytes = text.as_bytes();
+    let mut start: Option<usize> = None;
+    let mut before: Option<char> = None;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b.is_ascii_alphanumeric() {
+            if start.is_none() {
+                start = Some(i);
+            }
+            before = Some(b as char);
+            i += 1;
+            continue;
+        }
+        let c = if b < 0x80 {
+            b as char
+        } else {
+            match text[i..].chars().next() {
+                Some(c) => c,
+                None => break,
+            }
+        };
+        let n = c.len_utf8();
+        let prev = before;
+        before = Some(c);
+        // Every CJK range starts at or above U+3040.
+        if c >= '\u{3040}' && script_of(c) == Script::Cjk {
+            if let Some(s) = start.take() {
+                raw.push((s, i));
+            }
+            raw.push((i, i + n));
+            i += n;
+            continue;
+        }
+        let next_is_word = || text[i + n..].chars().next().is_some_and(is_word_char);
+        // A leet symbol opens a word only after a space or the start (so `$!a` or `'$a` never
+        // re-split differently on a second pass); inside a word it always continues it.
+        let inside = is_word_char(c)
+            || (is_leet_symbol(c)
+                && (start.is_some() || prev.is_none_or(|p| p.is_whitespace()))
+                && next_is_word())
+            || (is_apostrophe(c) && start.is_some() && next_is_word());
+        if inside {
+            if start.is_none() {
+                start = Some(i);
+            }
+        } else if let Some(s) = start.take() {
+            raw.push((s, i));
+        }
+        i += n;
+    }
+    if let Some(s) = start {
+        raw.push((s, text.len()));
+    }
+}
+
+/// [`raw_words`] one char at a time with a look-ahead for every char (the reference it must
+/// equal; tests only).
+#[cfg(test)]
+fn raw_words_slow(text: &str, raw: &mut Vec<(usize, usize)>) {
     raw.clear();
     let mut start: Option<usize> = None;
     let mut prev: Option<char> = None;
@@ -477,6 +548,11 @@ fn raw_words(text: &str, raw: &mut Vec<(usize, usize)>) {
 /// One grapheme of a letter: a base char plus combining marks (Devanagari matras, harakat), or a
 /// virama conjunct (`क्ष`), as the spacing obfuscation separates graphemes, not chars.
 fn is_single_letter(text: &str, (s, e): (usize, usize)) -> bool {
+    // Two ASCII bytes: the second is neither a mark nor a letter after a virama.
+    let b = text.as_bytes();
+    if e > s + 1 && b[s] < 0x80 && b[s + 1] < 0x80 {
+        return false;
+    }
     let mut it = text[s..e].chars();
     let Some(first) = it.next() else { return false };
     if !is_alnum(first) || script_of(first) == Script::Cjk {
@@ -516,23 +592,60 @@ fn copy_mapped_slow(a: &MappedText, from: usize, to: usize, out: &mut MappedText
     }
 }
 
+/// Where stage 1 reads from: the original text (each byte maps to itself) or a mapped text.
+#[derive(Clone, Copy)]
+enum Src<'a> {
+    Original,
+    Mapped(&'a MappedText),
+}
+
+impl Src<'_> {
+    #[inline]
+    fn orig(self, a: usize, b: usize) -> (usize, usize) {
+        match self {
+            Src::Original => (a, b),
+            Src::Mapped(m) => m.original(a, b),
+        }
+    }
+
+    /// Writes `text[from..to]` unchanged, every char with its own map.
+    #[inline]
+    fn push_same(self, text: &str, from: usize, to: usize, out: &mut MappedText) {
+        match self {
+            Src::Original => out.push_identity(&text[from..to], from),
+            // Every byte of a char carries the char's range (see `MappedText::extend_from`).
+            Src::Mapped(m) => out.extend_from(m, from, to),
+        }
+    }
+
+    /// Writes ASCII `text[from..to]` lowercased, every byte with its own map.
+    #[inline]
+    fn push_ascii_lower(self, text: &str, from: usize, to: usize, out: &mut MappedText) {
+        match self {
+            Src::Original => out.push_identity_ascii_lower(&text[from..to], from),
+            Src::Mapped(m) => out.extend_ascii_lower_from(m, from, to),
+        }
+    }
+}
+
 /// Stage 1 over the original text (identity map). Returns whether an entity was decoded.
 fn fold_chars(src: &str, out: &mut MappedText, tmp: &mut String, fast: bool) -> bool {
-    fold_generic(src, &|a, b| (a, b), out, tmp, fast)
+    fold_generic(src, Src::Original, out, tmp, fast)
 }
 
 /// Stage 1 again over already mapped text (entity rounds).
 fn fold_chars_mapped(src: &MappedText, out: &mut MappedText, tmp: &mut String, fast: bool) -> bool {
-    fold_generic(src.as_str(), &|a, b| src.original(a, b), out, tmp, fast)
+    fold_generic(src.as_str(), Src::Mapped(src), out, tmp, fast)
 }
 
 fn fold_generic(
     src: &str,
-    orig: &dyn Fn(usize, usize) -> (usize, usize),
+    from: Src<'_>,
     out: &mut MappedText,
     tmp: &mut String,
     fast: bool,
 ) -> bool {
+    let orig = |a: usize, b: usize| from.orig(a, b);
     out.clear();
     let bytes = src.as_bytes();
     // Slow path: one quick check over the whole text decides whether clusters are composed.
@@ -560,11 +673,58 @@ fn fold_generic(
             i += len;
             continue;
         }
+        // A run of ASCII bytes (no `&`, which may open an entity) is lowercased in bulk; its
+        // last byte stays out when a non-ASCII char follows (it may take a combining mark).
+        if b < 0x80 && b != b'&' {
+            let mut k = i + 1;
+            while k < bytes.len() && bytes[k] < 0x80 && bytes[k] != b'&' {
+                k += 1;
+            }
+            let end = if k < bytes.len() && bytes[k] >= 0x80 {
+                k - 1
+            } else {
+                k
+            };
+            if end > i {
+                from.push_ascii_lower(src, i, end, out);
+                i = end;
+                continue;
+            }
+        }
         if b < 0x80 && (i + 1 >= bytes.len() || bytes[i + 1] < 0x80) {
             let (os, oe) = orig(i, i + 1);
             out.push_char(b.to_ascii_lowercase() as char, os, oe);
             i += 1;
             continue;
+        }
+        // A run of lone chars that are NFKC, kept by folding, and not followed by a mark (the
+        // lone-char case below, one char at a time): themselves, copied in one piece.
+        if fast && b >= 0x80 {
+            let mut j = i;
+            let mut it = src[i..].chars();
+            let mut cur = it.next();
+            // Whether `cur` is known to fold to itself (then it is also a starter, not removed).
+            let mut cur_self = false;
+            while let Some(c) = cur {
+                if c.is_ascii() || !(cur_self || chars::folds_to_itself(c)) {
+                    break;
+                }
+                let next = it.next();
+                let next_self = next.is_some_and(|x| !x.is_ascii() && chars::folds_to_itself(x));
+                if !next_self
+                    && !next.is_none_or(|x| chars::ccc_is_zero(x) && !is_removed(x))
+                {
+                    break;
+                }
+                j += c.len_utf8();
+                cur = next;
+                cur_self = next_self;
+            }
+            if j > i {
+                from.push_same(src, i, j, out);
+                i = j;
+                continue;
+            }
         }
         // A cluster: a char and the combining marks after it (NFKC composes within clusters).
         let Some(c) = src[i..].chars().next() else {
@@ -652,7 +812,12 @@ fn decode_entity(s: &str) -> Option<(usize, Cow<'_, str>)> {
 /// tags, Arabic harakat and tatweel.
 #[inline]
 pub fn is_removed(c: char) -> bool {
-    matches!(c as u32,
+    let u = c as u32;
+    // Below U+0600 (ASCII, Latin, Greek, Cyrillic: most chars) only two are removed.
+    if u < 0x0600 {
+        return u == 0x00AD || u == 0x034F;
+    }
+    matches!(u,
         0x00AD | 0x034F | 0x061C | 0x115F | 0x1160 | 0x17B4 | 0x17B5 | 0x180B..=0x180F
         | 0x200B..=0x200F | 0x202A..=0x202E | 0x2060..=0x206F | 0x3164 | 0xFE00..=0xFE0F
         | 0xFEFF | 0xFFA0 | 0x1D173..=0x1D17A | 0xE0000..=0xE0FFF
@@ -991,6 +1156,63 @@ mod tests {
                     assert_eq!(a.original(i, i + 1), b.original(i, i + 1), "{s:?} {i}");
                 }
             }
+        }
+    }
+
+    /// The definition [`is_removed`] must equal (its fast path skips most of the ranges).
+    fn is_removed_slow(c: char) -> bool {
+        matches!(c as u32,
+            0x00AD | 0x034F | 0x061C | 0x115F | 0x1160 | 0x17B4 | 0x17B5 | 0x180B..=0x180F
+            | 0x200B..=0x200F | 0x202A..=0x202E | 0x2060..=0x206F | 0x3164 | 0xFE00..=0xFE0F
+            | 0xFEFF | 0xFFA0 | 0x1D173..=0x1D17A | 0xE0000..=0xE0FFF
+            | 0x0610..=0x061A | 0x064B..=0x065F | 0x0670 | 0x06D6..=0x06ED | 0x0640)
+    }
+
+    #[test]
+    fn is_removed_equals_its_definition() {
+        for u in 0..=0x10FFFF {
+            if let Some(c) = char::from_u32(u) {
+                assert_eq!(is_removed(c), is_removed_slow(c), "{u:#x}");
+            }
+        }
+    }
+
+    fn raw_of(s: &str, fast: bool) -> Vec<(usize, usize)> {
+        let mut v = Vec::new();
+        if fast {
+            raw_words(s, &mut v);
+        } else {
+            raw_words_slow(s, &mut v);
+        }
+        v
+    }
+
+    #[test]
+    fn raw_words_equals_reference_on_bench_posts() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/benches/data/posts-mixed.jsonl"
+        );
+        let data = std::fs::read_to_string(path).expect("bench data");
+        for line in data.lines() {
+            let v: serde_json::Value = serde_json::from_str(line).expect("json");
+            if let Some(t) = v.get("text").and_then(|t| t.as_str()) {
+                let n = normalize(t);
+                for s in [t, n.as_str()] {
+                    assert_eq!(raw_of(s, true), raw_of(s, false), "{s:?}");
+                }
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(500))]
+
+        #[test]
+        fn raw_words_equals_reference(
+            s in "([a-zA-Z0-9@$!'` .\u{2019}\u{02BB}\u{0400}-\u{04FF}\u{0600}-\u{06FF}\u{0300}-\u{0310}\u{4E00}-\u{4E10}\u{3040}\u{200c}\n\t]){0,40}"
+        ) {
+            proptest::prop_assert_eq!(raw_of(&s, true), raw_of(&s, false));
         }
     }
 

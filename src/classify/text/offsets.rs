@@ -4,6 +4,17 @@
 //! every output byte remembers the original byte range of the character (or entity, or cluster) it
 //! came from, so a span over normalised text maps back to whole characters of the original.
 
+/// The length of the UTF-8 sequence a leading byte `b` starts.
+#[inline]
+fn utf8_len(b: u8) -> usize {
+    match b {
+        0..=0x7F => 1,
+        0xC0..=0xDF => 2,
+        0xE0..=0xEF => 3,
+        _ => 4,
+    }
+}
+
 /// A string whose every byte maps to a byte range `[start, end)` of an original text.
 #[derive(Debug, Clone, Default)]
 pub struct MappedText {
@@ -89,6 +100,56 @@ impl MappedText {
         self.end.extend_from_slice(&src.end[from..to]);
     }
 
+    /// Appends the ASCII text `s` lowercased, mapped 1:1 onto original bytes starting at `os`:
+    /// the same as [`MappedText::push_char`] of each lowercased byte, in bulk.
+    #[inline]
+    pub fn push_identity_ascii_lower(&mut self, s: &str, os: usize) {
+        debug_assert!(s.is_ascii());
+        let m = self.text.len();
+        self.text.push_str(s);
+        self.text[m..].make_ascii_lowercase();
+        let (a, b) = (os as u32, (os + s.len()) as u32);
+        self.start.extend(a..b);
+        self.end.extend(a + 1..b + 1);
+    }
+
+    /// Appends `s`, every char mapped to itself in an original text where `s` starts at `os`:
+    /// the same as [`MappedText::push_char`] of each char with its own range, in bulk.
+    #[inline]
+    pub fn push_identity(&mut self, s: &str, os: usize) {
+        self.text.push_str(s);
+        let bytes = s.as_bytes();
+        // Per byte: the start of its char (the last non-continuation byte) and its end (that
+        // byte's position plus the char's length, read from the leading byte).
+        let mut cs = os as u32;
+        self.start
+            .extend(bytes.iter().enumerate().map(|(k, &b)| {
+                if b & 0xC0 != 0x80 {
+                    cs = (os + k) as u32;
+                }
+                cs
+            }));
+        let mut ce = os as u32;
+        self.end.extend(bytes.iter().enumerate().map(|(k, &b)| {
+            if b & 0xC0 != 0x80 {
+                ce = (os + k + utf8_len(b)) as u32;
+            }
+            ce
+        }));
+    }
+
+    /// Appends `src[from..to]` (ASCII) lowercased, each byte keeping its map: the same as
+    /// [`MappedText::push_char`] of each lowercased byte with `src.original(p, p + 1)`.
+    #[inline]
+    pub fn extend_ascii_lower_from(&mut self, src: &MappedText, from: usize, to: usize) {
+        debug_assert!(src.text[from..to].is_ascii());
+        let m = self.text.len();
+        self.text.push_str(&src.text[from..to]);
+        self.text[m..].make_ascii_lowercase();
+        self.start.extend_from_slice(&src.start[from..to]);
+        self.end.extend_from_slice(&src.end[from..to]);
+    }
+
     /// The original byte range of normalised bytes `[a, b)` (`a < b <= len`).
     #[inline]
     pub fn original(&self, a: usize, b: usize) -> (usize, usize) {
@@ -116,6 +177,32 @@ impl MappedText {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bulk_ascii_pushes_equal_per_char_pushes() {
+        let mut src = MappedText::new();
+        src.push_str("ab", 0, 4);
+        src.push_identity_ascii("CdE", 4);
+        let (mut a, mut b) = (MappedText::new(), MappedText::new());
+        a.extend_ascii_lower_from(&src, 1, 5);
+        for p in 1..5 {
+            let (os, oe) = src.original(p, p + 1);
+            b.push_char(src.as_str().as_bytes()[p].to_ascii_lowercase() as char, os, oe);
+        }
+        a.push_identity_ascii_lower("xY", 9);
+        b.push_char('x', 9, 10);
+        b.push_char('y', 10, 11);
+        a.push_identity("жq灯😀ё", 11);
+        b.push_char('ж', 11, 13);
+        b.push_char('q', 13, 14);
+        b.push_char('灯', 14, 17);
+        b.push_char('😀', 17, 21);
+        b.push_char('ё', 21, 23);
+        assert_eq!(a.as_str(), b.as_str());
+        for i in 0..a.len() {
+            assert_eq!(a.original(i, i + 1), b.original(i, i + 1), "{i}");
+        }
+    }
 
     #[test]
     fn identity_maps_each_char_to_itself() {

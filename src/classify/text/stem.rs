@@ -7,12 +7,12 @@
 //! tokens repeat and the cache turns ~21 MB/s of stemming into hash lookups.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use rust_stemmers::Algorithm;
 use serde::Deserialize;
 
+use super::hash::FxHashMap;
 use crate::model::Lang;
 
 /// A suffix table: stripped longest-first, repeatedly, while the stem keeps `min_stem` chars.
@@ -153,9 +153,12 @@ fn strip_suffixes<'a>(t: &SuffixTable, word: &'a str) -> Cow<'a, str> {
         let n = cur.chars().count();
         // A one-letter suffix is stripped only from longer words: on short words it is as
         // likely part of the root (fa `کارت` is not `کار` + `ت`).
+        // `ends_with` first: counting a suffix's chars only for the few that end the word.
         let found = t.suffixes.iter().find(|suf| {
-            let k = suf.chars().count();
-            cur.ends_with(suf.as_str()) && n >= k + t.min_stem && (k > 1 || n >= 5)
+            cur.ends_with(suf.as_str()) && {
+                let k = suf.chars().count();
+                n >= k + t.min_stem && (k > 1 || n >= 5)
+            }
         });
         match found {
             Some(suf) => cur = &cur[..cur.len() - suf.len()],
@@ -165,8 +168,8 @@ fn strip_suffixes<'a>(t: &SuffixTable, word: &'a str) -> Cow<'a, str> {
     Cow::Borrowed(cur)
 }
 
-/// Word -> stem, for one language.
-type StemMap = HashMap<Box<str>, u32>;
+/// Word -> stem, for one language (FxHash: SipHash was most of the cost of a hit).
+type StemMap = FxHashMap<Box<str>, u32>;
 
 /// Per-worker stem cache: one map per language, bounded.
 ///
@@ -192,7 +195,7 @@ impl StemCache {
             Some(k) => k,
             None => {
                 self.maps
-                    .push((lang, Stemmer::new(lang), HashMap::new(), Vec::new()));
+                    .push((lang, Stemmer::new(lang), StemMap::default(), Vec::new()));
                 self.maps.len() - 1
             }
         };
