@@ -196,7 +196,8 @@ fn process_page(
     scratch: &mut Scratch,
 ) -> PageResult {
     let t0 = Instant::now();
-    let extracted = extractor.extract(&page);
+    // The crawler found the page's links itself.
+    let extracted = extractor.extract_posts(&page);
     let t1 = Instant::now();
     let (mut posts, extract_error) = match extracted {
         Ok(x) => (x.posts, false),
@@ -459,6 +460,12 @@ pub fn scan(mut cfg: ScanConfig) -> anyhow::Result<ScanSummary> {
         .context("starting the index thread")?;
 
     let seen_posts = SeenPosts::default();
+    // One Scratch per worker thread for the whole scan, not one per rayon split (`map_init`
+    // makes a new one for every split of every batch): the scratch holds the stemmer's word
+    // cache, which a fresh scratch has to fill again by running the stemmer on every word.
+    let scratches: Vec<Mutex<Scratch>> = (0..threads)
+        .map(|_| Mutex::new(classifier.new_scratch()))
+        .collect();
     let batch_pages = cfg.batch_pages.max(1);
     let mut batch: Vec<Page> = Vec::with_capacity(batch_pages);
     let (mut wait_crawl, mut wait_index) = (Duration::ZERO, Duration::ZERO);
@@ -479,19 +486,18 @@ pub fn scan(mut cfg: ScanConfig) -> anyhow::Result<ScanSummary> {
         let results: Vec<PageResult> = pool.install(|| {
             pages
                 .into_par_iter()
-                .map_init(
-                    || classifier.new_scratch(),
-                    |scratch, page| {
-                        process_page(
-                            page,
-                            &extractor,
-                            &classifier,
-                            &evidence,
-                            &seen_posts,
-                            scratch,
-                        )
-                    },
-                )
+                .map(|page| {
+                    let i = rayon::current_thread_index().unwrap_or(0) % scratches.len();
+                    let mut scratch = scratches[i].lock().unwrap_or_else(|p| p.into_inner());
+                    process_page(
+                        page,
+                        &extractor,
+                        &classifier,
+                        &evidence,
+                        &seen_posts,
+                        &mut scratch,
+                    )
+                })
                 .collect()
         });
         let t_send = Instant::now();
