@@ -247,18 +247,13 @@ impl Extractor {
         // 1. Profiles, detected by content.
         // Most posts wins; among equals, the profile that fills the most fields. Profiles are
         // evaluated in order of matched blocks, and only while they could still win.
-        // One walk over the document collects every profile's blocks (what `doc.select` of each
-        // post selector would give, in the same order).
-        let mut blocks: Vec<Vec<ElementRef<'_>>> = vec![Vec::new(); self.profiles.len()];
-        for node in doc.tree.nodes() {
-            if let Some(el) = ElementRef::wrap(node) {
-                for (found, p) in blocks.iter_mut().zip(&self.profiles) {
-                    if p.post.matches(&el) {
-                        found.push(el);
-                    }
-                }
-            }
-        }
+        // Each profile's blocks, selected once (`doc.select` reuses its matching caches over a
+        // walk; `Selector::matches` per element would build fresh ones every call).
+        let blocks: Vec<Vec<ElementRef<'_>>> = self
+            .profiles
+            .iter()
+            .map(|p| doc.select(&p.post).collect())
+            .collect();
         let mut counts: Vec<(usize, usize)> = blocks
             .iter()
             .enumerate()
