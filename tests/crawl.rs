@@ -608,13 +608,36 @@ fn jsonld_fallback_matches_seeded_posts() {
         .into_iter()
         .map(|p| ((p.host.clone(), p.post_id.0.clone()), p))
         .collect();
-    let manifest: Manifest =
-        serde_json::from_slice(&std::fs::read(corpus.path().join("manifest.json")).unwrap())
-            .unwrap();
     let ex = Extractor::with_profiles(Vec::new());
     let mut checked = 0;
+    for page in seeded_pages(corpus.path()) {
+        let x = ex.extract(&page).unwrap();
+        if x.method != "jsonld" {
+            continue;
+        }
+        for p in x.posts {
+            let want = oracle
+                .get(&(p.host.clone(), p.post_id.0.clone()))
+                .unwrap_or_else(|| panic!("unknown post {p:?}"));
+            assert_eq!(
+                (&p.url, &p.author, p.published, &p.text),
+                (&want.url, &want.author, want.published, &want.text),
+                "{}",
+                page.url
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked > 0, "the corpus has JSON-LD sites");
+}
+
+/// Every HTML page of a seeded corpus as the crawler would fetch it.
+fn seeded_pages(corpus: &Path) -> Vec<trawl::model::Page> {
+    let manifest: Manifest =
+        serde_json::from_slice(&std::fs::read(corpus.join("manifest.json")).unwrap()).unwrap();
+    let mut pages = Vec::new();
     for h in &manifest.hosts {
-        let root = corpus.path().join("sites").join(&h.host);
+        let root = corpus.join("sites").join(&h.host);
         let mut stack = vec![root.clone()];
         while let Some(d) = stack.pop() {
             for e in std::fs::read_dir(&d).unwrap().flatten() {
@@ -632,7 +655,7 @@ fn jsonld_fallback_matches_seeded_posts() {
                     .to_string_lossy()
                     .replace("index.html", "");
                 let url = format!("http://{}/{rel}", h.host);
-                let page = trawl::model::Page {
+                pages.push(trawl::model::Page {
                     url: url.clone(),
                     final_url: url,
                     status: 200,
@@ -644,27 +667,40 @@ fn jsonld_fallback_matches_seeded_posts() {
                     fetched_at: time::OffsetDateTime::UNIX_EPOCH,
                     sha256: String::new(),
                     depth: 0,
-                };
-                let x = ex.extract(&page).unwrap();
-                if x.method != "jsonld" {
-                    continue;
-                }
-                for p in x.posts {
-                    let want = oracle
-                        .get(&(p.host.clone(), p.post_id.0.clone()))
-                        .unwrap_or_else(|| panic!("unknown post {p:?}"));
-                    assert_eq!(
-                        (&p.url, &p.author, p.published, &p.text),
-                        (&want.url, &want.author, want.published, &want.text),
-                        "{}",
-                        page.url
-                    );
-                    checked += 1;
-                }
+                });
             }
         }
     }
-    assert!(checked > 0, "the corpus has JSON-LD sites");
+    pages
+}
+
+/// `extract_posts` (what `scan` uses) finds exactly the posts `extract` finds, on every page of
+/// the default scenario, and only leaves out the page's outlinks.
+#[test]
+fn extract_posts_matches_extract_on_the_default_scenario() {
+    use trawl::corpus::{Scenario, SeedOptions};
+    use trawl::extract::Extractor;
+    let corpus = tempdir();
+    let opts = SeedOptions {
+        out: corpus.path().to_path_buf(),
+        posts: Some(600),
+        seed: Some(5),
+        force: true,
+    };
+    let scenario = Scenario::default_scenario().expect("default scenario");
+    trawl::corpus::seed(&scenario, &opts).expect("seed");
+    let ex = Extractor::new();
+    let (mut posts, mut links) = (0, 0);
+    for page in seeded_pages(corpus.path()) {
+        let full = ex.extract(&page).unwrap();
+        let lean = ex.extract_posts(&page).unwrap();
+        assert_eq!(lean.posts, full.posts, "{}", page.url);
+        assert_eq!(lean.method, full.method, "{}", page.url);
+        assert!(lean.links.is_empty());
+        posts += full.posts.len();
+        links += full.links.len();
+    }
+    assert!(posts > 600 && links > 0, "{posts} posts, {links} links");
 }
 
 #[test]

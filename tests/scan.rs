@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use trawl::index::{Filter, IndexStore};
+use trawl::index::{EvidenceStore, Filter, IndexStore};
 
 use crate::util::{run_ok, tempdir, trawl};
 
@@ -73,12 +73,25 @@ fn scan_args(corpus: &Path, addr: &str, index: &Path) -> Vec<String> {
     ]
 }
 
+/// The item ids of an index; every item's captured page must be in the evidence store, with the
+/// post's permalink on that page's host and the body hashing to the recorded sha256.
 fn item_ids(index: &Path) -> (Vec<String>, BTreeSet<String>) {
     let store = IndexStore::open_or_create(index).expect("open index");
+    let evidence = EvidenceStore::open(store.evidence_dir()).expect("open evidence");
     let ids: Vec<String> = store
         .items(&Filter::default())
         .expect("items")
-        .map(|i| i.expect("item").id)
+        .map(|i| {
+            let item = i.expect("item");
+            let page = evidence
+                .get(&item.page_sha256)
+                .expect("read evidence")
+                .unwrap_or_else(|| panic!("no evidence for {}", item.id));
+            assert_eq!(page.sha256, item.page_sha256);
+            let host = page.url.split('/').nth(2).unwrap_or_default();
+            assert_eq!(host, item.post.host, "{}", item.id);
+            item.id
+        })
         .collect();
     let set = ids.iter().cloned().collect();
     (ids, set)

@@ -6,7 +6,7 @@
 //!          run, classify, capture evidence of pages with flagged posts; one Scratch per worker
 //!          via map_init; results in page order) --(bounded channel)--> sink thread
 //! sink:    ItemWriter + seen.jsonl; every `commit_pages` pages:
-//!          seen.jsonl flush -> evidence syncfs -> index commit -> crawl journal commit + fsync
+//!          seen.jsonl fsync -> evidence pack fsync -> index commit -> crawl journal commit + fsync
 //! ```
 //!
 //! Crash safety: a page is marked done in the crawl journal only after the index commit that
@@ -54,6 +54,9 @@ pub struct ScanConfig {
     pub commit_pages: usize,
     /// Pages buffered between the crawler and the workers (backpressure bound).
     pub channel_pages: usize,
+    /// Processed batches buffered between the workers and the index thread, so the workers
+    /// keep going while it commits (bodies are not buffered: a few KB of posts per page).
+    pub sink_batches: usize,
     /// Show progress bars on stderr.
     pub progress: bool,
 }
@@ -68,6 +71,7 @@ impl Default for ScanConfig {
             batch_pages: 32,
             commit_pages: 5_000,
             channel_pages: 256,
+            sink_batches: 128,
             progress: true,
         }
     }
@@ -89,6 +93,11 @@ pub struct StageSeconds {
     pub index_add: f64,
     /// Of `index`: seen.jsonl flush, index commit and crawl-journal commit.
     pub commit: f64,
+    /// Wall time the workers waited for pages from the crawler (the crawl is the bottleneck).
+    pub wait_crawl: f64,
+    /// Wall time the workers waited for room in the index thread's queue (indexing or a commit
+    /// is the bottleneck).
+    pub wait_index: f64,
 }
 
 /// Final summary of a scan (`--json` schema).
@@ -148,9 +157,16 @@ impl ScanSummary {
     }
 }
 
+/// What the sink needs of a page (its body stays with the worker: captured, then dropped).
+struct PageRef {
+    url: String,
+    fetched_at: crate::model::Timestamp,
+    sha256: String,
+}
+
 /// The work done on one page by a rayon worker.
 struct PageResult {
-    page: Page,
+    page: PageRef,
     /// The evidence capture (sha256 of the stored body) when any post was flagged.
     evidence: Option<anyhow::Result<String>>,
     evidence_ns: u64,
@@ -180,7 +196,8 @@ fn process_page(
     scratch: &mut Scratch,
 ) -> PageResult {
     let t0 = Instant::now();
-    let extracted = extractor.extract(&page);
+    // The crawler found the page's links itself.
+    let extracted = extractor.extract_posts(&page);
     let t1 = Instant::now();
     let (mut posts, extract_error) = match extracted {
         Ok(x) => (x.posts, false),
@@ -210,7 +227,11 @@ fn process_page(
     });
     let t3 = Instant::now();
     PageResult {
-        page,
+        page: PageRef {
+            url: page.url,
+            fetched_at: page.fetched_at,
+            sha256: page.sha256,
+        },
         evidence,
         evidence_ns: (t3 - t2).as_nanos() as u64,
         posts,
@@ -310,7 +331,7 @@ impl Sink {
     /// only once everything it produced is durable.
     fn commit(&mut self) -> anyhow::Result<()> {
         let t_commit = Instant::now();
-        self.seen.flush().context("flushing seen.jsonl")?;
+        self.seen.sync().context("syncing seen.jsonl")?;
         self.evidence.sync().context("syncing the evidence store")?;
         self.writer.commit().context("committing the index")?;
         self.summary.commits += 1;
@@ -348,7 +369,7 @@ pub fn scan(mut cfg: ScanConfig) -> anyhow::Result<ScanSummary> {
         .with_context(|| format!("creating index directory {}", cfg.index.display()))?;
     let store = IndexStore::open_or_create(&cfg.index)
         .with_context(|| format!("opening index {}", cfg.index.display()))?;
-    let evidence = EvidenceStore::open(store.evidence_dir())
+    let evidence = EvidenceStore::open_packed(store.evidence_dir())
         .with_context(|| format!("opening evidence store in {}", cfg.index.display()))?;
     let seen_path = store.seen_path();
     let seen =
@@ -359,6 +380,9 @@ pub fn scan(mut cfg: ScanConfig) -> anyhow::Result<ScanSummary> {
         .clone()
         .unwrap_or_else(|| cfg.index.join("crawl.journal.jsonl"));
     cfg.crawl.journal = Some(journal_path.clone());
+    // The sink fsyncs the journal after every index commit; the journal's own periodic fsync
+    // (every `journal_batch` records) would only stall the index thread in between.
+    cfg.crawl.journal_batch = usize::MAX;
     let writer = store.writer().context("opening the index writer")?;
 
     let crawler = Crawler::new(cfg.crawl.clone()).context("configuring the crawler")?;
@@ -422,7 +446,8 @@ pub fn scan(mut cfg: ScanConfig) -> anyhow::Result<ScanSummary> {
         counters,
     };
     // The sink runs beside the workers, so indexing overlaps extraction and classification.
-    let (done_tx, done_rx) = std::sync::mpsc::sync_channel::<Vec<PageResult>>(2);
+    let (done_tx, done_rx) =
+        std::sync::mpsc::sync_channel::<Vec<PageResult>>(cfg.sink_batches.max(1));
     let sink_thread = std::thread::Builder::new()
         .name("trawl-index".into())
         .spawn(move || -> anyhow::Result<ScanSummary> {
@@ -435,9 +460,21 @@ pub fn scan(mut cfg: ScanConfig) -> anyhow::Result<ScanSummary> {
         .context("starting the index thread")?;
 
     let seen_posts = SeenPosts::default();
+    // One Scratch per worker thread for the whole scan, not one per rayon split (`map_init`
+    // makes a new one for every split of every batch): the scratch holds the stemmer's word
+    // cache, which a fresh scratch has to fill again by running the stemmer on every word.
+    let scratches: Vec<Mutex<Scratch>> = (0..threads)
+        .map(|_| Mutex::new(classifier.new_scratch()))
+        .collect();
     let batch_pages = cfg.batch_pages.max(1);
     let mut batch: Vec<Page> = Vec::with_capacity(batch_pages);
-    while let Some(first) = rx.blocking_recv() {
+    let (mut wait_crawl, mut wait_index) = (Duration::ZERO, Duration::ZERO);
+    loop {
+        let t_wait = Instant::now();
+        let Some(first) = rx.blocking_recv() else {
+            break;
+        };
+        wait_crawl += t_wait.elapsed();
         batch.push(first);
         while batch.len() < batch_pages {
             match rx.try_recv() {
@@ -449,24 +486,25 @@ pub fn scan(mut cfg: ScanConfig) -> anyhow::Result<ScanSummary> {
         let results: Vec<PageResult> = pool.install(|| {
             pages
                 .into_par_iter()
-                .map_init(
-                    || classifier.new_scratch(),
-                    |scratch, page| {
-                        process_page(
-                            page,
-                            &extractor,
-                            &classifier,
-                            &evidence,
-                            &seen_posts,
-                            scratch,
-                        )
-                    },
-                )
+                .map(|page| {
+                    let i = rayon::current_thread_index().unwrap_or(0) % scratches.len();
+                    let mut scratch = scratches[i].lock().unwrap_or_else(|p| p.into_inner());
+                    process_page(
+                        page,
+                        &extractor,
+                        &classifier,
+                        &evidence,
+                        &seen_posts,
+                        &mut scratch,
+                    )
+                })
                 .collect()
         });
+        let t_send = Instant::now();
         if done_tx.send(results).is_err() {
             break; // the sink failed; its error is reported below
         }
+        wait_index += t_send.elapsed();
     }
     drop(done_tx);
     drop(rx);
@@ -477,6 +515,8 @@ pub fn scan(mut cfg: ScanConfig) -> anyhow::Result<ScanSummary> {
     runtime.shutdown_timeout(Duration::from_secs(1));
     progress.finish();
     let mut summary = sink_result?;
+    summary.stage_seconds.wait_crawl = wait_crawl.as_secs_f64();
+    summary.stage_seconds.wait_index = wait_index.as_secs_f64();
     summary.crawl = crawl_result
         .context("crawler task panicked")?
         .context("crawl failed")?;

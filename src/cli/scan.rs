@@ -95,13 +95,16 @@ pub fn render(s: &ScanSummary) -> String {
     let _ = writeln!(o, "flagged by language: {}", langs.join(", "));
     let _ = writeln!(
         o,
-        "stage busy time: extract {:.2}s, classify {:.2}s, index {:.2}s (evidence {:.2}s, add {:.2}s, commits {:.2}s)",
+        "stage busy time: extract {:.2}s, classify {:.2}s, index {:.2}s (evidence {:.2}s, add {:.2}s, commits {:.2}s); \
+         workers waited {:.2}s for the crawl, {:.2}s for the index",
         s.stage_seconds.extract,
         s.stage_seconds.classify,
         s.stage_seconds.index,
         s.stage_seconds.evidence,
         s.stage_seconds.index_add,
-        s.stage_seconds.commit
+        s.stage_seconds.commit,
+        s.stage_seconds.wait_crawl,
+        s.stage_seconds.wait_index
     );
     let _ = writeln!(o, "index:    {}", s.index.display());
     let _ = writeln!(o, "evidence: {}", s.evidence.display());

@@ -179,6 +179,17 @@ impl Extractor {
 
     /// Extracts posts and links from a page.
     pub fn extract(&self, page: &Page) -> Result<Extracted, ExtractError> {
+        self.extract_inner(page, true)
+    }
+
+    /// Like [`Extractor::extract`] without the page's outlinks (`links` is empty; each post's
+    /// own `links` are still there), for callers that find links elsewhere (the crawler scans
+    /// every page for them itself): saves resolving every `<a href>` of the page.
+    pub fn extract_posts(&self, page: &Page) -> Result<Extracted, ExtractError> {
+        self.extract_inner(page, false)
+    }
+
+    fn extract_inner(&self, page: &Page, want_links: bool) -> Result<Extracted, ExtractError> {
         let perr = |reason: &str| ExtractError::Page {
             url: page.url.clone(),
             reason: reason.to_string(),
@@ -209,11 +220,13 @@ impl Extractor {
             .and_then(|h| page_url.join(h).ok())
             .unwrap_or_else(|| page_url.clone());
         let mut links = Vec::new();
-        let mut seen = std::collections::HashSet::new();
-        for a in doc.select(&self.sel_a) {
-            if let Some(u) = a.value().attr("href").and_then(|h| abs(&base, h, false)) {
-                if seen.insert(u.clone()) {
-                    links.push(u);
+        if want_links {
+            let mut seen = std::collections::HashSet::new();
+            for a in doc.select(&self.sel_a) {
+                if let Some(u) = a.value().attr("href").and_then(|h| abs(&base, h, false)) {
+                    if seen.insert(u.clone()) {
+                        links.push(u);
+                    }
                 }
             }
         }
@@ -234,23 +247,29 @@ impl Extractor {
         // 1. Profiles, detected by content.
         // Most posts wins; among equals, the profile that fills the most fields. Profiles are
         // evaluated in order of matched blocks, and only while they could still win.
-        let mut counts: Vec<(usize, usize)> = self
+        // Each profile's blocks, selected once (`doc.select` reuses its matching caches over a
+        // walk; `Selector::matches` per element would build fresh ones every call).
+        let blocks: Vec<Vec<ElementRef<'_>>> = self
             .profiles
             .iter()
+            .map(|p| doc.select(&p.post).collect())
+            .collect();
+        let mut counts: Vec<(usize, usize)> = blocks
+            .iter()
             .enumerate()
-            .map(|(i, p)| (doc.select(&p.post).count(), i))
+            .map(|(i, b)| (b.len(), i))
             .filter(|(n, _)| *n > 0)
             .collect();
         counts.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
         let mut best: Option<((usize, usize), &Profile, Vec<Post>)> = None;
-        for (blocks, i) in counts {
-            if best.as_ref().is_some_and(|(s, _, _)| blocks < s.0) {
+        for (n, i) in counts {
+            if best.as_ref().is_some_and(|(s, _, _)| n < s.0) {
                 break;
             }
             let p = &self.profiles[i];
-            let posts: Vec<Post> = doc
-                .select(&p.post)
-                .filter_map(|b| self.post_from_block(p, b, &ctx))
+            let posts: Vec<Post> = blocks[i]
+                .iter()
+                .filter_map(|b| self.post_from_block(p, *b, &ctx))
                 .collect();
             if posts.is_empty() {
                 continue;

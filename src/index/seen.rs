@@ -95,6 +95,15 @@ impl SeenWriter {
     pub fn flush(&mut self) -> Result<()> {
         self.out.flush().map_err(|e| IndexError::io(&self.path, e))
     }
+
+    /// Flushes buffered records and makes them durable (fdatasync).
+    pub fn sync(&mut self) -> Result<()> {
+        self.flush()?;
+        self.out
+            .get_ref()
+            .sync_data()
+            .map_err(|e| IndexError::io(&self.path, e))
+    }
 }
 
 /// Reads a seen log; the last record per (host, post_id) wins. A line that does not parse is an
