@@ -402,6 +402,10 @@ fn readme_worked_example_checks_and_its_examples_pass() {
     );
 }
 
+fn classifier(name: &str, pack: &str) -> Classifier {
+    Classifier::from_sources(&[Source::new(name, pack.to_string())]).expect("pack compiles")
+}
+
 /// A Cyrillic pack's short stems (`нужн`, `личк`) match a post typed in Latin letters only when
 /// the post reads as transliterated Cyrillic, never in an English or Turkish post.
 #[test]
@@ -422,8 +426,7 @@ category = "solicitation"
 weight = 0.8
 when = "org and recruit"
 "#;
-    let c = Classifier::from_sources(&[Source::new("translit.toml", pack.to_string())])
-        .expect("pack compiles");
+    let c = classifier("translit.toml", pack);
     let mut s = c.new_scratch();
     let mut flagged =
         |text: &str, hint: Option<Lang>| c.classify(&post(1, text, hint), &mut s).flagged;
@@ -464,8 +467,7 @@ category = "glorification"
 weight = 0.8
 when = "org and glory"
 "#;
-    let c = Classifier::from_sources(&[Source::new("paragraphs.toml", pack.to_string())])
-        .expect("pack compiles");
+    let c = classifier("paragraphs.toml", pack);
     let mut s = c.new_scratch();
     let text = "Ет пен картоп па, әлде палау ма? Үйде мәңгілік дау, әрқашан осылай.\n\n\
                 «Кызыл Чырак» жолуна түшкөн алгачкы шейиттерди унутпагыла, биз алардын изи менен баратабыз.";

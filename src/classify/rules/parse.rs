@@ -509,6 +509,8 @@ struct P {
 }
 
 type PResult<X> = Result<X, (usize, String)>;
+/// A lexicon name and its byte offset in the condition.
+type Named = (String, usize);
 
 impl P {
     fn peek(&self) -> Option<&T> {
@@ -528,7 +530,7 @@ impl P {
             Err((self.off(), format!("expected {what}")))
         }
     }
-    fn ident(&mut self) -> PResult<(String, usize)> {
+    fn ident(&mut self) -> PResult<Named> {
         match self.toks.get(self.i) {
             Some((T::Ident(s), o)) if !is_keyword(s) => {
                 self.i += 1;
@@ -537,6 +539,18 @@ impl P {
             _ => Err((self.off(), "expected a lexicon name".into())),
         }
     }
+    /// `(a, b, n)` after `near`, `before` or `free`.
+    fn two_lexicons_and_n(&mut self, name: &str) -> PResult<(Named, Named, u32)> {
+        self.expect(T::LParen, &format!("`(` after {name}"))?;
+        let a = self.ident()?;
+        self.expect(T::Comma, "`,`")?;
+        let b = self.ident()?;
+        self.expect(T::Comma, "`,`")?;
+        let n = self.num()?;
+        self.expect(T::RParen, "`)`")?;
+        Ok((a, b, n))
+    }
+
     fn num(&mut self) -> PResult<u32> {
         match self.toks.get(self.i) {
             Some((T::Num(n), _)) => {
@@ -599,13 +613,7 @@ impl P {
             }
             Some(T::Ident(s)) if s == "near" || s == "before" => {
                 self.i += 1;
-                self.expect(T::LParen, "`(` after near/before")?;
-                let a = self.ident()?;
-                self.expect(T::Comma, "`,`")?;
-                let b = self.ident()?;
-                self.expect(T::Comma, "`,`")?;
-                let n = self.num()?;
-                self.expect(T::RParen, "`)`")?;
+                let (a, b, n) = self.two_lexicons_and_n("near/before")?;
                 Ok(Cond::Near {
                     a,
                     b,
@@ -615,13 +623,7 @@ impl P {
             }
             Some(T::Ident(s)) if s == "free" => {
                 self.i += 1;
-                self.expect(T::LParen, "`(` after free")?;
-                let a = self.ident()?;
-                self.expect(T::Comma, "`,`")?;
-                let b = self.ident()?;
-                self.expect(T::Comma, "`,`")?;
-                let n = self.num()?;
-                self.expect(T::RParen, "`)`")?;
+                let (a, b, n) = self.two_lexicons_and_n("free")?;
                 Ok(Cond::Free { a, b, n })
             }
             Some(T::Ident(s)) if s == "quoted" => {

@@ -105,16 +105,18 @@ mod tests {
     use super::*;
     use crate::classify::text::normalize::normalize;
 
-    #[test]
-    fn han_is_split_per_character() {
-        let n = normalize("绯红灯笼 OCL");
+    fn words(text: &str) -> Vec<String> {
+        let n = normalize(text);
         let mut t = Vec::new();
         tokenize(&n, &mut t);
-        let s: Vec<&str> = t
-            .iter()
-            .map(|t| &n.as_str()[t.start as usize..t.end as usize])
-            .collect();
-        assert_eq!(s, ["绯", "红", "灯", "笼", "ocl"]);
+        t.iter()
+            .map(|t| n.as_str()[t.start as usize..t.end as usize].to_string())
+            .collect()
+    }
+
+    #[test]
+    fn han_is_split_per_character() {
+        assert_eq!(words("绯红灯笼 OCL"), ["绯", "红", "灯", "笼", "ocl"]);
     }
 
     #[test]
@@ -124,14 +126,7 @@ mod tests {
             ("للOCL", vec!["لل", "ocl"]),
             ("kызыл", vec!["кызыл"]),
         ] {
-            let n = normalize(text);
-            let mut t = Vec::new();
-            tokenize(&n, &mut t);
-            let s: Vec<&str> = t
-                .iter()
-                .map(|t| &n.as_str()[t.start as usize..t.end as usize])
-                .collect();
-            assert_eq!(s, want, "{text}");
+            assert_eq!(words(text), want, "{text}");
         }
     }
 }
