@@ -1,7 +1,8 @@
 //! One post against a compiled pack: look every token up (as its stems, its normalised text and
-//! its transliteration key) in the whole-token tables, run each prefix automaton once over the
-//! tokens of its stream, assemble term matches from per-token word hits, resolve overlaps
-//! leftmost-longest, and group the surviving matches by lexicon.
+//! its transliteration key) in each stream's whole-token table and walk the stream's prefix
+//! automaton from the token's start (a per-worker cache keeps the result per distinct token),
+//! assemble term matches from per-token word hits, resolve overlaps leftmost-longest, and group
+//! the surviving matches by lexicon.
 
 use super::compile::{Compiled, Stream};
 use crate::classify::text::hash::FxHashMap;
