@@ -1,14 +1,13 @@
 //! [`PackDef`] -> [`Compiled`]: every term of every lexicon normalised and stemmed exactly as
 //! post text is, split into single-token word patterns, and all of them built, per stream
 //! (stems, normalised words, and two transliteration-key streams), into one table of whole-token
-//! patterns and at most one aho-corasick automaton of prefix patterns, so a post costs one lookup
-//! per token and stream plus one automaton pass where prefixes exist, however many terms there
-//! are.
+//! patterns and at most one aho-corasick automaton of prefix patterns, so a token costs one
+//! table lookup and one short anchored automaton walk per stream, however many terms there are.
 //!
 //! A term is a sequence of word patterns; a word pattern matches a whole token or a token prefix
-//! (`\x01w` in the automaton, over tokens written `\x01token\x01`). Whole-token patterns are
-//! looked up by the token's text: the automaton over `\x01w\x01` did exactly that equality test,
-//! at ~40 instructions a byte (it was 12% of classify instructions, and grew with the pack).
+//! (`\x01w`, walked over `\x01token`). Whole-token patterns are looked up by the token's text:
+//! the automaton over a haystack of `\x01token\x01` segments that this replaces did exactly that
+//! equality test, at ~40 instructions a byte (12% of classify instructions).
 //! Identical word patterns are shared between terms.
 
 use std::collections::{HashMap, HashSet};
@@ -34,8 +33,8 @@ const KEY_MIN: usize = 5;
 /// Single-word translit keys shorter than this are not used at all; at this length they match
 /// whole tokens only, longer ones (in the term's language) also as prefixes.
 const KEY_SCOPED_MIN: usize = 3;
-/// A prefix automaton with at most this many pattern bytes is built as a DFA (a few MB at
-/// most; ~4x fewer instructions per haystack byte than the NFA), larger ones as an NFA.
+/// A prefix automaton with at most this many pattern bytes is built as a DFA (one table load
+/// per byte; a few MB at most), larger ones as a contiguous NFA (compact).
 const DFA_MAX_PATTERN_BYTES: usize = 16 * 1024;
 
 /// The four haystacks a post is matched in.
@@ -151,7 +150,7 @@ pub struct Compiled {
     pub rules_by_lexicon: Vec<Vec<u32>>,
     /// Rules that can fire without any lexicon hit (always evaluated).
     pub always: Vec<u32>,
-    /// Whether any Cyrillic / Latin term has translit patterns (skip key streams otherwise).
+    /// Per stream: whether it has any word pattern (a stream without one is skipped).
     pub has_stream: [bool; 4],
 }
 

@@ -1,7 +1,8 @@
 //! One post against a compiled pack: look every token up (as its stems, its normalised text and
-//! its transliteration key) in the whole-token tables, run each prefix automaton once over the
-//! tokens of its stream, assemble term matches from per-token word hits, resolve overlaps
-//! leftmost-longest, and group the surviving matches by lexicon.
+//! its transliteration key) in each stream's whole-token table and walk the stream's prefix
+//! automaton from the token's start (a per-worker cache keeps the result per distinct token),
+//! assemble term matches from per-token word hits, resolve overlaps leftmost-longest, and group
+//! the surviving matches by lexicon.
 
 use super::compile::{Compiled, Stream};
 use crate::classify::text::hash::FxHashMap;
@@ -24,6 +25,8 @@ pub struct Hit {
 
 /// Entries of the per-worker hit cache before it starts over.
 const HIT_CACHE_MAX: usize = 200_000;
+/// Longer tokens are not cached (bounds the cache's memory whatever the input).
+const HIT_CACHE_MAX_TOKEN: usize = 64;
 
 /// Every [`Script`], indexed by `Script as usize`.
 const SCRIPTS: [Script; 7] = [
@@ -267,12 +270,13 @@ pub fn match_post(
         let (ts, te) = (t.start as usize, t.end as usize);
         let word = &an.normalized.as_str()[ts..te];
         // 0xFF never occurs in UTF-8: the key is unambiguous.
+        let cacheable = word.len() <= HIT_CACHE_MAX_TOKEN;
         s.hit_key.clear();
         s.hit_key.extend_from_slice(word.as_bytes());
         s.hit_key.push(0xFF);
         s.hit_key.push(t.script as u8);
         s.hit_key.extend_from_slice(&bits.to_le_bytes());
-        if let Some(&(a, n)) = s.hit_cache.get(s.hit_key.as_slice()) {
+        if cacheable && let Some(&(a, n)) = s.hit_cache.get(s.hit_key.as_slice()) {
             let ids = &s.hit_pool[a as usize..(a + n) as usize];
             s.word_hits.extend(ids.iter().map(|&id| (i as u32, id)));
             continue;
@@ -301,11 +305,13 @@ pub fn match_post(
             let key = s.keys.key(word);
             emit(c, Stream::CyrKey as usize, i, key, &mut s.word_hits);
         }
-        let a = s.hit_pool.len() as u32;
-        s.hit_pool
-            .extend(s.word_hits[first..].iter().map(|&(_, id)| id));
-        let n = s.hit_pool.len() as u32 - a;
-        s.hit_cache.insert(s.hit_key.as_slice().into(), (a, n));
+        if cacheable {
+            let a = s.hit_pool.len() as u32;
+            s.hit_pool
+                .extend(s.word_hits[first..].iter().map(|&(_, id)| id));
+            let n = s.hit_pool.len() as u32 - a;
+            s.hit_cache.insert(s.hit_key.as_slice().into(), (a, n));
+        }
     }
     s.word_hits.sort_unstable();
     s.word_hits.dedup();

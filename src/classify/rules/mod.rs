@@ -329,6 +329,8 @@ mod tests {
             "the lanterns of acme",
             "Фонари горят, fonar",
             "Join the Acme front tonight",
+            // Longer than the token caches keep.
+            "acme lanterns-lanternslanternslanternslanternslanternslanternslanternslanterns",
         ];
         let mut shared = packs[0].new_scratch();
         for _ in 0..2 {

@@ -84,7 +84,18 @@ mod tests {
     fn distinct_short_keys_hash_apart() {
         let b = BuildHasherDefault::<FxHasher>::default();
         let mut seen = std::collections::HashSet::new();
-        for w in ["", "a", "a\0", "ab", "ba", "abcd", "abcde", "abcdefgh", "abcdefghi", "фонарь"] {
+        for w in [
+            "",
+            "a",
+            "a\0",
+            "ab",
+            "ba",
+            "abcd",
+            "abcde",
+            "abcdefgh",
+            "abcdefghi",
+            "фонарь",
+        ] {
             assert!(seen.insert(b.hash_one(w)), "{w:?}");
         }
     }

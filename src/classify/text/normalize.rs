@@ -711,9 +711,7 @@ fn fold_generic(
                 }
                 let next = it.next();
                 let next_self = next.is_some_and(|x| !x.is_ascii() && chars::folds_to_itself(x));
-                if !next_self
-                    && !next.is_none_or(|x| chars::ccc_is_zero(x) && !is_removed(x))
-                {
+                if !next_self && !next.is_none_or(|x| chars::ccc_is_zero(x) && !is_removed(x)) {
                     break;
                 }
                 j += c.len_utf8();

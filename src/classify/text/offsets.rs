@@ -122,13 +122,12 @@ impl MappedText {
         // Per byte: the start of its char (the last non-continuation byte) and its end (that
         // byte's position plus the char's length, read from the leading byte).
         let mut cs = os as u32;
-        self.start
-            .extend(bytes.iter().enumerate().map(|(k, &b)| {
-                if b & 0xC0 != 0x80 {
-                    cs = (os + k) as u32;
-                }
-                cs
-            }));
+        self.start.extend(bytes.iter().enumerate().map(|(k, &b)| {
+            if b & 0xC0 != 0x80 {
+                cs = (os + k) as u32;
+            }
+            cs
+        }));
         let mut ce = os as u32;
         self.end.extend(bytes.iter().enumerate().map(|(k, &b)| {
             if b & 0xC0 != 0x80 {
@@ -187,7 +186,11 @@ mod tests {
         a.extend_ascii_lower_from(&src, 1, 5);
         for p in 1..5 {
             let (os, oe) = src.original(p, p + 1);
-            b.push_char(src.as_str().as_bytes()[p].to_ascii_lowercase() as char, os, oe);
+            b.push_char(
+                src.as_str().as_bytes()[p].to_ascii_lowercase() as char,
+                os,
+                oe,
+            );
         }
         a.push_identity_ascii_lower("xY", 9);
         b.push_char('x', 9, 10);

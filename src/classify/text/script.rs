@@ -116,7 +116,10 @@ mod tests {
     fn caseless_scripts_have_no_uppercase() {
         for u in 0..0x3_0000 {
             if let Some(c) = char::from_u32(u)
-                && matches!(script_of(c), Script::Arabic | Script::Cjk | Script::Devanagari)
+                && matches!(
+                    script_of(c),
+                    Script::Arabic | Script::Cjk | Script::Devanagari
+                )
             {
                 assert!(!c.is_uppercase(), "{u:#x}");
             }

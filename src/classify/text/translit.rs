@@ -135,6 +135,8 @@ pub struct KeyCache {
 
 /// Entries kept before the cache starts over.
 const KEY_CACHE_MAX: usize = 200_000;
+/// Longest word cached, in bytes.
+const KEY_CACHE_MAX_WORD: usize = 64;
 
 impl KeyCache {
     /// A new, empty cache.
@@ -144,6 +146,11 @@ impl KeyCache {
 
     /// The transliteration key of `word` (the same as [`key`]), cached.
     pub fn key(&mut self, word: &str) -> &str {
+        // Long words are not cached (bounds the cache's memory whatever the input).
+        if word.len() > KEY_CACHE_MAX_WORD {
+            key_into_with(word, &mut self.key, &mut self.lat);
+            return &self.key;
+        }
         if let Some(&i) = self.map.get(word) {
             return &self.keys[i as usize];
         }
@@ -166,7 +173,18 @@ mod tests {
     #[test]
     fn cached_keys_equal_fresh_keys() {
         let mut c = KeyCache::new();
-        for w in ["фонарь", "fonar", "жги", "фонарь", "ҳеҷ", "fonar", ""] {
+        let long = "ж".repeat(40);
+        for w in [
+            "фонарь",
+            "fonar",
+            "жги",
+            "фонарь",
+            "ҳеҷ",
+            "fonar",
+            "",
+            &long,
+            &long,
+        ] {
             assert_eq!(c.key(w), key(w), "{w:?}");
         }
     }
