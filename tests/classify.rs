@@ -481,3 +481,34 @@ when = "org and glory"
     let kk_only = "Ет пен картоп па, әлде палау ма? Кызыл Чырак шейиттерди әрқашан еске алады.";
     assert!(!c.classify(&post(2, kk_only, None), &mut s).flagged);
 }
+
+/// Held-out check of the shipped packs on wording the corpus generator never produces: 38 posts
+/// (en, ru) written by hand for this test and never used to tune the packs. Do not tune on them;
+/// add new ones instead. The seeded corpora score far higher (same phrase bank as the tuning
+/// corpus), so this is the honest estimate of how the packs carry over to new wording.
+#[test]
+fn shipped_packs_on_hand_written_wording_outside_the_generator() {
+    #[derive(serde::Deserialize)]
+    struct Case {
+        violating: bool,
+        text: String,
+    }
+    let c = Classifier::default_packs().expect("packs");
+    let mut s = c.new_scratch();
+    let (mut tp, mut fp, mut pos, mut neg) = (0, 0, 0, 0);
+    for (i, line) in include_str!("data/fresh-wording.jsonl").lines().enumerate() {
+        let case: Case = serde_json::from_str(line).expect("fixture line");
+        let flagged = c.classify(&post(i, &case.text, None), &mut s).flagged;
+        if case.violating {
+            pos += 1;
+            tp += usize::from(flagged);
+        } else {
+            neg += 1;
+            fp += usize::from(flagged);
+        }
+    }
+    eprintln!("hand-written wording: recall {tp}/{pos}, false alarms {fp}/{neg}");
+    // Measured when the fixture was written: recall 15/20, false alarms 1/18.
+    assert!(tp * 100 >= pos * 70, "recall {tp}/{pos} fell below 70%");
+    assert!(fp <= 2, "{fp}/{neg} false alarms");
+}

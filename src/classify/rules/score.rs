@@ -185,7 +185,23 @@ impl Segments {
             self.sent.push(sent);
             self.clause.push(clause);
             // Track quotation marks up to the start of this token.
-            for c in original.get(scanned..s).unwrap_or("").chars() {
+            let gap = original.get(scanned..s).unwrap_or("");
+            let mut prev_c: Option<char> = None;
+            for (gi, c) in gap.char_indices() {
+                let was = prev_c.replace(c);
+                if matches!(c, '\'' | '‘' | '’') {
+                    // Single quotes double as apostrophes: one only closes right after a word
+                    // and only opens right before one, after a space or at the start.
+                    let after_word = gi == 0 && i > 0;
+                    let before_word = gi + c.len_utf8() == gap.len();
+                    let opens = before_word && was.is_none_or(char::is_whitespace) && !after_word;
+                    if after_word && self.stack.last().is_some_and(|cl| cl.contains(&c)) {
+                        self.stack.pop();
+                    } else if opens && c != '’' && self.stack.len() < 16 {
+                        self.stack.push(if c == '‘' { &['’'] } else { &['\''] });
+                    }
+                    continue;
+                }
                 if self.stack.last().is_some_and(|cl| cl.contains(&c)) {
                     self.stack.pop();
                 } else if let Some(cl) = closers(c) {
@@ -523,6 +539,30 @@ mod tests {
         .expect("pack compiles");
         assert!(flags(&c, "The Acme Front never forgets."));
         assert!(!flags(&c, "The Acme Front does not, never forgets anyone."));
+    }
+
+    #[test]
+    fn single_quotes_quote_but_apostrophes_do_not() {
+        let mut an = Analyzer::new();
+        let mut seg = Segments::default();
+        let mut quoted = |text: &str| {
+            an.prepare(text);
+            seg.compute(&an, text);
+            let toks: Vec<bool> = seg.quoted.clone();
+            toks
+        };
+        // 'never goes out' quoted; the words around it are not.
+        assert_eq!(
+            quoted("they wrote 'never goes out' on it"),
+            [false, false, true, true, true, false, false]
+        );
+        // Apostrophes inside and after words open nothing.
+        assert!(
+            quoted("don't touch the lanterns' flag, it's theirs")
+                .iter()
+                .all(|q| !q)
+        );
+        assert_eq!(quoted("‘lantern’ ok"), [true, false]);
     }
 
     #[test]
