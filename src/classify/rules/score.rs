@@ -318,6 +318,10 @@ pub fn fire(
         }
     }
     cand.extend_from_slice(&c.always);
+    if cand.is_empty() {
+        // No rule can fire: skip the segmentation (most chatter posts end here).
+        return Vec::new();
+    }
     cand.sort_unstable();
     cand.dedup();
     seg.compute(an, original);
