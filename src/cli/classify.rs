@@ -60,78 +60,98 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let scratches: Vec<Mutex<Scratch>> = (0..pool.current_num_threads())
         .map(|_| Mutex::new(clf.new_scratch()))
         .collect();
-    let mut out = BufWriter::new(std::io::stdout().lock());
-    let (mut bad, mut total, mut flagged) = (0usize, 0usize, 0usize);
-    // A reader thread reads the next batches while the pool classifies this one, so reading
-    // is off the serial path (only writing the verdicts of a batch stays on it).
+    // A reader thread reads the next batches and a writer thread writes the verdicts of the
+    // last one while the pool classifies this one: neither is on the serial path.
     let (tx, rx) = std::sync::mpsc::sync_channel::<anyhow::Result<Vec<(usize, String)>>>(2);
-    std::thread::scope(|sc| -> anyhow::Result<()> {
-        sc.spawn(move || read_batches(reader, &tx));
-        for batch in rx {
-            let batch = batch?;
-            let results: Vec<Result<Option<String>, String>> = pool.install(|| {
-                batch
-                    .par_iter()
-                    .map(|(n, line)| {
-                        let slot = rayon::current_thread_index().unwrap_or(0) % scratches.len();
-                        let mut guard = match scratches[slot].lock() {
-                            Ok(g) => g,
-                            Err(p) => p.into_inner(),
-                        };
-                        let scratch = &mut *guard;
-                        let post: Post = serde_json::from_str(line)
-                            .map_err(|e| format!("line {n}: not a post: {e}"))?;
-                        let v = clf.classify(&post, scratch);
-                        if args.only_flagged && !v.flagged {
-                            return Ok(None);
-                        }
-                        let s = if args.explain {
-                            let mut val = serde_json::to_value(&v).map_err(|e| e.to_string())?;
-                            if let Some(o) = val.as_object_mut() {
-                                o.insert(
-                                    "explanation".into(),
-                                    clf.explain_with_matches(&v, scratch, &post.text).into(),
-                                );
+    let (wtx, wrx) = std::sync::mpsc::sync_channel::<Vec<Result<Option<String>, String>>>(2);
+    let (total, flagged, bad) =
+        std::thread::scope(|sc| -> anyhow::Result<(usize, usize, usize)> {
+            sc.spawn(move || read_batches(reader, &tx));
+            let writer = sc.spawn(move || write_verdicts(wrx));
+            for batch in rx {
+                let batch = batch?;
+                let results: Vec<Result<Option<String>, String>> = pool.install(|| {
+                    batch
+                        .par_iter()
+                        .map(|(n, line)| {
+                            let slot = rayon::current_thread_index().unwrap_or(0) % scratches.len();
+                            let mut guard = match scratches[slot].lock() {
+                                Ok(g) => g,
+                                Err(p) => p.into_inner(),
+                            };
+                            let scratch = &mut *guard;
+                            let post: Post = serde_json::from_str(line)
+                                .map_err(|e| format!("line {n}: not a post: {e}"))?;
+                            let v = clf.classify(&post, scratch);
+                            if args.only_flagged && !v.flagged {
+                                return Ok(None);
                             }
-                            val.to_string()
-                        } else {
-                            serde_json::to_string(&v).map_err(|e| e.to_string())?
-                        };
-                        Ok(Some(if v.flagged {
-                            format!("F{s}")
-                        } else {
-                            format!("N{s}")
-                        }))
-                    })
-                    .collect()
-            });
-            for r in results {
-                total += 1;
-                match r {
-                    Ok(Some(s)) => {
-                        if s.starts_with('F') {
-                            flagged += 1;
-                        }
-                        out.write_all(&s.as_bytes()[1..])?;
-                        out.write_all(b"\n")?;
-                    }
-                    Ok(None) => {}
-                    Err(e) => {
-                        bad += 1;
-                        tracing::warn!("{e}");
-                    }
+                            let s = if args.explain {
+                                let mut val =
+                                    serde_json::to_value(&v).map_err(|e| e.to_string())?;
+                                if let Some(o) = val.as_object_mut() {
+                                    o.insert(
+                                        "explanation".into(),
+                                        clf.explain_with_matches(&v, scratch, &post.text).into(),
+                                    );
+                                }
+                                val.to_string()
+                            } else {
+                                serde_json::to_string(&v).map_err(|e| e.to_string())?
+                            };
+                            Ok(Some(if v.flagged {
+                                format!("F{s}")
+                            } else {
+                                format!("N{s}")
+                            }))
+                        })
+                        .collect()
+                });
+                if wtx.send(results).is_err() {
+                    break; // the writer failed; its error is returned below
                 }
             }
-        }
-        Ok(())
-    })?;
-    out.flush()?;
+            drop(wtx);
+            match writer.join() {
+                Ok(r) => r,
+                Err(_) => anyhow::bail!("the verdict writer panicked"),
+            }
+        })?;
     tracing::info!(posts = total - bad, flagged, bad_lines = bad, "Classified.");
     Ok(if bad > 0 {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Writes each batch of verdicts in input order to stdout; returns (lines, flagged, bad lines).
+fn write_verdicts(
+    rx: std::sync::mpsc::Receiver<Vec<Result<Option<String>, String>>>,
+) -> anyhow::Result<(usize, usize, usize)> {
+    let mut out = BufWriter::new(std::io::stdout().lock());
+    let (mut total, mut flagged, mut bad) = (0usize, 0usize, 0usize);
+    for results in rx {
+        for r in results {
+            total += 1;
+            match r {
+                Ok(Some(s)) => {
+                    if s.starts_with('F') {
+                        flagged += 1;
+                    }
+                    out.write_all(&s.as_bytes()[1..])?;
+                    out.write_all(b"\n")?;
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    bad += 1;
+                    tracing::warn!("{e}");
+                }
+            }
+        }
+    }
+    out.flush()?;
+    Ok((total, flagged, bad))
 }
 
 /// Reads non-empty lines in batches of [`BATCH`] with their line numbers and sends them; stops
