@@ -75,7 +75,10 @@ fn norm_escapes(s: &str, out: &mut String) {
         if b[i] == b'%' && i + 2 < b.len() {
             if let (Some(h), Some(l)) = (hexval(b[i + 1]), hexval(b[i + 2])) {
                 let v = h * 16 + l;
-                if is_unreserved(v) {
+                // A decoded hex digit right after a stray `%` (or `%` + hex digit) would form a
+                // new escape, so a second pass would change the URL again: keep it escaped.
+                let forms_escape = hexval(v).is_some() && stray_percent_tail(out);
+                if is_unreserved(v) && !forms_escape {
                     out.push(v as char);
                 } else {
                     out.push('%');
@@ -90,6 +93,14 @@ fn norm_escapes(s: &str, out: &mut String) {
         out.push(b[i] as char);
         i += 1;
     }
+}
+
+/// Whether `out` ends with a `%` that starts no escape: `%` or `%` + one hex digit (escapes are
+/// always written whole, `%HH`).
+fn stray_percent_tail(out: &str) -> bool {
+    let b = out.as_bytes();
+    b.last() == Some(&b'%')
+        || (b.len() >= 2 && b[b.len() - 2] == b'%' && hexval(b[b.len() - 1]).is_some())
 }
 
 /// The host of a normalised URL (lowercase, no port).
@@ -370,6 +381,21 @@ mod tests {
         let _ = scan_links(b"<a href=\"unterminated");
         let _ = scan_links(b"<<<<a");
         let _ = scan_links(&[0xff, b'<', 0xfe, b'a', b' ', b'h']);
+    }
+
+    #[test]
+    fn decoded_hex_digit_after_a_stray_percent_stays_escaped() {
+        // Found by the proptest below: `%0` + `%61` decoded to `%0a`, which a second pass read
+        // as an escape and upper-cased.
+        for (raw, want) in [
+            ("http://a.test/?%0%61", "http://a.test/?%0%61"),
+            ("http://a.test/x%%61%62", "http://a.test/x%%61b"),
+            ("http://a.test/%7e%41", "http://a.test/~A"),
+        ] {
+            let n = normalize_str(raw).unwrap();
+            assert_eq!(n, want, "{raw}");
+            assert_eq!(normalize_str(&n).unwrap(), n);
+        }
     }
 
     proptest! {

@@ -101,6 +101,8 @@ pub struct Extractor {
     sel_base: Selector,
     sel_main: Selector,
     sel_title: Selector,
+    /// Every profile's post selector as one list: a single walk finds the candidate blocks.
+    sel_any_post: Option<Selector>,
     readable_min_chars: usize,
 }
 
@@ -134,14 +136,15 @@ impl Extractor {
     /// An extractor with these profiles (tried in order; ties go to the first).
     pub fn with_profiles(profiles: Vec<Profile>) -> Extractor {
         Extractor {
-            profiles,
             sel_a: fixed("a[href]"),
             sel_ld: fixed("script[type='application/ld+json']"),
             sel_html: fixed("html"),
             sel_base: fixed("base[href]"),
             sel_main: fixed("article, main, [role=main]"),
             sel_title: fixed("title"),
+            sel_any_post: any_post(&profiles),
             readable_min_chars: 200,
+            profiles,
         }
     }
 
@@ -169,6 +172,7 @@ impl Extractor {
             ex.profiles
                 .insert(0, Profile::parse(&p.display().to_string(), &t)?);
         }
+        ex.sel_any_post = any_post(&ex.profiles);
         Ok(ex)
     }
 
@@ -247,13 +251,27 @@ impl Extractor {
         // 1. Profiles, detected by content.
         // Most posts wins; among equals, the profile that fills the most fields. Profiles are
         // evaluated in order of matched blocks, and only while they could still win.
-        // Each profile's blocks, selected once (`doc.select` reuses its matching caches over a
-        // walk; `Selector::matches` per element would build fresh ones every call).
-        let blocks: Vec<Vec<ElementRef<'_>>> = self
-            .profiles
-            .iter()
-            .map(|p| doc.select(&p.post).collect())
-            .collect();
+        // Each profile's blocks, in document order (what `doc.select(&p.post)` gives): one walk
+        // with the union of the post selectors, then each profile's own test on the few
+        // elements that matched any.
+        let blocks: Vec<Vec<ElementRef<'_>>> = match &self.sel_any_post {
+            Some(any) => {
+                let mut blocks = vec![Vec::new(); self.profiles.len()];
+                for el in doc.select(any) {
+                    for (found, p) in blocks.iter_mut().zip(&self.profiles) {
+                        if p.post.matches(&el) {
+                            found.push(el);
+                        }
+                    }
+                }
+                blocks
+            }
+            None => self
+                .profiles
+                .iter()
+                .map(|p| doc.select(&p.post).collect())
+                .collect(),
+        };
         let mut counts: Vec<(usize, usize)> = blocks
             .iter()
             .enumerate()
@@ -397,6 +415,16 @@ impl Extractor {
             links: Vec::new(),
         })
     }
+}
+
+/// The union of the profiles' post selectors (None without profiles, or if the list does not
+/// parse, in which case each profile selects on its own).
+fn any_post(profiles: &[Profile]) -> Option<Selector> {
+    if profiles.is_empty() {
+        return None;
+    }
+    let list: Vec<&str> = profiles.iter().map(|p| p.post_css.as_str()).collect();
+    Selector::parse(&list.join(", ")).ok()
 }
 
 /// How many optional fields a post has (profile tie-break).

@@ -64,6 +64,8 @@ pub struct Profile {
     pub kind: SiteKind,
     /// Post block selector.
     pub post: Selector,
+    /// Its source text (the extractor joins all profiles' into one selector list).
+    pub(crate) post_css: String,
     /// `post_id`: a post without a thread field value is its own thread (social roots).
     pub thread_is_post_id: bool,
     fields: BTreeMap<String, Field>,
@@ -161,6 +163,7 @@ impl Profile {
             name: raw.name,
             kind: raw.kind,
             post,
+            post_css: raw.post,
             thread_is_post_id,
             fields,
         })
