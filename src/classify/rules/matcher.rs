@@ -29,15 +29,7 @@ const HIT_CACHE_MAX: usize = 200_000;
 const HIT_CACHE_MAX_TOKEN: usize = 64;
 
 /// Every [`Script`], indexed by `Script as usize`.
-const SCRIPTS: [Script; 7] = [
-    Script::Latin,
-    Script::Cyrillic,
-    Script::Greek,
-    Script::Arabic,
-    Script::Cjk,
-    Script::Devanagari,
-    Script::Other,
-];
+const SCRIPTS: [Script; 7] = Script::ALL;
 
 /// Per-worker matching buffers.
 #[derive(Debug, Default)]

@@ -251,15 +251,7 @@ fn detect_counted(k: &Counts, text: &str, hint: Option<Lang>, whatlang: bool) ->
             best = i;
         }
     }
-    let script = [
-        Script::Latin,
-        Script::Cyrillic,
-        Script::Greek,
-        Script::Arabic,
-        Script::Cjk,
-        Script::Devanagari,
-        Script::Other,
-    ][best];
+    let script = Script::ALL[best];
     let share = k.scripts[best] as f32 / k.letters as f32;
     let hint_fits = hint.filter(|h| script_of_lang(*h) == script);
     let d = match script {

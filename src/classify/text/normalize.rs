@@ -368,14 +368,8 @@ fn plain_word_script(w: &str) -> Option<Script> {
 fn dominant_script(counts: &[usize; 7]) -> Script {
     let mut best = Script::Other;
     let mut best_n = 0;
-    for sc in [
-        Script::Latin,
-        Script::Cyrillic,
-        Script::Greek,
-        Script::Arabic,
-        Script::Cjk,
-        Script::Devanagari,
-    ] {
+    // Every script but `Other` (the last).
+    for sc in Script::ALL[..6].iter().copied() {
         if counts[sc as usize] > best_n {
             best = sc;
             best_n = counts[sc as usize];

@@ -21,6 +21,17 @@ pub enum Script {
 }
 
 impl Script {
+    /// Every script, in declaration order: `Script::ALL[s as usize] == s`.
+    pub const ALL: [Script; 7] = [
+        Script::Latin,
+        Script::Cyrillic,
+        Script::Greek,
+        Script::Arabic,
+        Script::Cjk,
+        Script::Devanagari,
+        Script::Other,
+    ];
+
     /// A display name (`Latin`, `Cyrillic`, `Han`...), used in language decisions.
     pub fn name(self) -> &'static str {
         match self {
@@ -133,5 +144,18 @@ mod tests {
                 assert_eq!(script_of(c), script_by_range(u), "{u:#x}");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod all_tests {
+    use super::Script;
+
+    #[test]
+    fn all_is_indexed_by_discriminant() {
+        for (i, s) in Script::ALL.iter().enumerate() {
+            assert_eq!(*s as usize, i);
+        }
+        assert_eq!(Script::ALL[6], Script::Other);
     }
 }
