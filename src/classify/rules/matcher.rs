@@ -28,9 +28,6 @@ const HIT_CACHE_MAX: usize = 200_000;
 /// Longer tokens are not cached (bounds the cache's memory whatever the input).
 const HIT_CACHE_MAX_TOKEN: usize = 64;
 
-/// Every [`Script`], indexed by `Script as usize`.
-const SCRIPTS: [Script; 7] = Script::ALL;
-
 /// Per-worker matching buffers.
 #[derive(Debug, Default)]
 pub struct MatchScratch {
@@ -38,14 +35,12 @@ pub struct MatchScratch {
     tok_index: Vec<u32>,
     term_hits: Vec<(Hit, u32)>,
     keys: KeyCache,
-    /// Per script (`Script as usize`): the languages its tokens are stemmed in, for this post.
-    script_langs: [Vec<Lang>; 7],
-    /// Per script: the bit set of those languages (see [`lang_bit`]).
-    script_bits: [u32; 7],
+    /// How this post's tokens are read, per script.
+    post: Reading,
+    /// How the tokens of the current paragraph with its own decision ([`ParaLang`]) are read.
+    para: Reading,
     /// Per token: bit set of the languages it is read in (see [`lang_bit`]).
     tok_langs: Vec<u32>,
-    /// The languages of a token in a paragraph with its own decision ([`ParaLang`]).
-    para_langs: Vec<Lang>,
     /// Per-worker cache of the word hits of a token: (text, script, language set) -> a range
     /// of `hit_pool`. Text is Zipfian: most tokens repeat, and one lookup replaces the stem,
     /// key, table and automaton lookups of every stream (valid for pack `cache_pack` only).
@@ -152,6 +147,27 @@ impl CrossScript {
     }
 }
 
+/// How tokens are read under one language decision, per script (`Script as usize`): the
+/// languages they are stemmed in, the bit set of those, and the other-script languages their
+/// transliteration keys may also match ([`CrossScript`]). Decided once per post or paragraph.
+#[derive(Debug, Default)]
+struct Reading {
+    langs: [Vec<Lang>; 7],
+    bits: [u32; 7],
+    cross: [u32; 7],
+}
+
+impl Reading {
+    fn set(&mut self, c: &Compiled, d: &LangDecision) {
+        let cross = CrossScript::new(c, d);
+        for (k, &sc) in Script::ALL.iter().enumerate() {
+            stem_langs(c, d, sc, &mut self.langs[k]);
+            self.bits[k] = self.langs[k].iter().fold(0, |m, &l| m | lang_bit(l));
+            self.cross[k] = cross.bits(sc);
+        }
+    }
+}
+
 /// A paragraph whose language differs, with confidence, from the post's: its words are read
 /// in its own language. Regional forums mix languages post by post AND paragraph by paragraph
 /// (a Kyrgyz call to arms under a Kazakh aside), and one decision per post would read the
@@ -199,15 +215,11 @@ pub fn match_post(
     s: &mut MatchScratch,
 ) {
     s.word_hits.clear();
-    // The languages depend on the token's script only: decide them once per post (and per
-    // paragraph with its own decision, below).
-    for (k, &sc) in SCRIPTS.iter().enumerate() {
-        stem_langs(c, d, sc, &mut s.script_langs[k]);
-        s.script_bits[k] = s.script_langs[k].iter().fold(0, |m, &l| m | lang_bit(l));
-    }
-    let post_cross = CrossScript::new(c, d);
+    // The languages depend on the token's script only: decide them once per post, and once per
+    // paragraph with its own decision (below).
+    s.post.set(c, d);
     let mut p = 0;
-    let mut para_cross: Option<(usize, CrossScript)> = None;
+    let mut para_loaded: Option<usize> = None;
     let ntok = an.toks.len();
     s.tok_langs.clear();
     let (stem_on, norm_on) = (
@@ -239,26 +251,18 @@ pub fn match_post(
                 own = Some(p);
             }
         }
-        let (langs, bits, cross_bits) = match own {
-            None => (
-                &s.script_langs[t.script as usize],
-                s.script_bits[t.script as usize],
-                post_cross.bits(t.script),
-            ),
-            Some(pi) => {
-                let pd = &paras[pi].decision;
-                if para_cross.as_ref().is_none_or(|(q, _)| *q != pi) {
-                    para_cross = Some((pi, CrossScript::new(c, pd)));
-                }
-                stem_langs(c, pd, t.script, &mut s.para_langs);
-                let bits = s.para_langs.iter().fold(0, |m, &l| m | lang_bit(l));
-                let cross = para_cross.as_ref().map_or(0, |(_, x)| x.bits(t.script));
-                (&s.para_langs, bits, cross)
-            }
-        };
-        // Transliteration variants of other-script languages apply through `cross_bits`; the
-        // cache key holds the stem languages only (the word hits do not depend on the rest).
-        s.tok_langs.push(bits | cross_bits);
+        if let Some(pi) = own
+            && own != para_loaded
+        {
+            s.para.set(c, &paras[pi].decision);
+            para_loaded = own;
+        }
+        let r = if own.is_some() { &s.para } else { &s.post };
+        let k = t.script as usize;
+        let (langs, bits) = (&r.langs[k], r.bits[k]);
+        // Transliteration variants of other-script languages apply through `cross`; the cache
+        // key holds the stem languages only (the word hits do not depend on the rest).
+        s.tok_langs.push(bits | r.cross[k]);
         let (ts, te) = (t.start as usize, t.end as usize);
         let word = &an.normalized.as_str()[ts..te];
         // 0xFF never occurs in UTF-8: the key is unambiguous.
