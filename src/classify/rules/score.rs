@@ -58,17 +58,10 @@ impl Ctx<'_> {
     fn free(&self, a: u32, b: u32, n: u32) -> bool {
         self.hits(a).any(|x| {
             !self.hits(b).any(|y| {
-                if self.clause(x.start) != self.clause(y.start) || contains(x, y) || contains(y, x)
-                {
-                    return false;
-                }
-                if y.start >= x.end {
-                    y.start - x.end <= n
-                } else if x.start >= y.end {
-                    x.start - y.end <= n
-                } else {
-                    true // overlapping
-                }
+                self.clause(x.start) == self.clause(y.start)
+                    && !contains(x, y)
+                    && !contains(y, x)
+                    && within(x, y, n, false)
             })
         })
     }
@@ -244,6 +237,19 @@ fn contains(outer: &Hit, inner: &Hit) -> bool {
         && outer.end - outer.start > inner.end - inner.start
 }
 
+/// At most `n` tokens between `x` and `y` (`ordered`: `x` first); overlapping matches are near.
+fn within(x: &Hit, y: &Hit, n: u32, ordered: bool) -> bool {
+    if y.start >= x.end {
+        y.start - x.end <= n
+    } else if ordered {
+        false
+    } else if x.start >= y.end {
+        x.start - y.end <= n
+    } else {
+        true // overlapping
+    }
+}
+
 fn near(k: &Ctx<'_>, a: u32, b: u32, n: u32, ordered: bool) -> bool {
     let same = a == b;
     for x in k.hits(a) {
@@ -259,18 +265,7 @@ fn near(k: &Ctx<'_>, a: u32, b: u32, n: u32, ordered: bool) -> bool {
             if !same && (contains(x, y) || contains(y, x)) {
                 continue;
             }
-            let ok = if n == SAME_SENTENCE {
-                true
-            } else if y.start >= x.end {
-                y.start - x.end <= n
-            } else if ordered {
-                false
-            } else if x.start >= y.end {
-                x.start - y.end <= n
-            } else {
-                true // overlapping
-            };
-            if ok {
+            if n == SAME_SENTENCE || within(x, y, n, ordered) {
                 return true;
             }
         }
