@@ -463,37 +463,40 @@ pub fn compile(def: &PackDef, problems: &mut Vec<Problem>) -> Option<Compiled> {
                         };
                         for l in &langs {
                             let st = &stemmers[l];
-                            let (mut ws, mut scoped_ws) = (Vec::new(), Vec::new());
-                            let mut ok = true;
-                            let mut min_kl = usize::MAX;
-                            for (w, _) in words.iter() {
-                                let k = translit::key(&st.stem(w));
-                                let kl = k.chars().count();
-                                min_kl = min_kl.min(kl);
-                                if k.is_empty() || words.len() == 1 && kl < KEY_SCOPED_MIN {
-                                    ok = false;
-                                    break;
-                                }
-                                // A stem is a prefix of its inflected forms; inside a phrase
-                                // the neighbours keep short prefixes specific enough.
-                                let full = if words.len() == 1 {
-                                    kl < KEY_PREFIX_MIN
-                                } else {
-                                    kl < 3
-                                };
-                                ws.push(b.word(stream, full, &k));
-                                // Read as the term's own language (a transliterated post of
-                                // that language), a short stem is a usable prefix.
-                                scoped_ws.push(b.word(stream, kl <= KEY_SCOPED_MIN, &k));
-                            }
-                            if !ok {
+                            // Keys of the words' stems, with their lengths in chars.
+                            let keys: Vec<(String, usize)> = words
+                                .iter()
+                                .map(|(w, _)| {
+                                    let k = translit::key(&st.stem(w));
+                                    let kl = k.chars().count();
+                                    (k, kl)
+                                })
+                                .collect();
+                            if keys.iter().any(|(k, _)| k.is_empty()) {
                                 continue;
                             }
-                            if words.len() > 1 || min_kl >= KEY_MIN {
+                            if let [(k, kl)] = keys.as_slice() {
+                                // One word: a stem is a prefix of its inflected forms.
+                                if *kl < KEY_SCOPED_MIN {
+                                    continue;
+                                }
+                                if *kl >= KEY_MIN {
+                                    let w = b.word(stream, *kl < KEY_PREFIX_MIN, k);
+                                    add(vec![w], None, &mut variants);
+                                }
+                                if *kl < KEY_PREFIX_MIN {
+                                    // Read as the term's own language (a transliterated post
+                                    // of that language), a short stem is a usable prefix.
+                                    let w = b.word(stream, *kl <= KEY_SCOPED_MIN, k);
+                                    add(vec![w], Some(*l), &mut variants);
+                                }
+                            } else {
+                                // Inside a phrase the neighbours keep short prefixes specific.
+                                let ws = keys
+                                    .iter()
+                                    .map(|(k, kl)| b.word(stream, *kl < 3, k))
+                                    .collect();
                                 add(ws, None, &mut variants);
-                            }
-                            if words.len() == 1 && min_kl < KEY_PREFIX_MIN {
-                                add(scoped_ws, Some(*l), &mut variants);
                             }
                         }
                     }
