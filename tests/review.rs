@@ -301,6 +301,47 @@ fn disagreement_escalates_and_override_settles() {
 }
 
 #[test]
+fn an_override_alone_is_not_four_eyes() {
+    let d = tempdir();
+    let mut r = open_mem(d.path(), memory());
+    let ids = vec![id(4)];
+    // A reviewer overriding an untouched item, or their own single confirmation, is one person.
+    let mut o = dec(&ids, Action::Override, "alice", 1);
+    o.outcome = Some(Outcome::Confirm);
+    r.decide(o).unwrap();
+    assert_eq!(status(&r, 4), ReviewStatus::Pending);
+    assert!(r.referable(true, false).unwrap().is_empty());
+    assert_eq!(r.referable(false, false).unwrap().len(), 1, "single review");
+    r.decide(dec(&ids, Action::Confirm, "alice", 2)).unwrap();
+    let mut o = dec(&ids, Action::Override, "alice", 3);
+    o.outcome = Some(Outcome::Confirm);
+    r.decide(o).unwrap();
+    assert_eq!(status(&r, 4), ReviewStatus::Pending);
+    assert!(r.referable(true, false).unwrap().is_empty());
+    // An override of a rejection still needs a confirmer other than the overrider.
+    let ids5 = vec![id(2)];
+    r.decide(dec(&ids5, Action::Reject, "bob", 4)).unwrap();
+    let mut o5 = dec(&ids5, Action::Override, "carol", 5);
+    o5.outcome = Some(Outcome::Confirm);
+    r.decide(o5).unwrap();
+    assert_eq!(status(&r, 2), ReviewStatus::Escalated);
+    assert!(r.referable(true, false).unwrap().is_empty());
+    // A second person confirming completes four-eyes; each person is listed once.
+    r.decide(dec(&ids, Action::Confirm, "bob", 6)).unwrap();
+    assert_eq!(status(&r, 4), ReviewStatus::Confirmed);
+    let referable = r.referable(true, false).unwrap();
+    assert_eq!(referable.len(), 1);
+    let mut who: Vec<String> = referable[0]
+        .1
+        .deciders()
+        .into_iter()
+        .map(|(w, _)| w)
+        .collect();
+    who.sort();
+    assert_eq!(who, vec!["alice", "bob"]);
+}
+
+#[test]
 fn decisions_need_reason_and_known_ids() {
     let d = tempdir();
     let mut r = open_mem(d.path(), memory());

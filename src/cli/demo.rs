@@ -27,45 +27,44 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         progress: true,
     })?;
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&s)?);
+        outln!("{}", serde_json::to_string_pretty(&s)?);
         return Ok(ExitCode::SUCCESS);
     }
     let index = s.scan.index.display().to_string();
-    println!("# trawl demo\n");
-    println!(
+    outln!("# trawl demo\n");
+    outln!(
         "1. seeded {} posts on {} hosts into {} ({:.1}s)",
         s.seed.posts,
         s.seed.by_host.len(),
         s.seed.out.display(),
         s.seed.seconds
     );
-    println!(
+    outln!(
         "2. served them on {} ({} requests answered)",
-        s.served_on, s.requests_served
+        s.served_on,
+        s.requests_served
     );
-    println!(
+    outln!(
         "3. scanned: {}",
         super::scan::render(&s.scan).replace('\n', "\n   ")
     );
-    println!(
+    outln!(
         "4. evaluation against {}/truth.jsonl:\n",
         s.seed.out.display()
     );
-    println!("{}", trawl::eval::report::markdown(&s.eval));
-    println!("Try next:");
-    println!("  cargo run --release -- search 'lantern' --index {index} --facets");
-    println!(
+    outln!("{}", trawl::eval::report::markdown(&s.eval));
+    outln!("Try next:");
+    outln!("  cargo run --release -- search 'lantern' --index {index} --facets");
+    outln!(
         "  cargo run --release -- search 'join OR recruit' --index {index} --category solicitation --sort score"
     );
-    println!(
-        "  cargo run --release -- search '*' --index {index} --lang ru --min-score 0.9 --json"
-    );
-    println!("  cargo run --release -- review queue --index {index}");
-    println!(
+    outln!("  cargo run --release -- search '*' --index {index} --lang ru --min-score 0.9 --json");
+    outln!("  cargo run --release -- review queue --index {index}");
+    outln!(
         "  cargo run --release -- serve {}   # browse the synthetic sites",
         s.seed.out.display()
     );
-    println!(
+    outln!(
         "\nData: corpus {} | index {} | evidence {} | done in {:.1}s",
         s.seed.out.display(),
         index,

@@ -90,16 +90,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 fn verify(dir: PathBuf, json: bool) -> anyhow::Result<ExitCode> {
     let out = refer::verify(&dir)?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&out)?);
+        outln!("{}", serde_json::to_string_pretty(&out)?);
     } else {
         for p in &out.problems {
-            println!("PROBLEM {p}");
+            outln!("PROBLEM {p}");
         }
         for b in &out.bundles {
             for p in &b.problems {
-                println!("PROBLEM {p}");
+                outln!("PROBLEM {p}");
             }
-            println!(
+            outln!(
                 "{} {}: {} file(s), {} referral(s){}",
                 if b.problems.is_empty() {
                     "ok     "
@@ -115,7 +115,7 @@ fn verify(dir: PathBuf, json: bool) -> anyhow::Result<ExitCode> {
                     .unwrap_or_default()
             );
         }
-        println!(
+        outln!(
             "{}",
             if out.ok {
                 "verified: all hashes and records check out"
@@ -168,11 +168,11 @@ fn export(a: ExportArgs) -> anyhow::Result<ExitCode> {
     };
     let s = refer::export(&mut r, &store, &opts)?;
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&s)?);
+        outln!("{}", serde_json::to_string_pretty(&s)?);
         return Ok(ExitCode::SUCCESS);
     }
     if s.bundles.is_empty() {
-        println!(
+        outln!(
             "nothing to export: no {}items{}",
             if opts.four_eyes {
                 "four-eyes confirmed "
@@ -188,12 +188,15 @@ fn export(a: ExportArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     for b in &s.bundles {
-        println!(
+        outln!(
             "{}\t{}\t{} referral(s)\tmanifest sha256 {}",
-            b.host, b.bundle_id, b.items, b.manifest_sha256
+            b.host,
+            b.bundle_id,
+            b.items,
+            b.manifest_sha256
         );
     }
-    println!(
+    outln!(
         "wrote {} bundle(s) to {} (issued {}); {} item(s) marked referred",
         s.bundles.len(),
         s.out.display(),

@@ -87,14 +87,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 super::review::now(),
             ))?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&ds)?);
+                outln!("{}", serde_json::to_string_pretty(&ds)?);
             } else {
                 if ds.is_empty() {
-                    println!("nothing to send (all bundles delivered; --again to resend)");
+                    outln!("nothing to send (all bundles delivered; --again to resend)");
                 }
                 for d in &ds {
                     match &d.error {
-                        None => println!(
+                        None => outln!(
                             "{}\t{}\tHTTP {}\treceipt {}\taccepted {}\trejected {}",
                             d.host,
                             d.bundle_id,
@@ -107,13 +107,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                                 .map(|x| x.to_string())
                                 .unwrap_or_else(|| "-".into()),
                         ),
-                        Some(e) => println!("{}\t{}\tFAILED: {e}", d.host, d.bundle_id),
+                        Some(e) => outln!("{}\t{}\tFAILED: {e}", d.host, d.bundle_id),
                     }
                 }
             }
             let rejected: u64 = ds.iter().filter_map(|d| d.rejected).sum();
             if rejected > 0 && !json {
-                println!(
+                outln!(
                     "{rejected} referral(s) rejected by providers (receipts in _delivery/receipts.jsonl)"
                 );
             }
@@ -131,9 +131,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 super::review::now(),
             ))?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&rep)?);
+                outln!("{}", serde_json::to_string_pretty(&rep)?);
             } else {
-                print!("{}", trawl::refer::status::render_markdown(&rep));
+                out!("{}", trawl::refer::status::render_markdown(&rep));
             }
             Ok(if rep.errors == 0 {
                 ExitCode::SUCCESS

@@ -88,7 +88,8 @@ struct DecideArgs {
     #[arg(long)]
     escalate: bool,
     /// Supervisor override: settle the items as `confirm` or `reject` regardless of earlier
-    /// decisions (recorded with the decisions it overrides).
+    /// dissent (recorded with the decisions it overrides). Under four-eyes a confirming
+    /// override still needs a confirmation by someone other than the supervisor.
     #[arg(long, value_name = "confirm|reject", value_parser = ["confirm", "reject"])]
     r#override: Option<String>,
     /// Who decides.
@@ -175,19 +176,24 @@ fn queue(a: QueueArgs) -> anyhow::Result<ExitCode> {
         rows.truncate(n);
     }
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&rows)?);
+        outln!("{}", serde_json::to_string_pretty(&rows)?);
         return Ok(ExitCode::SUCCESS);
     }
     if rows.is_empty() {
-        println!("queue empty");
+        outln!("queue empty");
         return Ok(ExitCode::SUCCESS);
     }
-    println!(
+    outln!(
         "{:<18} {:>5} {:>4} {:<4} {:<14} {:<10} URL",
-        "ID", "SCORE", "DUPS", "LANG", "CATEGORY", "CONFIRMED"
+        "ID",
+        "SCORE",
+        "DUPS",
+        "LANG",
+        "CATEGORY",
+        "CONFIRMED"
     );
     for e in &rows {
-        println!(
+        outln!(
             "{:<18} {:>5.2} {:>4} {:<4} {:<14} {:<10} {}",
             e.id,
             e.score,
@@ -201,7 +207,7 @@ fn queue(a: QueueArgs) -> anyhow::Result<ExitCode> {
             },
             e.url
         );
-        println!("    {}", e.excerpt);
+        outln!("    {}", e.excerpt);
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -231,10 +237,10 @@ fn decide(a: DecideArgs) -> anyhow::Result<ExitCode> {
         time: now(),
     })?;
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&d)?);
+        outln!("{}", serde_json::to_string_pretty(&d)?);
         return Ok(ExitCode::SUCCESS);
     }
-    println!(
+    outln!(
         "recorded #{} {} by {} on {} item(s){}",
         d.record.seq,
         d.record.action,
@@ -243,13 +249,13 @@ fn decide(a: DecideArgs) -> anyhow::Result<ExitCode> {
         if d.record.cluster { " (cluster)" } else { "" }
     );
     if !d.record.disagrees_with.is_empty() {
-        println!(
+        outln!(
             "disagrees with earlier decision(s) #{:?}: recorded; item(s) escalated unless overridden",
             d.record.disagrees_with
         );
     }
     for (id, st) in &d.statuses {
-        println!("{id}\t{st}");
+        outln!("{id}\t{st}");
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -261,15 +267,15 @@ fn verify_log(a: VerifyArgs) -> anyhow::Result<ExitCode> {
     };
     let rep = log.verify()?;
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&rep)?);
+        outln!("{}", serde_json::to_string_pretty(&rep)?);
     } else if rep.ok {
-        println!(
+        outln!(
             "{}: ok, {} record(s), chain intact",
             rep.path.display(),
             rep.records
         );
     } else {
-        println!(
+        outln!(
             "{}:{}: BROKEN: {} ({} record(s) before it are intact)",
             rep.path.display(),
             rep.broken_line.unwrap_or(0),
@@ -289,7 +295,7 @@ fn history(a: HistoryArgs) -> anyhow::Result<ExitCode> {
     let recs = r.history(&a.id)?;
     let item = r.source().get(&a.id)?;
     if a.json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&serde_json::json!({
                 "id": a.id,
@@ -300,17 +306,20 @@ fn history(a: HistoryArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     match &item {
-        Some(i) => println!(
+        Some(i) => outln!(
             "{} {} status={} score={:.2}",
-            i.id, i.post.url, i.status, i.verdict.score
+            i.id,
+            i.post.url,
+            i.status,
+            i.verdict.score
         ),
-        None => println!("{} (not in the index)", a.id),
+        None => outln!("{} (not in the index)", a.id),
     }
     if recs.is_empty() {
-        println!("no decisions recorded");
+        outln!("no decisions recorded");
     }
     for rec in recs {
-        println!(
+        outln!(
             "#{} {} {:<9} by {}{}{}: {}",
             rec.seq,
             trawl::model::rfc3339(rec.time),

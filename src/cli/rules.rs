@@ -57,7 +57,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 .filter(|p| p.severity == Severity::Error)
                 .count();
             for p in &problems {
-                println!("{p}");
+                outln!("{p}");
             }
             let warnings = problems.len() - errors;
             match c {
@@ -83,7 +83,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             let c = Classifier::from_sources(&srcs)?;
             let (n, fails) = c.run_examples();
             for f in &fails {
-                println!(
+                outln!(
                     "{}: FAIL rule {}: {} {:?}\n{}",
                     f.pos,
                     f.rule,
@@ -107,7 +107,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             let c = Classifier::from_sources(&sources(&rules)?)?;
             match c.explain_rule(&rule) {
                 Some(s) => {
-                    print!("{s}");
+                    out!("{s}");
                     Ok(ExitCode::SUCCESS)
                 }
                 None => {

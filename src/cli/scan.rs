@@ -47,9 +47,9 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         ..ScanConfig::default()
     })?;
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&summary)?);
+        outln!("{}", serde_json::to_string_pretty(&summary)?);
     } else {
-        print!("{}", render(&summary));
+        out!("{}", render(&summary));
     }
     Ok(if summary.error_count() > 0 {
         ExitCode::from(1)

@@ -70,7 +70,8 @@ fn parse_addr(s: &str, what: &str) -> Result<SocketAddr, ReferError> {
 }
 
 impl Resolver {
-    /// `--to http://127.0.0.1:8080` (scheme optional, path ignored).
+    /// `--to http://127.0.0.1:8080` (scheme optional). The provider's address only: bundles
+    /// always go to [`ENDPOINT_PATH`] on it, so any other path is refused rather than ignored.
     pub fn with_to(mut self, to: &str) -> Result<Self, ReferError> {
         let rest = to.strip_prefix("http://").unwrap_or(to);
         if rest.contains("://") {
@@ -78,7 +79,14 @@ impl Resolver {
                 "--to {to:?}: only http:// is supported"
             )));
         }
-        let authority = rest.split('/').next().unwrap_or_default();
+        let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+        let path = path.trim_end_matches('/');
+        if !path.is_empty() && format!("/{path}") != ENDPOINT_PATH {
+            return Err(ReferError::Config(format!(
+                "--to {to:?}: give the provider's address only (http://HOST:PORT); bundles are \
+                 posted to {ENDPOINT_PATH} on each bundle's host"
+            )));
+        }
         self.to = Some(parse_addr(authority, "--to")?);
         Ok(self)
     }
@@ -333,4 +341,29 @@ pub async fn send(
         out.push(d);
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn to_takes_an_address_and_refuses_other_paths() {
+        for ok in [
+            "http://127.0.0.1:8080",
+            "127.0.0.1:8080/",
+            "http://127.0.0.1:8080/.well-known/trawl/referrals",
+        ] {
+            let r = Resolver::default().with_to(ok).unwrap();
+            assert_eq!(r.to, Some("127.0.0.1:8080".parse().unwrap()), "{ok}");
+        }
+        for bad in [
+            "http://127.0.0.1:8080/some/path",
+            "https://127.0.0.1:8080",
+            "http://10.1.2.3:80",
+        ] {
+            let e = Resolver::default().with_to(bad).unwrap_err().to_string();
+            assert!(e.starts_with("--to"), "{bad}: {e}");
+        }
+    }
 }

@@ -10,7 +10,9 @@
 //! decisions on it are `confirm`. One confirmation leaves it `pending` (for the second reviewer).
 //! A `reject` or `escalate` next to a `confirm` is a disagreement: the item goes to `escalated`
 //! and the record lists the contradicted decisions in `disagrees_with`. A supervisor's `override`
-//! settles an item either way; `referred` marks items that went out in a bundle.
+//! settles an item: a rejecting one always, a confirming one only when a reviewer other than the
+//! supervisor confirmed it too (an override is never the second pair of eyes on its own; until
+//! then it counts as the supervisor's confirmation). `referred` marks items that went out.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -62,26 +64,57 @@ impl ItemState {
         v
     }
 
-    fn count(&self, action: Action) -> usize {
-        self.latest.values().filter(|s| s.action == action).count()
+    /// Counts of (confirm, reject, escalate) among the reviewers' latest decisions. An override
+    /// that does not settle the item (see [`ItemState::override_settles`]) counts as its author's
+    /// confirmation.
+    fn counts(&self) -> (usize, usize, usize) {
+        let overrider = match &self.overridden {
+            Some((Outcome::Confirm, say)) => Some(say.reviewer.as_str()),
+            _ => None,
+        };
+        let (mut c, mut r, mut e) = (0, 0, 0);
+        for (who, say) in &self.latest {
+            if Some(who.as_str()) == overrider {
+                continue;
+            }
+            match say.action {
+                Action::Confirm => c += 1,
+                Action::Reject => r += 1,
+                Action::Escalate => e += 1,
+                Action::Override | Action::Referred => {}
+            }
+        }
+        (c + usize::from(overrider.is_some()), r, e)
     }
 
-    /// The status the log implies.
+    /// Whether a confirming override settles the item under four-eyes: a reviewer *other than*
+    /// the overrider must have confirmed it too, so that two different people stand behind every
+    /// referral. A rejecting override always settles (nothing leaves).
+    pub fn override_settles(&self) -> bool {
+        match &self.overridden {
+            Some((Outcome::Reject, _)) => true,
+            Some((Outcome::Confirm, say)) => self
+                .confirmations()
+                .iter()
+                .any(|s| s.reviewer != say.reviewer),
+            None => false,
+        }
+    }
+
+    /// The status the log implies (under four-eyes).
     pub fn status(&self) -> ReviewStatus {
         if self.referred.is_some() {
             return ReviewStatus::Referred;
         }
-        if let Some((outcome, _)) = &self.overridden {
-            return match outcome {
-                Outcome::Confirm => ReviewStatus::Confirmed,
-                Outcome::Reject => ReviewStatus::Rejected,
-            };
+        if self.override_settles() {
+            if let Some((outcome, _)) = &self.overridden {
+                return match outcome {
+                    Outcome::Confirm => ReviewStatus::Confirmed,
+                    Outcome::Reject => ReviewStatus::Rejected,
+                };
+            }
         }
-        let (c, r, e) = (
-            self.count(Action::Confirm),
-            self.count(Action::Reject),
-            self.count(Action::Escalate),
-        );
+        let (c, r, e) = self.counts();
         if e > 0 || (c > 0 && r > 0) {
             ReviewStatus::Escalated
         } else if c >= 2 {
@@ -93,20 +126,20 @@ impl ItemState {
         }
     }
 
-    /// Whether the item may go out: four-eyes needs two confirmers (or a confirming override);
-    /// single review needs one confirmation and no dissent. Referred items only with `again`.
+    /// Whether the item may go out. Four-eyes needs confirmations from two different people (a
+    /// confirming override counts as its author's confirmation, never as a second pair of eyes
+    /// on its own); single review needs one confirmation (or a confirming override) and no
+    /// dissent. Referred items only with `again`.
     pub fn referable(&self, four_eyes: bool, again: bool) -> bool {
         if self.referred.is_some() && !again {
             return false;
         }
-        if let Some((outcome, _)) = &self.overridden {
-            return *outcome == Outcome::Confirm;
+        match &self.overridden {
+            Some((Outcome::Reject, _)) => return false,
+            Some((Outcome::Confirm, _)) if !four_eyes || self.override_settles() => return true,
+            _ => {}
         }
-        let (c, r, e) = (
-            self.count(Action::Confirm),
-            self.count(Action::Reject),
-            self.count(Action::Escalate),
-        );
+        let (c, r, e) = self.counts();
         if r > 0 || e > 0 {
             return false;
         }
@@ -116,19 +149,17 @@ impl ItemState {
     /// The decisions that made the item referable: (reviewer, time) of confirmations or the
     /// confirming override.
     pub fn deciders(&self) -> Vec<(String, Timestamp)> {
-        if let Some((Outcome::Confirm, say)) = &self.overridden {
-            let mut v: Vec<(String, Timestamp)> = self
-                .confirmations()
-                .iter()
-                .map(|s| (s.reviewer.clone(), s.time))
-                .collect();
-            v.push((say.reviewer.clone(), say.time));
-            return v;
-        }
-        self.confirmations()
+        let mut v: Vec<(String, Timestamp)> = self
+            .confirmations()
             .iter()
             .map(|s| (s.reviewer.clone(), s.time))
-            .collect()
+            .collect();
+        if let Some((Outcome::Confirm, say)) = &self.overridden {
+            // One entry per person: the override replaces its author's own confirmation.
+            v.retain(|(who, _)| *who != say.reviewer);
+            v.push((say.reviewer.clone(), say.time));
+        }
+        v
     }
 }
 
