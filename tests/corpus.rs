@@ -151,6 +151,9 @@ fn semantic_errors_name_every_key_path() {
     ] {
         assert!(err.contains(needle), "missing {needle:?} in {err}");
     }
+    // Each problem points at its value: `incitement = 1.2` is line 16 of the test scenario.
+    let at = format!("{}:16:14: violating.incitement", f.display());
+    assert!(err.contains(&at), "missing {at:?} in {err}");
     assert_eq!(
         std::fs::read_dir(dir.path().join("out")).unwrap().count(),
         0

@@ -498,6 +498,78 @@ pub(crate) fn parse_toml<T: serde::de::DeserializeOwned>(
     })
 }
 
+/// Prefixes each `key.path: message` problem with `file:line:column: ` of the value it names
+/// (or of its nearest existing parent, for a missing key). Problems about other files (phrase
+/// banks) or about no single key keep their text.
+fn position_problems(text: &str, file: &Path, problems: Vec<String>) -> Vec<String> {
+    let Ok(doc) = toml::de::DeTable::parse(text) else {
+        return problems;
+    };
+    problems
+        .into_iter()
+        .map(|p| {
+            let key = p.split(": ").next().unwrap_or_default();
+            match locate(doc.get_ref(), key) {
+                Some(offset) => {
+                    let (line, col) = crate::util::line_col(text, offset);
+                    format!("{}:{line}:{col}: {p}", file.display())
+                }
+                None => p,
+            }
+        })
+        .collect()
+}
+
+/// Byte offset of the value at `key` (`sites[2].langs.xx`, `organisations.ocl.names.en`: an
+/// array element is found by index or by its `id`/`host`), or of the deepest existing parent.
+/// `None` when not even the first segment exists.
+fn locate(root: &toml::de::DeTable<'_>, key: &str) -> Option<usize> {
+    use toml::de::DeValue;
+    let mut segments = Vec::new();
+    for part in key.split('.') {
+        let (name, mut rest) = part.split_once('[').map_or((part, ""), |(n, r)| (n, r));
+        if !name.is_empty() {
+            segments.push(name);
+        }
+        while let Some((idx, after)) = rest.split_once(']') {
+            segments.push(idx);
+            rest = after.strip_prefix('[').unwrap_or(after);
+        }
+    }
+    let (first, rest) = segments.split_first()?;
+    let lookup = |t: &'_ toml::de::DeTable<'_>, k: &str| -> Option<usize> {
+        t.iter().position(|(name, _)| name.get_ref() == k)
+    };
+    let (_, mut node) = root.iter().nth(lookup(root, first)?)?;
+    let mut offset = node.span().start;
+    for seg in rest {
+        let next = match node.get_ref() {
+            DeValue::Table(t) => lookup(t, seg).and_then(|i| t.iter().nth(i)).map(|(_, v)| v),
+            DeValue::Array(a) => match seg.parse::<usize>() {
+                Ok(i) => a.get(i),
+                Err(_) => a.iter().find(|el| match el.get_ref() {
+                    DeValue::Table(t) => ["id", "host"].iter().any(|k| {
+                        t.iter().any(|(name, v)| {
+                            name.get_ref() == k
+                                && matches!(v.get_ref(), DeValue::String(s) if s == seg)
+                        })
+                    }),
+                    _ => false,
+                }),
+            },
+            _ => None,
+        };
+        match next {
+            Some(v) => {
+                node = v;
+                offset = v.span().start;
+            }
+            None => break,
+        }
+    }
+    Some(offset)
+}
+
 /// The placeholders used by a template (`{name}`), in order; unterminated braces are ignored.
 pub fn placeholders(template: &str) -> Vec<&str> {
     let mut out = Vec::new();
@@ -594,6 +666,7 @@ impl Scenario {
         }
         problems.dedup();
         if !problems.is_empty() {
+            let problems = position_problems(text, source, problems);
             return Err(CorpusError::Invalid {
                 file: source.to_path_buf(),
                 problems,
@@ -678,7 +751,7 @@ fn validate_rates(f: &ScenarioFile, problems: &mut Vec<String>) {
     }
     if sum > 1.0 + 1e-9 {
         problems.push(format!(
-            "violating + hard_negatives: rates sum to {sum:.4}, more than 1"
+            "violating: with hard_negatives, rates sum to {sum:.4}, more than 1"
         ));
     }
     for (k, v) in f.obfuscation.pairs() {
@@ -986,5 +1059,48 @@ mod tests {
             "{err}"
         );
         assert!(err.contains(".charset: unknown charset \"koi8\""), "{err}");
+    }
+
+    #[test]
+    fn semantic_problems_point_at_their_value() {
+        let text = embedded::DEFAULT_SCENARIO
+            .replace("incitement = 0.015", "incitement = 1.5")
+            .replace("charset = \"gbk\"", "charset = \"koi8\"");
+        let err = Scenario::from_parts(&text, Path::new("s.toml"), None)
+            .unwrap_err()
+            .to_string();
+        // The position is where the offending value starts, found by searching the text.
+        let at = |needle: &str| {
+            let off = text.find(needle).unwrap() + needle.find(['1', '"']).unwrap();
+            let (l, c) = crate::util::line_col(&text, off);
+            format!("s.toml:{l}:{c}: ")
+        };
+        let inc = format!("{}violating.incitement: 1.5", at("incitement = 1.5"));
+        assert!(err.contains(&inc), "{inc} not in {err}");
+        let cs = at("charset = \"koi8\"");
+        assert!(
+            err.lines()
+                .any(|l| l.contains(&cs) && l.contains("unknown charset")),
+            "{cs} not in {err}"
+        );
+    }
+
+    #[test]
+    fn locate_walks_tables_arrays_ids_and_stops_at_missing_keys() {
+        let text = "a = 1\n[[orgs]]\nid = \"x\"\n[orgs.names]\nen = [\"A\"]\n[[sites]]\nhost = \"h.test\"\n";
+        let doc = toml::de::DeTable::parse(text).unwrap();
+        let pos = |k: &str| locate(doc.get_ref(), k).map(|o| crate::util::line_col(text, o));
+        assert_eq!(pos("a"), Some((1, 5)));
+        assert_eq!(pos("orgs.x.names.en"), Some((5, 6)));
+        assert!(pos("orgs[0].names").is_some());
+        assert_eq!(
+            pos("orgs[0].names.zz"),
+            pos("orgs[0].names"),
+            "missing key: its parent"
+        );
+        assert_eq!(pos("sites[0].host"), Some((7, 8)));
+        assert_eq!(pos("sites[9].host"), pos("sites"));
+        assert_eq!(pos("nope.x"), None);
+        assert_eq!(pos("corpora/lang/ky.toml"), None);
     }
 }
