@@ -1,4 +1,4 @@
-//! `trawl rules check|test|explain`: what an analyst runs while writing a pack.
+//! `trawl rules check|test|explain|brief`: what an analyst runs while writing a pack.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -27,6 +27,19 @@ enum Cmd {
     Test {
         /// Pack files or directories. Default: the embedded packs.
         packs: Vec<PathBuf>,
+    },
+    /// Write a pack for a scenario's organisations: organisation.toml from the scenario's
+    /// brief (names, short names, leaders, slogans, hashtags, look-alike) plus the shipped
+    /// cue, exception and rule files. Use it with `--rules DIR`.
+    Brief {
+        /// The scenario file (only its `[[organisations]]` are read).
+        scenario: PathBuf,
+        /// Directory to write the pack into (must be empty or absent unless --force).
+        #[arg(long)]
+        out: PathBuf,
+        /// Overwrite the pack files in a non-empty --out.
+        #[arg(long)]
+        force: bool,
     },
     /// Print a rule's documentation: description, why, condition, lexicons, examples.
     Explain {
@@ -103,6 +116,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 ExitCode::from(1)
             })
         }
+        Cmd::Brief {
+            scenario,
+            out,
+            force,
+        } => brief(&scenario, &out, force),
         Cmd::Explain { rule, rules } => {
             let c = Classifier::from_sources(&sources(&rules)?)?;
             match c.explain_rule(&rule) {
@@ -117,4 +135,46 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
         }
     }
+}
+
+fn brief(
+    scenario: &std::path::Path,
+    out: &std::path::Path,
+    force: bool,
+) -> anyhow::Result<ExitCode> {
+    use trawl::classify::rules::brief;
+    let s = trawl::corpus::scenario::Scenario::load(scenario)?;
+    let files = brief::brief_files(&s);
+    // Compile before writing anything: a brief that gives a broken pack leaves no files.
+    let srcs: Vec<Source> = files
+        .iter()
+        .map(|(n, t)| Source::new(out.join(n).display().to_string(), t.clone()))
+        .collect();
+    let c = Classifier::from_sources(&srcs).context("the generated pack does not compile")?;
+    if out.exists() {
+        let non_empty = std::fs::read_dir(out)
+            .with_context(|| format!("reading {}", out.display()))?
+            .next()
+            .is_some();
+        anyhow::ensure!(
+            !non_empty || force,
+            "{}: output directory is not empty (use --force to overwrite the pack files)",
+            out.display()
+        );
+    }
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    for (name, text) in &files {
+        let p = out.join(name);
+        std::fs::write(&p, text).with_context(|| format!("writing {}", p.display()))?;
+    }
+    let k = c.compiled();
+    eprintln!(
+        "wrote {} ({} lexicons, {} terms, {} rules); use it with --rules {}",
+        out.display(),
+        k.lexicons.len(),
+        k.terms.len(),
+        k.rules.len(),
+        out.display()
+    );
+    Ok(ExitCode::SUCCESS)
 }

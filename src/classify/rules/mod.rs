@@ -5,6 +5,7 @@
 //! Several files given together form one pack (one lexicon namespace), so a pack can be split
 //! into an organisation file and per-language cue files.
 
+pub mod brief;
 pub mod compile;
 pub mod explain;
 pub mod matcher;
