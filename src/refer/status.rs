@@ -556,3 +556,42 @@ fn md_cell(v: &str) -> String {
         .map(|c| if c == '|' || c.is_control() { ' ' } else { c })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_page_that_is_up_is_checked_for_the_post() {
+        let (cp, _, _) = encoding_rs::WINDOWS_1251.encode(
+            "<html><head><meta charset=\"windows-1251\"></head><body>\
+             <div id=\"p1\"><a href=\"#p1\">#1</a> Привет</div>\
+             <div id=\"пост2\">Ещё</div></body></html>",
+        );
+        let ids = element_ids(&cp, Some("text/html"));
+        assert!(ids.contains("p1") && ids.contains("пост2"), "{ids:?}");
+        let page = Fetched {
+            status: 200,
+            ids: Some(ids),
+        };
+        let u = "http://f.test/t/1/";
+        assert_eq!(observe(&page, &format!("{u}#p1")), Observed::Online);
+        assert_eq!(observe(&page, &format!("{u}#p2")), Observed::PostRemoved);
+        assert_eq!(
+            observe(&page, &format!("{u}#%D0%BF%D0%BE%D1%81%D1%822")),
+            Observed::Online,
+            "percent-encoded fragment"
+        );
+        assert_eq!(observe(&page, u), Observed::Online, "no fragment: the page");
+        let not_read = Fetched {
+            status: 200,
+            ids: None,
+        };
+        assert_eq!(observe(&not_read, &format!("{u}#p2")), Observed::Online);
+        for status in [404, 410] {
+            let gone = Fetched { status, ids: None };
+            assert_eq!(observe(&gone, &format!("{u}#p1")), Observed::PageGone);
+        }
+        assert!(Observed::PostRemoved.offline() && !Observed::Error.offline());
+    }
+}

@@ -84,7 +84,7 @@ pub struct ServeConfig {
     pub request_log: Option<PathBuf>,
     /// Delay between a referral's receipt and the removal decision, in ms. Default 2000.
     pub removal_delay_ms: u64,
-    /// Share of referred pages the provider refuses to remove. Default 0.
+    /// Share of referred items (posts or pages) the provider refuses to remove. Default 0.
     pub refuse_rate: f64,
     /// Keep provider state in `ROOT/provider-state.json` across restarts. Default on.
     pub persist_provider_state: bool,
