@@ -759,9 +759,7 @@ async fn static_or_trap(
     // Fast path: no post of this file removed -> the static bytes and their cached ETag.
     let (bytes, etag) = match removal {
         Removal::Posts { ids, since_ms } => {
-            let encoding = charset
-                .and_then(|c| encoding_rs::Encoding::for_label(c.as_bytes()))
-                .unwrap_or(encoding_rs::UTF_8);
+            let encoding = host_encoding(charset);
             let served =
                 shared
                     .provider
@@ -866,8 +864,13 @@ async fn provider_endpoint(shared: &Shared, host: &str, info: &HostInfo, req: Re
             }
         };
         let dir = info.dir.clone();
-        let exists = |rel: &str| file_inside(&dir, rel);
-        return match shared.provider.receive(host, &body, exists) {
+        let read = |rel: &str| {
+            file_inside(&dir, rel)
+                .then(|| std::fs::read(dir.join(rel)).ok())
+                .flatten()
+        };
+        let encoding = host_encoding(info.charset.as_deref());
+        return match shared.provider.receive(host, &body, encoding, read) {
             Ok(receipt) => {
                 if let Err(e) = shared.provider.persist().await {
                     tracing::warn!("saving provider state: {e}");
@@ -894,6 +897,13 @@ async fn provider_endpoint(shared: &Shared, host: &str, info: &HostInfo, req: Re
             &serde_json::json!({ "error": "no such receipt" }),
         ),
     }
+}
+
+/// The encoding of a host's pages (its manifest charset; UTF-8 if unknown).
+fn host_encoding(charset: Option<&str>) -> &'static encoding_rs::Encoding {
+    charset
+        .and_then(|c| encoding_rs::Encoding::for_label(c.as_bytes()))
+        .unwrap_or(encoding_rs::UTF_8)
 }
 
 /// Whether `rel` names a regular file inside `dir` (symlinks must stay inside).

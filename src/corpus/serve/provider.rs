@@ -6,8 +6,9 @@
 //!   `items: [{"referral_id": str, "content_url": str, ...}]` (other fields ignored). Malformed
 //!   JSON, a missing `items` array or an item without a string `referral_id` is a 400 with a
 //!   message naming the item; an oversized body is a 413. Otherwise 202 with a receipt.
-//! - Items whose URL is not on the receiving host, does not name an existing file, or whose id is
-//!   not `^[A-Za-z0-9_-]+$` (or repeats inside the bundle) are listed under `rejected` with a reason.
+//! - Items whose URL is not on the receiving host, does not name an existing file, names a post
+//!   (fragment) that is no element `id` of its HTML page, or whose id is not `^[A-Za-z0-9_-]+$`
+//!   (or repeats inside the bundle) are listed under `rejected` with a reason.
 //! - `removal_delay_ms` after receipt, each accepted item is removed, except a `refuse_rate` share,
 //!   decided by a hash of (fault seed, host, referral id), which stays up. Removal is per post, as
 //!   real providers do it: a URL with a fragment (`/topic/12/page-2.html#p345`) takes down only
@@ -207,6 +208,18 @@ pub fn remove_posts(body: &[u8], encoding: &'static Encoding, ids: &BTreeSet<Str
     let out = html.html();
     let (bytes, _, _) = encoding.output_encoding().encode(&out);
     Rendered::Body(bytes.into_owned())
+}
+
+/// Every element `id` of an HTML page encoded in `encoding`.
+pub fn element_ids(body: &[u8], encoding: &'static Encoding) -> HashSet<String> {
+    let (text, _, _) = encoding.decode(body);
+    let html = Html::parse_document(&text);
+    html.tree
+        .root()
+        .descendants()
+        .filter_map(|n| n.value().as_element().and_then(|e| e.id()))
+        .map(String::from)
+        .collect()
 }
 
 /// Ids of the post blocks of a page: elements whose `id` is the fragment of a link inside them.
@@ -428,12 +441,15 @@ impl Provider {
         out
     }
 
-    /// Takes a bundle posted to `host`. `exists(file)` says whether a file exists on that host.
+    /// Takes a bundle posted to `host`, whose pages are encoded in `encoding`. `read(file)` gives
+    /// the bytes of a file on that host (`None`: no such file). An item whose URL names a post
+    /// (a fragment) on an HTML page without an element of that `id` is rejected.
     pub fn receive(
         &self,
         host: &str,
         body: &[u8],
-        exists: impl Fn(&str) -> bool,
+        encoding: &'static Encoding,
+        read: impl Fn(&str) -> Option<Vec<u8>>,
     ) -> Result<Value, BundleError> {
         let doc: Value = serde_json::from_slice(body).map_err(|e| {
             BundleError(format!(
@@ -453,6 +469,8 @@ impl Provider {
         let mut accepted = Vec::new();
         let mut rejected = Vec::new();
         let mut seen = HashSet::new();
+        // file -> its element ids (HTML) or `None` (not HTML), read once per bundle.
+        let mut pages: HashMap<String, Option<HashSet<String>>> = HashMap::new();
         for (i, item) in items.iter().enumerate() {
             let obj = item
                 .as_object()
@@ -498,12 +516,32 @@ impl Provider {
                 continue;
             }
             let file = match relative_file(url.path()) {
-                Ok(f) if exists(&f) => f,
-                _ => {
+                Ok(f) if pages.contains_key(&f) => f,
+                Ok(f) => match read(&f) {
+                    Some(bytes) => {
+                        let html = super::files::content_type(&f).0 == "text/html";
+                        let ids = html.then(|| element_ids(&bytes, encoding));
+                        pages.insert(f.clone(), ids);
+                        f
+                    }
+                    None => {
+                        rejected.push(reject(format!("{raw_url}: no such content on {host}")));
+                        continue;
+                    }
+                },
+                Err(_) => {
                     rejected.push(reject(format!("{raw_url}: no such content on {host}")));
                     continue;
                 }
             };
+            if let (Some(post), Some(Some(ids))) = (post_fragment(raw_url), pages.get(&file)) {
+                if !ids.contains(&post) {
+                    rejected.push(reject(format!(
+                        "{raw_url}: no element with id \"{post}\" on that page"
+                    )));
+                    continue;
+                }
+            }
             let refused =
                 uniform_for(self.seed, &format!("refuse\0{host}\0{id}")) < self.refuse_rate;
             accepted.push(AcceptedItem {
@@ -627,26 +665,27 @@ mod tests {
     #[test]
     fn bad_bundles_are_refused_with_reasons() {
         let p = provider(0.0);
-        let yes = |_: &str| true;
+        let yes = |_: &str| Some(Vec::new());
+        let utf8 = encoding_rs::UTF_8;
         assert!(
-            p.receive("a.test", b"{not json", yes)
+            p.receive("a.test", b"{not json", utf8, yes)
                 .unwrap_err()
                 .0
                 .contains("not valid JSON")
         );
         assert!(
-            p.receive("a.test", b"[]", yes)
+            p.receive("a.test", b"[]", utf8, yes)
                 .unwrap_err()
                 .0
                 .contains("items")
         );
         assert!(
-            p.receive("a.test", b"{\"x\":1}", yes)
+            p.receive("a.test", b"{\"x\":1}", utf8, yes)
                 .unwrap_err()
                 .0
                 .contains("items")
         );
-        let e = p.receive("a.test", br#"{"items":[{"referral_id":"a","content_url":"http://a.test/"},{"content_url":"x"}]}"#, yes);
+        let e = p.receive("a.test", br#"{"items":[{"referral_id":"a","content_url":"http://a.test/"},{"content_url":"x"}]}"#, utf8, yes);
         assert!(e.unwrap_err().0.contains("items[1]"));
     }
 
@@ -659,17 +698,38 @@ mod tests {
             {"referral_id":"other","content_url":"http://b.test/t/1.html"},
             {"referral_id":"gone","content_url":"http://a.test/missing.html"},
             {"referral_id":"bad id","content_url":"http://a.test/t/1.html"},
-            {"referral_id":"nourl"}
+            {"referral_id":"nourl"},
+            {"referral_id":"nopost","content_url":"http://a.test/t/1.html#p9"},
+            {"referral_id":"feed","content_url":"http://a.test/feed.json#p9"}
         ]}"#;
-        let r = p.receive("a.test", body, |f| f == "t/1.html").unwrap();
-        assert_eq!(r["accepted"], serde_json::json!(["ok-1"]));
+        let page = "<div id=\"p1\"><a href=\"#p1\">#1</a></div><div id=\"p2\"></div>";
+        let files = |f: &str| match f {
+            "t/1.html" => Some(page.as_bytes().to_vec()),
+            "feed.json" => Some(b"{}".to_vec()),
+            _ => None,
+        };
+        let r = p
+            .receive("a.test", body, encoding_rs::UTF_8, files)
+            .unwrap();
+        assert_eq!(r["accepted"], serde_json::json!(["ok-1", "feed"]));
         let rejected: Vec<&str> = r["rejected"]
             .as_array()
             .unwrap()
             .iter()
             .map(|x| x["referral_id"].as_str().unwrap())
             .collect();
-        assert_eq!(rejected, ["ok-1", "other", "gone", "bad id", "nourl"]);
+        assert_eq!(
+            rejected,
+            ["ok-1", "other", "gone", "bad id", "nourl", "nopost"]
+        );
+        assert!(
+            r["rejected"][5]["reason"]
+                .as_str()
+                .unwrap()
+                .contains("no element with id \"p9\""),
+            "{r}"
+        );
+        assert_eq!(r["items"][0]["scope"], "post");
         let id = r["receipt_id"].as_str().unwrap();
         assert!(p.receipt("a.test", id, now_ms()).is_some());
         assert!(p.receipt("b.test", id, now_ms()).is_none());
