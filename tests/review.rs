@@ -94,21 +94,42 @@ const SPECS: [Spec; 5] = [
 /// Items and pages: posts of one forum thread share a page.
 fn fixture() -> (Vec<Item>, Vec<Page>) {
     let fetched = datetime!(2026-05-01 10:00 UTC);
-    let mut items = Vec::new();
-    let mut pages: BTreeMap<String, Page> = BTreeMap::new();
-    for s in &SPECS {
-        let page_url = if s.host.starts_with("forum") {
+    let page_url = |s: &Spec| {
+        if s.host.starts_with("forum") {
             format!("http://{}/topic/{}/", s.host, s.thread)
         } else {
             format!("http://{}/@lantern/status/{}.html", s.host, s.post)
-        };
+        }
+    };
+    let permalink = |s: &Spec| {
+        if s.host.starts_with("forum") {
+            format!("{}#p{}", page_url(s), s.post)
+        } else {
+            page_url(s)
+        }
+    };
+    // Every post block holds its permalink and has the fragment as its id (CONTRACTS.md).
+    let mut blocks: BTreeMap<String, String> = BTreeMap::new();
+    for s in &SPECS {
+        let path = url::Url::parse(&permalink(s)).unwrap();
+        let href = format!(
+            "{}{}",
+            path.path(),
+            path.fragment().map(|f| format!("#{f}")).unwrap_or_default()
+        );
+        blocks.entry(page_url(s)).or_default().push_str(&format!(
+            "<div class=\"post\" id=\"p{}\"><a href=\"{href}\">#{}</a> {}</div>",
+            s.post, s.post, s.text
+        ));
+    }
+    let mut items = Vec::new();
+    let mut pages: BTreeMap<String, Page> = BTreeMap::new();
+    for s in &SPECS {
+        let page_url = page_url(s);
         let p = pages.entry(page_url.clone()).or_insert_with(|| {
             page(
                 &page_url,
-                &format!(
-                    "<html><body><div id=\"p{}\">{}</div></body></html>",
-                    s.post, s.text
-                ),
+                &format!("<html><body>{}</body></html>", blocks[&page_url]),
                 fetched,
             )
         });
@@ -1081,16 +1102,24 @@ mod provider {
         serde_json::json!({"receipt_id": id, "items": []}).to_string()
     }
 
-    async fn page(State(s): State<S>, headers: HeaderMap, uri: Uri) -> StatusCode {
+    /// The fixture page at the URL (200, with its post blocks), or 410 once referred.
+    async fn page(
+        State(s): State<S>,
+        headers: HeaderMap,
+        uri: Uri,
+    ) -> (StatusCode, [(&'static str, &'static str); 1], Vec<u8>) {
         let host = headers
             .get("host")
             .and_then(|h| h.to_str().ok())
             .unwrap_or("");
         let url = format!("http://{host}{}", uri.path());
+        let ct = [("content-type", "text/html; charset=utf-8")];
         if s.lock().unwrap().removed.contains(&url) {
-            StatusCode::GONE
-        } else {
-            StatusCode::OK
+            return (StatusCode::GONE, ct, vec![]);
+        }
+        match super::fixture().1.into_iter().find(|p| p.url == url) {
+            Some(p) => (StatusCode::OK, ct, p.body),
+            None => (StatusCode::NOT_FOUND, ct, vec![]),
         }
     }
 
@@ -1468,6 +1497,189 @@ fn end_to_end_with_the_corpus_server_provider() {
     );
     assert_eq!(st["time_to_removal"]["count"], 4);
     assert_eq!(st["overdue"].as_array().unwrap().len(), 0);
+    rt.block_on(server.shutdown());
+}
+
+#[test]
+fn a_refused_post_stays_online_when_its_neighbour_is_removed() {
+    use trawl::corpus::serve::faults::uniform_for;
+    use trawl::corpus::serve::{ServeConfig, Server};
+    let d = tempdir();
+    let root = d.path().join("corpus");
+    std::fs::create_dir_all(&root).unwrap();
+    corpus_root(&root);
+    let idx = d.path().join("idx");
+    cli_store(&idx);
+    // Posts 101 and 102 share the page /topic/7/ (one near-duplicate cluster).
+    for who in ["alice", "bob"] {
+        run_ok(
+            trawl()
+                .args([
+                    "review",
+                    "decide",
+                    &id(0),
+                    "--confirm",
+                    "--cluster",
+                    "--reviewer",
+                    who,
+                    "--reason",
+                    "violating",
+                ])
+                .arg("--index")
+                .arg(&idx),
+        );
+    }
+    let out = d.path().join("bundles");
+    run_ok(
+        trawl()
+            .args(["export", "--index"])
+            .arg(&idx)
+            .arg("--out")
+            .arg(&out),
+    );
+    let bundle: serde_json::Value =
+        serde_json::from_str(&read(&out.join("forum-a.test/bundle.json"))).unwrap();
+    let rid = |post: &str| -> String {
+        let items = bundle["items"].as_array().unwrap();
+        let it = items
+            .iter()
+            .find(|i| {
+                i["content_url"]
+                    .as_str()
+                    .unwrap()
+                    .ends_with(&format!("#p{post}"))
+            })
+            .unwrap_or_else(|| panic!("p{post} in {bundle}"));
+        it["referral_id"].as_str().unwrap().to_string()
+    };
+    let (refused, removed) = (rid("101"), rid("102"));
+    assert_eq!(bundle["items"].as_array().unwrap().len(), 2);
+    // A fault seed under which the provider refuses post 101 and removes post 102.
+    let refused_under =
+        |seed: u64, id: &str| uniform_for(seed, &format!("refuse\0forum-a.test\0{id}")) < 0.5;
+    let seed = (0..1000u64)
+        .find(|s| refused_under(*s, &refused) && !refused_under(*s, &removed))
+        .unwrap();
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut cfg = ServeConfig::new(&root);
+    cfg.removal_delay_ms = 300;
+    cfg.refuse_rate = 0.5;
+    cfg.fault_seed = seed;
+    cfg.persist_provider_state = false;
+    let server = rt.block_on(Server::start(cfg)).unwrap();
+    let addr = server.local_addr();
+    let resolve = format!("*.test={addr}");
+    let s = run_ok(
+        trawl()
+            .args(["refer", "send", "--json", "--resolve", &resolve])
+            .arg(&out),
+    );
+    let ds: serde_json::Value = serde_json::from_slice(&s.stdout).unwrap();
+    assert_eq!(ds[0]["accepted"], 2, "{ds}");
+
+    let mut st = serde_json::Value::Null;
+    for _ in 0..50 {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        let o = trawl()
+            .args(["refer", "status", "--json", "--resolve", &resolve])
+            .arg(&out)
+            .output()
+            .unwrap();
+        st = serde_json::from_slice(&o.stdout).unwrap();
+        let decided = st["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["provider_status"] != "pending");
+        if decided && st["overall"]["offline"] == 1 {
+            break;
+        }
+    }
+    assert_eq!(st["overall"]["total"], 2, "{st}");
+    assert_eq!(st["overall"]["offline"], 1, "{st}");
+    assert_eq!(st["by_host"]["forum-a.test"]["rate"], 0.5, "{st}");
+    assert_eq!(st["by_category"]["solicitation"]["offline"], 1, "{st}");
+    let item = |id: &str| {
+        st["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["referral_id"] == id)
+            .cloned()
+            .unwrap()
+    };
+    let (a, b) = (item(&refused), item(&removed));
+    assert_eq!(
+        (
+            &a["provider_status"],
+            &a["observed"],
+            &a["http_status"],
+            &a["offline"]
+        ),
+        (
+            &"refused".into(),
+            &"online".into(),
+            &200.into(),
+            &false.into()
+        ),
+        "{a}"
+    );
+    assert_eq!(
+        (
+            &b["provider_status"],
+            &b["observed"],
+            &b["http_status"],
+            &b["offline"]
+        ),
+        (
+            &"removed".into(),
+            &"post_removed".into(),
+            &200.into(),
+            &true.into()
+        ),
+        "{b}"
+    );
+    assert_eq!(st["time_to_removal"]["count"], 1, "{st}");
+    // The Markdown report shows both the provider's word and the observation per item.
+    let md = run_ok(
+        trawl()
+            .args(["refer", "status", "--resolve", &resolve])
+            .arg(&out),
+    );
+    let md = String::from_utf8_lossy(&md.stdout).into_owned();
+    let row = |id: &str| {
+        md.lines()
+            .find(|l| l.starts_with(&format!("| {id} |")))
+            .unwrap_or_else(|| panic!("{id} row in\n{md}"))
+            .to_string()
+    };
+    assert!(row(&refused).contains("| refused | online | 200 |"), "{md}");
+    assert!(
+        row(&removed).contains("| removed | post removed | 200 |"),
+        "{md}"
+    );
+
+    // The page itself: still up, the refused post in it, the removed one a tombstone.
+    let page = rt.block_on(async {
+        let c = reqwest::Client::builder()
+            .no_proxy()
+            .resolve("forum-a.test", addr)
+            .build()
+            .unwrap();
+        let r = c.get("http://forum-a.test/topic/7/").send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        r.text().await.unwrap()
+    });
+    assert!(page.contains("id=\"p101\""), "{page}");
+    assert!(page.contains(SPECS[0].text), "{page}");
+    assert!(!page.contains("id=\"p102\""), "{page}");
+    assert!(!page.contains(SPECS[1].text), "{page}");
+    assert!(page.contains("[removed by provider]"), "{page}");
     rt.block_on(server.shutdown());
 }
 

@@ -973,6 +973,106 @@ async fn provider_removes_referred_pages_after_the_delay() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn provider_removes_single_posts_from_a_windows_1251_page() {
+    let fx = Fixture::new();
+    let posts: String = (1..=3)
+        .map(|n| {
+            format!(
+                "<div class=\"post\" id=\"m{n}\"><a href=\"/t/5.html#m{n}\">#{n}</a> Сообщение {n}</div>"
+            )
+        })
+        .collect();
+    let page = format!(
+        "<!DOCTYPE html><html><head><meta charset=\"windows-1251\"></head><body>{posts}</body></html>"
+    );
+    let (cp, _, _) = encoding_rs::WINDOWS_1251.encode(&page);
+    write(&fx.dir.path().join("sites/ru.test/t/5.html"), &cp);
+    let server = Server::start(ServeConfig {
+        removal_delay_ms: 0,
+        persist_provider_state: false,
+        ..fx.config()
+    })
+    .await
+    .unwrap();
+    let c = client(server.local_addr());
+    let page_url = url(&server, "ru.test", "/t/5.html");
+    let before = c.get(&page_url).send().await.unwrap();
+    assert_eq!(before.status(), 200);
+    let etag = before.headers()["etag"].to_str().unwrap().to_string();
+    let modified = before.headers()["last-modified"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        before.bytes().await.unwrap().as_ref(),
+        &*cp,
+        "no removal: the static bytes"
+    );
+
+    // Last-Modified has whole seconds: let the removal fall into a later second than the file.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let bundle = serde_json::json!({"items": [
+        {"referral_id": "m2", "content_url": "http://ru.test/t/5.html#m2"}
+    ]});
+    let endpoint = url(&server, "ru.test", "/.well-known/trawl/referrals");
+    let (status, receipt) = post_bundle(&c, &endpoint, bundle.to_string()).await;
+    assert_eq!(status, 202, "{receipt}");
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let after = c.get(&page_url).send().await.unwrap();
+    assert_eq!(
+        after.status(),
+        200,
+        "one post of three removed: the page stays"
+    );
+    let h = after.headers().clone();
+    assert_eq!(h["content-type"], "text/html; charset=windows-1251");
+    assert_ne!(
+        h["etag"].to_str().unwrap(),
+        etag,
+        "a new body has a new ETag"
+    );
+    assert_ne!(h["last-modified"].to_str().unwrap(), modified);
+    let body = after.bytes().await.unwrap();
+    let (text, _, errors) = encoding_rs::WINDOWS_1251.decode(&body);
+    assert!(!errors);
+    assert!(text.contains("<meta charset=\"windows-1251\">"), "{text}");
+    assert!(
+        text.contains("Сообщение 1") && text.contains("Сообщение 3"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("Сообщение 2") && !text.contains("id=\"m2\""),
+        "{text}"
+    );
+    assert!(text.contains("[removed by provider]"), "{text}");
+    // The old validator no longer matches; the new one does.
+    let r = c
+        .get(&page_url)
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let r = c
+        .get(&page_url)
+        .header("if-none-match", h["etag"].to_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 304);
+    // The last two posts go too: nothing is left, the page is gone.
+    let bundle = serde_json::json!({"items": [
+        {"referral_id": "m1", "content_url": "http://ru.test/t/5.html#m1"},
+        {"referral_id": "m3", "content_url": "http://ru.test/t/5.html#m3"}
+    ]});
+    let (status, _) = post_bundle(&c, &endpoint, bundle.to_string()).await;
+    assert_eq!(status, 202);
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    assert_eq!(c.get(&page_url).send().await.unwrap().status(), 410);
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn provider_refuses_at_the_configured_rate() {
     let fx = Fixture::new();
     let cfg = ServeConfig {

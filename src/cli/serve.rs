@@ -46,7 +46,7 @@ pub struct Args {
     /// Provider endpoint: delay between a referral and its removal, in ms.
     #[arg(long, default_value_t = 2000)]
     pub removal_delay_ms: u64,
-    /// Provider endpoint: share of referred pages that are not removed (0..1).
+    /// Provider endpoint: share of referred items (posts or pages) that are not removed (0..1).
     #[arg(long, default_value_t = 0.0)]
     pub refuse_rate: f64,
     /// Keep provider state in memory only (no DIR/provider-state.json).

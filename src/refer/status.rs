@@ -1,13 +1,16 @@
 //! `trawl refer status`: did it come down?
 //!
 //! Re-fetches every referred URL (GET, fragment dropped, one request per page): 404 and 410 mean
-//! offline. Each check is appended to `<export>/_delivery/status.jsonl`; the removal time of an
+//! offline. Providers remove single posts, so a page that answers 200 is checked for the post: when
+//! the URL has a fragment (`/topic/12/page-2.html#p345`) and no element of the HTML body (decoded
+//! by its charset: header, then `<meta>`) has that `id` any more, the post is offline although the
+//! page is up. Each check is appended to `<export>/_delivery/status.jsonl`; the removal time of an
 //! item is the provider's `removed_at` from the receipt status endpoint when it reports one,
 //! else the first check that found it offline. The report gives the offline rate per host and
 //! per scenario category, the time from referral (delivery, else issue) to removal, and the
 //! removal orders past their one-hour deadline that are still online.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -17,7 +20,96 @@ use super::bundle::Kind;
 use super::send::{
     ENDPOINT_PATH, Resolver, append_jsonl, delivery_dir, read_deliveries, read_export,
 };
+use crate::corpus::serve::provider::post_fragment;
 use crate::model::{Timestamp, parse_rfc3339, rfc3339};
+
+/// Largest page body read when checking for a post; a longer one is a failed check.
+pub const MAX_PAGE_BYTES: usize = 32 << 20;
+
+/// What a check saw of a referred item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Observed {
+    /// The page answered and (for a post URL) the post is still in it.
+    Online,
+    /// The page answered 200 but the post's element (the URL fragment) is gone.
+    PostRemoved,
+    /// The page answered 404 or 410.
+    PageGone,
+    /// The request failed (counts as online).
+    Error,
+}
+
+impl Observed {
+    /// Offline: the page or the post is gone.
+    pub fn offline(self) -> bool {
+        matches!(self, Observed::PostRemoved | Observed::PageGone)
+    }
+
+    /// Short label for reports.
+    pub fn label(self) -> &'static str {
+        match self {
+            Observed::Online => "online",
+            Observed::PostRemoved => "post removed",
+            Observed::PageGone => "page gone",
+            Observed::Error => "check failed",
+        }
+    }
+}
+
+/// One fetched page: its status and, for a 200 HTML page that was looked into, its element ids.
+#[derive(Debug, Clone)]
+struct Fetched {
+    status: u16,
+    ids: Option<HashSet<String>>,
+}
+
+/// Every `id` attribute of an HTML body, decoded by `content_type` / `<meta>` / sniffing.
+pub fn element_ids(body: &[u8], content_type: Option<&str>) -> HashSet<String> {
+    let (text, _, _) = crate::extract::charset::decode(body, content_type);
+    let html = scraper::Html::parse_document(&text);
+    html.tree
+        .root()
+        .descendants()
+        .filter_map(|n| n.value().as_element().and_then(|e| e.id()))
+        .map(String::from)
+        .collect()
+}
+
+/// GETs `url`; for a 200 HTML answer with `want_ids`, reads the body (at most
+/// [`MAX_PAGE_BYTES`]) and collects its element ids.
+async fn fetch(client: &reqwest::Client, url: &str, want_ids: bool) -> Result<Fetched, String> {
+    let mut resp = client.get(url).send().await.map_err(|e| e.to_string())?;
+    let status = resp.status().as_u16();
+    let content_type = resp
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(String::from);
+    let html = content_type.as_deref().is_none_or(|ct| {
+        let ct = ct.to_ascii_lowercase();
+        ct.starts_with("text/html") || ct.starts_with("application/xhtml")
+    });
+    if status != 200 || !want_ids || !html {
+        return Ok(Fetched { status, ids: None });
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = resp
+        .chunk()
+        .await
+        .map_err(|e| format!("{url}: reading body: {e}"))?
+    {
+        if body.len() + chunk.len() > MAX_PAGE_BYTES {
+            return Err(format!("{url}: page larger than {MAX_PAGE_BYTES} bytes"));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    let ids = element_ids(&body, content_type.as_deref());
+    Ok(Fetched {
+        status,
+        ids: Some(ids),
+    })
+}
 
 /// One observation of one referred URL.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -29,8 +121,11 @@ pub struct Observation {
     /// HTTP status, when the request completed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub http_status: Option<u16>,
-    /// 404 or 410.
+    /// 404 or 410, or the post gone from a page that is up.
     pub offline: bool,
+    /// What was seen (absent in records written before per-post checks).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed: Option<Observed>,
 }
 
 /// Status of one referral.
@@ -54,8 +149,10 @@ pub struct ItemStatus {
     /// Error of this check, if the request failed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-    /// Offline now.
+    /// Offline now (page gone, or the post gone from the page).
     pub offline: bool,
+    /// What this check saw.
+    pub observed: Observed,
     /// When it went offline (provider's word, else first offline check).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub removed_at: Option<String>,
@@ -67,7 +164,9 @@ pub struct ItemStatus {
     pub deadline_at: Option<String>,
     /// Removal order still online after its deadline.
     pub overdue: bool,
-    /// What the provider's receipt status says about the item, if anything.
+    /// What the provider's receipt status says about the item (`pending`, `removed`,
+    /// `refused`), if anything. A `refused` item that is `online` is the expected case; a
+    /// disagreement shows up as e.g. `refused` + `post_removed`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub provider_status: Option<String>,
 }
@@ -208,14 +307,16 @@ pub async fn check(
                 provider = provider_items(&v);
             }
         }
-        let mut page_cache: BTreeMap<String, Result<u16, String>> = BTreeMap::new();
+        // Pages holding a referred post are read to look for it; others only need a status.
+        let want_ids: HashSet<String> = bundle
+            .items
+            .iter()
+            .filter(|r| post_fragment(&r.content_url).is_some())
+            .map(|r| page_of(&r.content_url).to_string())
+            .collect();
+        let mut page_cache: BTreeMap<String, Result<Fetched, String>> = BTreeMap::new();
         for r in &bundle.items {
-            let page_url = r
-                .content_url
-                .split('#')
-                .next()
-                .unwrap_or(&r.content_url)
-                .to_string();
+            let page_url = page_of(&r.content_url).to_string();
             let on_host = url::Url::parse(&page_url)
                 .is_ok_and(|u| u.scheme() == "http" && u.host_str() == Some(bundle.host.as_str()));
             if !on_host {
@@ -226,29 +327,27 @@ pub async fn check(
                 );
             }
             if !page_cache.contains_key(&page_url) {
-                let res = match client.get(&page_url).send().await {
-                    Ok(resp) => Ok(resp.status().as_u16()),
-                    Err(e) => Err(e.to_string()),
-                };
+                let res = fetch(&client, &page_url, want_ids.contains(&page_url)).await;
                 page_cache.insert(page_url.clone(), res);
             }
             let res = page_cache
                 .get(&page_url)
                 .cloned()
                 .unwrap_or(Err("not fetched".into()));
-            let (http_status, error) = match res {
-                Ok(s) => (Some(s), None),
-                Err(e) => (None, Some(e)),
+            let (observed, http_status, error) = match res {
+                Ok(f) => (observe(&f, &r.content_url), Some(f.status), None),
+                Err(e) => (Observed::Error, None, Some(e)),
             };
             if error.is_some() {
                 report.errors += 1;
             }
-            let offline = matches!(http_status, Some(404 | 410));
+            let offline = observed.offline();
             let obs = Observation {
                 referral_id: r.referral_id.clone(),
                 checked_at: rfc3339(now),
                 http_status,
                 offline,
+                observed: Some(observed),
             };
             append_jsonl(&obs_path, &obs)?;
             let hist = history.entry(r.referral_id.clone()).or_default();
@@ -304,6 +403,7 @@ pub async fn check(
                 http_status,
                 error,
                 offline,
+                observed,
                 removed_at,
                 seconds_to_removal: seconds,
                 deadline_at: r.deadline_at.clone(),
@@ -332,6 +432,22 @@ pub async fn check(
         max_s: durations.last().copied(),
     };
     Ok(report)
+}
+
+/// The page a referred URL is on (the fragment dropped).
+fn page_of(url: &str) -> &str {
+    url.split('#').next().unwrap_or(url)
+}
+
+/// What a fetched page says about the referred `url`.
+fn observe(f: &Fetched, url: &str) -> Observed {
+    if matches!(f.status, 404 | 410) {
+        return Observed::PageGone;
+    }
+    match (&f.ids, post_fragment(url)) {
+        (Some(ids), Some(post)) if !ids.contains(&post) => Observed::PostRemoved,
+        _ => Observed::Online,
+    }
 }
 
 /// Markdown rendering of a status report.
@@ -396,5 +512,86 @@ pub fn render_markdown(r: &StatusReport) -> String {
             r.errors
         ));
     }
+    if !r.items.is_empty() {
+        s.push_str(
+            "\n| referral | host | category | provider says | observed | HTTP |\n|---|---|---|---|---|---:|\n",
+        );
+        for it in &r.items {
+            s.push_str(&format!(
+                "| {} | {} | {} | {} | {} | {} |\n",
+                md_cell(&it.referral_id),
+                md_cell(&it.host),
+                md_cell(&it.category),
+                md_cell(it.provider_status.as_deref().unwrap_or("-")),
+                it.observed.label(),
+                it.http_status
+                    .map(|x| x.to_string())
+                    .unwrap_or_else(|| "-".into()),
+            ));
+        }
+        let disagree: BTreeSet<&str> = r
+            .items
+            .iter()
+            .filter(|i| match i.provider_status.as_deref() {
+                Some("removed") => !i.offline && i.observed != Observed::Error,
+                Some("refused") | Some("pending") => i.offline,
+                _ => false,
+            })
+            .map(|i| i.referral_id.as_str())
+            .collect();
+        if !disagree.is_empty() {
+            s.push_str(&format!(
+                "\nProvider status and observation disagree for {} item(s): {}\n",
+                disagree.len(),
+                disagree.into_iter().collect::<Vec<_>>().join(", ")
+            ));
+        }
+    }
     s
+}
+
+/// A value safe inside a Markdown table cell (one line, no `|`).
+fn md_cell(v: &str) -> String {
+    v.chars()
+        .map(|c| if c == '|' || c.is_control() { ' ' } else { c })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_page_that_is_up_is_checked_for_the_post() {
+        let (cp, _, _) = encoding_rs::WINDOWS_1251.encode(
+            "<html><head><meta charset=\"windows-1251\"></head><body>\
+             <div id=\"p1\"><a href=\"#p1\">#1</a> Привет</div>\
+             <div id=\"пост2\">Ещё</div></body></html>",
+        );
+        let ids = element_ids(&cp, Some("text/html"));
+        assert!(ids.contains("p1") && ids.contains("пост2"), "{ids:?}");
+        let page = Fetched {
+            status: 200,
+            ids: Some(ids),
+        };
+        let u = "http://f.test/t/1/";
+        assert_eq!(observe(&page, &format!("{u}#p1")), Observed::Online);
+        assert_eq!(observe(&page, &format!("{u}#p2")), Observed::PostRemoved);
+        assert_eq!(
+            observe(&page, &format!("{u}#%D0%BF%D0%BE%D1%81%D1%822")),
+            Observed::Online,
+            "percent-encoded fragment"
+        );
+        assert_eq!(observe(&page, u), Observed::Online, "no fragment: the page");
+        let not_read = Fetched {
+            status: 200,
+            ids: None,
+        };
+        assert_eq!(observe(&not_read, &format!("{u}#p2")), Observed::Online);
+        for status in [404, 410] {
+            let gone = Fetched { status, ids: None };
+            assert_eq!(observe(&gone, &format!("{u}#p1")), Observed::PageGone);
+        }
+        assert!(Observed::PostRemoved.offline() && !Observed::Error.offline());
+    }
 }

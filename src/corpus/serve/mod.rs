@@ -13,7 +13,9 @@
 //!    limit (429 + `Retry-After`), the delay, the 500/503 errors;
 //! 4. the calendar trap on forum hosts ([`trap`]);
 //! 5. removed pages (410 Gone), then static files from `ROOT/sites/<host>/` ([`files`]) with
-//!    `Content-Type` + host charset, `ETag`, `Last-Modified` and conditional GET;
+//!    `Content-Type` + host charset, `ETag`, `Last-Modified` and conditional GET; a page with
+//!    removed posts is served without them (tombstones, re-rendered in the host charset, cached;
+//!    its own `ETag`, `Last-Modified` = the latest removal), or 410 once no post is left;
 //! 6. truncation: a 200 response keeps its full `Content-Length` but sends only part of the body,
 //!    and hyper then closes the connection, so the client sees an incomplete message.
 //!
@@ -45,7 +47,7 @@ use crate::corpus::CorpusError;
 use crate::model::{Manifest, SiteKind};
 use faults::{Draw, FaultRng, RateLimiter};
 use files::{EtagCache, PathRefusal};
-use provider::Provider;
+use provider::{Provider, Removal, Served};
 
 /// Name of the provider state file under the corpus root.
 pub const PROVIDER_STATE_FILE: &str = "provider-state.json";
@@ -82,7 +84,7 @@ pub struct ServeConfig {
     pub request_log: Option<PathBuf>,
     /// Delay between a referral's receipt and the removal decision, in ms. Default 2000.
     pub removal_delay_ms: u64,
-    /// Share of referred pages the provider refuses to remove. Default 0.
+    /// Share of referred items (posts or pages) the provider refuses to remove. Default 0.
     pub refuse_rate: f64,
     /// Keep provider state in `ROOT/provider-state.json` across restarts. Default on.
     pub persist_provider_state: bool,
@@ -722,11 +724,15 @@ async fn static_or_trap(
         Err(PathRefusal::BadRequest) => return Err(text(StatusCode::BAD_REQUEST, "bad path\n")),
         Err(PathRefusal::TooLong) => return Err(text(StatusCode::URI_TOO_LONG, "path too long\n")),
     };
-    if shared.provider.is_removed(host, &rel, provider::now_ms()) {
-        return Err(text(
+    let gone = || {
+        text(
             StatusCode::GONE,
             "this content has been removed by the hosting provider\n",
-        ));
+        )
+    };
+    let removal = shared.provider.removal(host, &rel, provider::now_ms());
+    if removal == Removal::Page {
+        return Err(gone());
     }
     let not_found = || text(StatusCode::NOT_FOUND, "not found\n");
     let path = info.dir.join(&rel);
@@ -749,8 +755,33 @@ async fn static_or_trap(
         Ok(b) => b,
         Err(_) => return Err(not_found()),
     };
-    let mtime = meta.modified().unwrap_or(std::time::UNIX_EPOCH);
-    let etag = shared.etags.etag(&path, meta.len(), mtime, &bytes);
+    let mut mtime = meta.modified().unwrap_or(std::time::UNIX_EPOCH);
+    // Fast path: no post of this file removed -> the static bytes and their cached ETag.
+    let (bytes, etag) = match removal {
+        Removal::Posts { ids, since_ms } => {
+            let encoding = host_encoding(charset);
+            let served =
+                shared
+                    .provider
+                    .render(host, &rel, &bytes, (meta.len(), mtime), encoding, &ids);
+            match &*served {
+                Served::Gone => return Err(gone()),
+                Served::Body { bytes, etag } => {
+                    // The body changed when the latest of these posts came down.
+                    mtime = mtime.max(std::time::UNIX_EPOCH + Duration::from_millis(since_ms));
+                    (bytes.clone(), etag.clone())
+                }
+                Served::Unchanged => {
+                    let etag = shared.etags.etag(&path, meta.len(), mtime, &bytes);
+                    (Bytes::from(bytes), etag)
+                }
+            }
+        }
+        _ => {
+            let etag = shared.etags.etag(&path, meta.len(), mtime, &bytes);
+            (Bytes::from(bytes), etag)
+        }
+    };
     let last_modified = files::http_date(mtime);
     let not_modified = match headers
         .get(header::IF_NONE_MATCH)
@@ -833,8 +864,13 @@ async fn provider_endpoint(shared: &Shared, host: &str, info: &HostInfo, req: Re
             }
         };
         let dir = info.dir.clone();
-        let exists = |rel: &str| file_inside(&dir, rel);
-        return match shared.provider.receive(host, &body, exists) {
+        let read = |rel: &str| {
+            file_inside(&dir, rel)
+                .then(|| std::fs::read(dir.join(rel)).ok())
+                .flatten()
+        };
+        let encoding = host_encoding(info.charset.as_deref());
+        return match shared.provider.receive(host, &body, encoding, read) {
             Ok(receipt) => {
                 if let Err(e) = shared.provider.persist().await {
                     tracing::warn!("saving provider state: {e}");
@@ -861,6 +897,13 @@ async fn provider_endpoint(shared: &Shared, host: &str, info: &HostInfo, req: Re
             &serde_json::json!({ "error": "no such receipt" }),
         ),
     }
+}
+
+/// The encoding of a host's pages (its manifest charset; UTF-8 if unknown).
+fn host_encoding(charset: Option<&str>) -> &'static encoding_rs::Encoding {
+    charset
+        .and_then(|c| encoding_rs::Encoding::for_label(c.as_bytes()))
+        .unwrap_or(encoding_rs::UTF_8)
 }
 
 /// Whether `rel` names a regular file inside `dir` (symlinks must stay inside).
