@@ -1,6 +1,7 @@
 //! `demo`: the whole loop on the built-in scenario, with no arguments.
 //!
-//! seed the embedded default scenario into `DATA/corpus` -> serve it in this process on an
+//! seed the embedded default scenario (or `--scenario FILE`, with a rule pack written from its
+//! brief into `DATA/rules`, see [`crate::classify::rules::brief`]) into `DATA/corpus` -> serve it in this process on an
 //! ephemeral loopback port -> scan (crawl, extract, classify, index into `DATA/index`) through a
 //! resolver that maps every `.test` host to that port -> evaluate against the truth -> report.
 
@@ -28,6 +29,9 @@ pub struct DemoConfig {
     pub posts: Option<u64>,
     /// Show progress bars.
     pub progress: bool,
+    /// A scenario file instead of the embedded default; the scan then uses a pack built from
+    /// the scenario's organisations (`trawl rules brief`), written to `DATA/rules`.
+    pub scenario: Option<PathBuf>,
 }
 
 /// What the demo did and where everything is.
@@ -35,6 +39,12 @@ pub struct DemoConfig {
 pub struct DemoSummary {
     /// Data directory.
     pub data: PathBuf,
+    /// The scenario seeded (`<embedded>/default.toml` or the given file).
+    pub scenario: PathBuf,
+    /// The rule pack written from the scenario's brief, when a scenario file was given
+    /// (else the embedded default pack was used).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rules: Option<PathBuf>,
     /// Seeding summary.
     pub seed: SeedSummary,
     /// The loopback address the corpus was served on (gone when the demo ends).
@@ -65,7 +75,7 @@ fn prepare(data: &Path) -> anyhow::Result<()> {
                 data.display()
             );
         }
-        for sub in ["corpus", "index"] {
+        for sub in ["corpus", "index", "rules"] {
             let p = data.join(sub);
             if p.exists() {
                 std::fs::remove_dir_all(&p).with_context(|| format!("removing {}", p.display()))?;
@@ -85,8 +95,24 @@ pub fn demo(cfg: &DemoConfig) -> anyhow::Result<DemoSummary> {
     let corpus = cfg.data.join("corpus");
     let index = cfg.data.join("index");
 
-    tracing::info!(dir = %corpus.display(), "Seeding the default scenario.");
-    let scenario = Scenario::default_scenario().context("loading the embedded default scenario")?;
+    let scenario = match &cfg.scenario {
+        Some(path) => Scenario::load(path)?,
+        None => Scenario::default_scenario().context("loading the embedded default scenario")?,
+    };
+    tracing::info!(dir = %corpus.display(), scenario = %scenario.source.display(), "Seeding.");
+    let rules = match &cfg.scenario {
+        Some(_) => {
+            let dir = cfg.data.join("rules");
+            std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+            for (name, text) in crate::classify::rules::brief::brief_files(&scenario) {
+                let p = dir.join(name);
+                std::fs::write(&p, text).with_context(|| format!("writing {}", p.display()))?;
+            }
+            tracing::info!(dir = %dir.display(), "Wrote a rule pack from the scenario's brief.");
+            Some(dir)
+        }
+        None => None,
+    };
     let seeded = seed(
         &scenario,
         &SeedOptions {
@@ -131,6 +157,7 @@ pub fn demo(cfg: &DemoConfig) -> anyhow::Result<DemoSummary> {
         crawl,
         index: index.clone(),
         progress: cfg.progress,
+        rules: rules.iter().cloned().collect(),
         ..ScanConfig::default()
     });
     let stats = runtime.block_on(server.shutdown());
@@ -146,6 +173,8 @@ pub fn demo(cfg: &DemoConfig) -> anyhow::Result<DemoSummary> {
 
     Ok(DemoSummary {
         data: cfg.data.clone(),
+        scenario: scenario.source.clone(),
+        rules,
         seed: seeded,
         served_on: format!("http://{addr}"),
         requests_served: stats.requests,

@@ -14,6 +14,10 @@ pub struct Args {
     /// Posts to seed (default: the scenario's size).
     #[arg(long)]
     pub posts: Option<u64>,
+    /// Seed this scenario file instead of the built-in one; the scan then uses a rule pack
+    /// written from the scenario's organisations (as `trawl rules brief` does) to DATA/rules.
+    #[arg(long)]
+    pub scenario: Option<PathBuf>,
     /// Print the whole summary as JSON on stdout.
     #[arg(long)]
     pub json: bool,
@@ -25,6 +29,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         data: a.data.clone(),
         posts: a.posts,
         progress: true,
+        scenario: a.scenario.clone(),
     })?;
     if a.json {
         outln!("{}", serde_json::to_string_pretty(&s)?);
@@ -33,7 +38,8 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     let index = s.scan.index.display().to_string();
     outln!("# trawl demo\n");
     outln!(
-        "1. seeded {} posts on {} hosts into {} ({:.1}s)",
+        "1. seeded {} ({} posts on {} hosts) into {} ({:.1}s)",
+        s.scenario.display(),
         s.seed.posts,
         s.seed.by_host.len(),
         s.seed.out.display(),
@@ -44,6 +50,13 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         s.served_on,
         s.requests_served
     );
+    match &s.rules {
+        Some(dir) => outln!(
+            "   rule pack: written from the scenario's brief into {}",
+            dir.display()
+        ),
+        None => outln!("   rule pack: the embedded default (rules/default)"),
+    }
     outln!(
         "3. scanned: {}",
         super::scan::render(&s.scan).replace('\n', "\n   ")
