@@ -15,6 +15,7 @@ use url::Url;
 use super::Ctx;
 use super::frontier::{Entry, EntryKind};
 use super::journal::JournalRecord;
+use super::resolve::{RefusedHost, check_literal};
 use super::robots::RobotsPolicy;
 use super::url::{host_of, resolve, scan_links};
 use crate::model::Page;
@@ -62,8 +63,26 @@ struct Fetched {
     body: Vec<u8>,
 }
 
+/// Error kind of a request refused by the loopback-only resolver (or a literal address off
+/// loopback). Final, never retried: the host cannot be reached at all.
+pub const REFUSED_ADDRESS: &str = "refused_address";
+
+/// The resolver's refusal behind a request error, if that is why the request failed.
+fn refused(e: &reqwest::Error) -> Option<&RefusedHost> {
+    let mut src: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(s) = src {
+        if let Some(r) = s.downcast_ref::<RefusedHost>() {
+            return Some(r);
+        }
+        src = s.source();
+    }
+    None
+}
+
 fn classify(e: &reqwest::Error) -> &'static str {
-    if e.is_timeout() {
+    if refused(e).is_some() {
+        REFUSED_ADDRESS
+    } else if e.is_timeout() {
         "timeout"
     } else if e.is_connect() {
         "connect"
@@ -108,6 +127,10 @@ async fn get(
     let mut current = url.to_string();
     let mut visited: Vec<String> = Vec::new();
     for hop in 0..=ctx.config.max_redirects {
+        if let Err(r) = check_literal(host_of(&current).unwrap_or("")) {
+            tracing::debug!("{current}: {r}");
+            return Err(Outcome::Fail(REFUSED_ADDRESS.into()));
+        }
         let mut req = ctx.client.get(&current);
         if hop == 0 {
             if let Some(v) = &entry.validators {
@@ -123,6 +146,10 @@ async fn get(
         let mut resp = match req.send().await {
             Ok(r) => r,
             Err(e) => {
+                if let Some(r) = refused(&e) {
+                    tracing::debug!("{current}: {r}");
+                    return Err(Outcome::Fail(REFUSED_ADDRESS.into()));
+                }
                 return Err(Outcome::Retry {
                     kind: classify(&e),
                     after: None,

@@ -99,6 +99,14 @@ pub struct CrawlStats {
     pub skipped_content_type: u64,
     /// Pages already done in the journal (resume).
     pub resumed_done: u64,
+    /// URLs not requested because their host was given up on (see `unreachable_hosts`).
+    #[serde(default)]
+    pub unreachable_skipped: u64,
+    /// Hosts given up on, origin -> why: `refused_address` (the loopback-only resolver refused
+    /// the host) or `robots_unreachable (KIND)` (robots.txt failed on every attempt, so RFC 9309
+    /// forbids the host). Each is also counted in `errors`.
+    #[serde(default)]
+    pub unreachable_hosts: BTreeMap<String, String>,
     /// Final errors by kind (`http_404`, `timeout`, `truncated`, `too_large`, `redirect_loop`...).
     pub errors: BTreeMap<String, u64>,
     /// Wall time, seconds.
@@ -154,6 +162,8 @@ struct HostState {
     next_at: Instant,
     delay: Duration,
     robots_attempt: u16,
+    /// Given up on: its queued URLs are dropped (counted in `unreachable_skipped`).
+    unreachable: bool,
 }
 
 struct Done {
@@ -352,6 +362,7 @@ impl Crawler {
                     next_at: now,
                     delay: base_delay,
                     robots_attempt: 0,
+                    unreachable: false,
                 });
             }
             // Due retries go back to the front of their host queue.
@@ -407,6 +418,10 @@ impl Crawler {
                 let Some(e) = fr.pop(h) else { continue };
                 let url = fr.url_of(h, &e);
                 scanned = 0;
+                if hs.unreachable {
+                    st.unreachable_skipped += 1;
+                    continue;
+                }
                 if !policy.allowed(&url) {
                     st.robots_disallowed += 1;
                     continue;
@@ -546,17 +561,33 @@ impl Crawler {
                             }
                         } else if is_robots {
                             tracing::warn!(
-                                "{}/robots.txt unreachable ({kind}) after {} attempts: host disallowed (RFC 9309)",
+                                "{}/robots.txt unreachable ({kind}) after {} attempts: host disallowed (RFC 9309), its URLs are not requested",
                                 fr.hosts[h].origin,
                                 entry.attempt + 1
                             );
-                            hosts[h].robots = RState::Ready(RobotsPolicy::DisallowAll);
+                            self.count_error(&mut st, "robots_unreachable");
+                            give_up(
+                                &mut hosts[h],
+                                &mut st,
+                                &fr.hosts[h].origin,
+                                format!("robots_unreachable ({kind})"),
+                            );
                         } else {
                             self.count_error(&mut st, kind);
                         }
                     }
                     Outcome::Fail(kind) => {
-                        if is_robots {
+                        if kind == fetch::REFUSED_ADDRESS {
+                            // Final for the whole host: every other request would fail alike.
+                            if !hosts[h].unreachable {
+                                tracing::warn!(
+                                    "{}: address refused: no --resolve rule maps host {} to loopback and it is not a loopback address (trawl never leaves loopback); its URLs are not requested",
+                                    fr.hosts[h].origin,
+                                    fr.hosts[h].host
+                                );
+                                give_up(&mut hosts[h], &mut st, &fr.hosts[h].origin, kind.clone());
+                            }
+                        } else if is_robots {
                             hosts[h].robots = RState::Ready(RobotsPolicy::AllowAll);
                         }
                         self.count_error(&mut st, &kind);
@@ -605,6 +636,15 @@ impl Crawler {
         p.queued.store(fr.queued() as u64, Ordering::Relaxed);
         p.in_flight.store(in_flight as u64, Ordering::Relaxed);
     }
+}
+
+/// Gives up on a host: nothing more is requested from it; its queued URLs are dropped as they
+/// come up (counted in `unreachable_skipped`).
+fn give_up(hs: &mut HostState, st: &mut CrawlStats, origin: &str, why: String) {
+    hs.unreachable = true;
+    hs.next_at = Instant::now();
+    hs.robots = RState::Ready(RobotsPolicy::DisallowAll);
+    st.unreachable_hosts.insert(origin.to_string(), why);
 }
 
 fn spawn_robots(
