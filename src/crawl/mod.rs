@@ -295,7 +295,7 @@ impl Crawler {
         let state = self.resume.lock().ok().and_then(|mut s| s.take());
         if let Some(state) = state {
             if cfg.revalidate {
-                for r in state.records.values() {
+                for r in state.in_order() {
                     let kind = if is_sitemap_url(&r.url) {
                         EntryKind::Sitemap
                     } else {
@@ -308,13 +308,15 @@ impl Crawler {
                     admit(&mut fr, &mut st, &r.url, r.depth, kind, Some(v));
                 }
             } else if cfg.resume {
-                for r in state.records.values() {
-                    fr.mark_seen(&r.url);
-                    if !is_sitemap_url(&r.url) {
+                // Done pages count against their pattern's cap and depth span (as when they
+                // were first admitted); their links are then admitted in crawl order, so the
+                // trap guard admits what an uninterrupted crawl would.
+                for r in state.in_order() {
+                    if fr.mark_done(&r.url, r.depth) && !is_sitemap_url(&r.url) {
                         st.resumed_done += 1;
                     }
                 }
-                for r in state.records.values() {
+                for r in state.in_order() {
                     for l in &r.links {
                         let kind = if is_sitemap_url(l) {
                             EntryKind::Sitemap
@@ -343,6 +345,8 @@ impl Crawler {
         }
         let (tx, mut rx) = mpsc::unbounded_channel::<Done>();
         let mut delayed: Vec<(Instant, usize, Entry)> = Vec::new();
+        // URL fingerprint -> sha256 of its last unframed body that looked cut off.
+        let mut unframed: std::collections::HashMap<u64, String> = Default::default();
         let mut in_flight = 0usize;
         let mut in_flight_pages = 0u64;
         let mut rr = 0usize;
@@ -439,8 +443,14 @@ impl Crawler {
                 let ctx = self.ctx.clone();
                 let tx = tx.clone();
                 let sink = sink.clone();
+                let prev_body = if unframed.is_empty() {
+                    None
+                } else {
+                    unframed.remove(&url::fingerprint(&url))
+                };
                 tokio::spawn(async move {
-                    let outcome = fetch::fetch_page(ctx, url, e.clone(), policy, sink).await;
+                    let outcome =
+                        fetch::fetch_page(ctx, url, e.clone(), policy, sink, prev_body).await;
                     let _ = tx.send(Done {
                         host: h,
                         entry: e,
@@ -539,7 +549,11 @@ impl Crawler {
                         kind,
                         after,
                         host_wide,
+                        body,
                     } => {
+                        if let Some(sha) = body {
+                            unframed.insert(url::fingerprint(&fr.url_of(h, &entry)), sha);
+                        }
                         if u32::from(entry.attempt) < cfg.retries {
                             st.retries += 1;
                             let wait = after
