@@ -6,7 +6,13 @@
 //! as spawned tasks that report an `Outcome` back. A host is only requested after its
 //! robots.txt decided; at most `per_host` requests run on a host, request starts are spaced by
 //! `max(delay_ms, Crawl-delay)`, 429/503 pause the whole host for Retry-After (or the backoff),
-//! 5xx/timeouts/truncated bodies retry with exponential backoff and jitter.
+//! 5xx/timeouts/truncated bodies retry with exponential backoff and jitter. A host whose
+//! address the loopback-only resolver refuses (`refused_address`), or whose robots.txt stays
+//! unreachable after every retry (`robots_unreachable`), is given up on: a counted error, listed
+//! in `CrawlStats::unreachable_hosts`, its queued URLs dropped. An HTML body read completely
+//! under Content-Length or chunked framing is final; only a body ended by the connection
+//! closing and lacking `</html>` is fetched again, and accepted once two attempts agree.
+//! `--resume` replays the journal in order: done pages count against the trap guards.
 //!
 //! Measured (2-core box shared with the server, release build, politeness off but robots.txt
 //! obeyed): a 60,000-post default-scenario corpus (28,052 pages incl. trap pages) crawled in
