@@ -961,6 +961,42 @@ fn refuses_off_loopback_resolve_and_unmapped_hosts() {
         .unwrap();
     let s: serde_json::Value = serde_json::from_slice(&res.stdout).unwrap();
     assert_eq!(s["crawl"]["pages"], 0, "{s}");
+    // ... and that is a counted, named failure, not a quiet success.
+    assert_eq!(res.status.code(), Some(1), "{s}");
+    assert_eq!(s["crawl"]["errors"]["refused_address"], 1, "{s}");
+    assert_eq!(
+        s["crawl"]["unreachable_hosts"]["http://unmapped.test"], "refused_address",
+        "{s}"
+    );
+    assert!(
+        s["nothing_crawled"]
+            .as_str()
+            .is_some_and(|w| w.contains("every seed failed")),
+        "{s}"
+    );
+    let stderr = String::from_utf8_lossy(&res.stderr);
+    assert!(
+        stderr.contains("unmapped.test") && stderr.contains("address refused"),
+        "{stderr}"
+    );
+    // A literal address off loopback is refused before any connection (reqwest would connect
+    // to a literal without asking the resolver).
+    let res = trawl()
+        .args([
+            "crawl",
+            "http://10.1.2.3/",
+            "--ignore-robots",
+            "--json",
+            "--no-sitemaps",
+            "--out",
+        ])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let s: serde_json::Value = serde_json::from_slice(&res.stdout).unwrap();
+    assert_eq!(res.status.code(), Some(1), "{s}");
+    assert_eq!(s["crawl"]["requests"], 0, "{s}");
+    assert_eq!(s["crawl"]["errors"]["refused_address"], 1, "{s}");
 }
 
 /// Writes a large fixture corpus for throughput runs to `$TRAWL_BENCH_CORPUS` (topics from
@@ -1024,4 +1060,261 @@ fn frontier_million_rss() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
     assert!(kb < 300 * 1024, "{hwm}");
+}
+
+/// Requests per path seen by a `raw_server`.
+type Hits = std::sync::Arc<std::sync::Mutex<BTreeMap<String, usize>>>;
+
+/// A raw HTTP/1.1 server on loopback (one thread per connection, `Connection: close`) whose
+/// `respond(path)` returns the whole response bytes, so framing (Content-Length, chunked, or
+/// none: the body ends when the connection closes) is exactly what the test writes.
+fn raw_server(respond: fn(&str) -> Vec<u8>) -> (u16, Hits) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let hits: Hits = Default::default();
+    let h = hits.clone();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            let h = h.clone();
+            std::thread::spawn(move || {
+                let mut req = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !req.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match conn.read(&mut buf) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => req.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let line = String::from_utf8_lossy(&req).into_owned();
+                let path = line.split_whitespace().nth(1).unwrap_or("/").to_string();
+                *h.lock().unwrap().entry(path.clone()).or_insert(0) += 1;
+                let _ = conn.write_all(&respond(&path));
+                let _ = conn.shutdown(std::net::Shutdown::Both);
+            });
+        }
+    });
+    (port, hits)
+}
+
+fn with_length(status: &str, body: &str) -> Vec<u8> {
+    format!(
+        "HTTP/1.1 {status}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+/// A forum-like page with one post and no `</body></html>` (valid HTML: both end tags may be
+/// omitted).
+fn unended_post(id: u32, text: &str) -> String {
+    format!(
+        "<!doctype html><html><head><title>t</title></head><body><div class=post id=p{id} data-post-id={id}>\
+         <a class=permalink href='#p{id}'>#</a><div class=content><p>{text}</p></div></div>"
+    )
+}
+
+fn unended_routes(path: &str) -> Vec<u8> {
+    match path {
+        "/" => with_length(
+            "200 OK",
+            "<html><body><a href=/cl>a</a><a href=/chunked>b</a><a href=/close>c</a></body></html>",
+        ),
+        "/cl" => with_length("200 OK", &unended_post(1, "framed by content length")),
+        "/chunked" => {
+            let body = unended_post(2, "framed by chunks");
+            let (a, b) = body.split_at(body.len() / 2);
+            format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n{:x}\r\n{a}\r\n{:x}\r\n{b}\r\n0\r\n\r\n",
+                a.len(),
+                b.len()
+            )
+            .into_bytes()
+        }
+        "/close" => format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nConnection: close\r\n\r\n{}",
+            unended_post(3, "ended by the connection closing")
+        )
+        .into_bytes(),
+        _ => with_length("404 Not Found", ""),
+    }
+}
+
+/// Valid HTML without `</html>` is not refetched when Content-Length or chunked framing says
+/// the body is complete; a body ended only by the connection closing is fetched a second time
+/// and accepted when both attempts agree. Every post is extracted.
+#[test]
+fn html_without_end_tag_is_not_refetched() {
+    let (port, hits) = raw_server(unended_routes);
+    let dir = tempdir();
+    let out = dir.path().join("posts.jsonl");
+    let res = trawl()
+        .args(["crawl", "http://plain.test/", "--resolve"])
+        .arg(format!("plain.test=127.0.0.1:{port}"))
+        .args(["--delay-ms", "0", "--backoff-ms", "1", "--retries", "5"])
+        .args(["--no-sitemaps", "--json", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let s: serde_json::Value = serde_json::from_slice(&res.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&res.stderr)));
+    let hits = hits.lock().unwrap().clone();
+    assert_eq!(
+        hits.get("/cl"),
+        Some(&1),
+        "Content-Length page: {hits:?} {s}"
+    );
+    assert_eq!(hits.get("/chunked"), Some(&1), "chunked page: {hits:?} {s}");
+    assert_eq!(
+        hits.get("/close"),
+        Some(&2),
+        "close-delimited page: {hits:?} {s}"
+    );
+    assert_eq!(res.status.code(), Some(0), "{s}");
+    assert_eq!(s["crawl"]["pages"], 4, "{s}");
+    let mut texts: Vec<String> = read_posts(&out).into_iter().map(|p| p.text).collect();
+    texts.sort();
+    assert_eq!(
+        texts,
+        [
+            "ended by the connection closing",
+            "framed by chunks",
+            "framed by content length"
+        ]
+    );
+}
+
+/// A close-delimited page that really is cut off differently on each attempt is retried until
+/// two attempts agree (here never: it is accepted on the last attempt, as before).
+fn ragged_routes(path: &str) -> Vec<u8> {
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    match path {
+        "/" => {
+            let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let full = unended_post(1, &"word ".repeat(50));
+            format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nConnection: close\r\n\r\n{}",
+                &full[..full.len() - 10 - n]
+            )
+            .into_bytes()
+        }
+        _ => with_length("404 Not Found", ""),
+    }
+}
+
+#[test]
+fn close_delimited_bodies_that_differ_are_retried() {
+    let (port, hits) = raw_server(ragged_routes);
+    let dir = tempdir();
+    let out = dir.path().join("posts.jsonl");
+    let res = trawl()
+        .args(["crawl", "http://ragged.test/", "--resolve"])
+        .arg(format!("ragged.test=127.0.0.1:{port}"))
+        .args(["--delay-ms", "0", "--backoff-ms", "1", "--retries", "3"])
+        .args(["--no-sitemaps", "--json", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let s: serde_json::Value = serde_json::from_slice(&res.stdout).unwrap();
+    assert_eq!(hits.lock().unwrap().get("/"), Some(&4), "{s}");
+    assert_eq!(s["crawl"]["retries"], 3, "{s}");
+}
+
+/// robots.txt that stays unreachable (nothing listens on the mapped port) is a counted error:
+/// exit 1, `robots_unreachable`, the host listed, and the summary says nothing was crawled.
+#[test]
+fn unreachable_robots_is_a_counted_error() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port(); // dropped: nothing listens there now
+    let dir = tempdir();
+    let out = dir.path().join("p.jsonl");
+    let run = |json: bool| {
+        let mut c = trawl();
+        c.args(["crawl", "http://down.test/", "--resolve"])
+            .arg(format!("down.test=127.0.0.1:{port}"))
+            .args(["--retries", "2", "--backoff-ms", "1", "--out"])
+            .arg(&out);
+        if json {
+            c.arg("--json");
+        }
+        c.output().unwrap()
+    };
+    let res = run(true);
+    let s: serde_json::Value = serde_json::from_slice(&res.stdout).unwrap();
+    assert_eq!(res.status.code(), Some(1), "{s}");
+    assert_eq!(s["crawl"]["errors"]["robots_unreachable"], 1, "{s}");
+    assert_eq!(
+        s["crawl"]["requests"], 3,
+        "robots.txt tried 1 + 2 times: {s}"
+    );
+    assert_eq!(
+        s["crawl"]["unreachable_hosts"]["http://down.test"], "robots_unreachable (connect)",
+        "{s}"
+    );
+    assert!(
+        s["nothing_crawled"]
+            .as_str()
+            .unwrap()
+            .contains("every seed failed"),
+        "{s}"
+    );
+    let text = String::from_utf8_lossy(&run(false).stdout).into_owned();
+    assert!(text.contains("errors: robots_unreachable=1"), "{text}");
+    assert!(text.contains("NOTHING CRAWLED"), "{text}");
+}
+
+fn trap_routes(path: &str) -> Vec<u8> {
+    let links: String = (1..=40)
+        .map(|m| format!("<a href=/cal/{m}/>{m}</a>"))
+        .collect();
+    match path {
+        "/" => with_length("200 OK", &format!("<html><body>{links}</body></html>")),
+        p if p.starts_with("/cal/") => with_length(
+            "200 OK",
+            &format!("<html><body><p>month {p}</p>{links}</body></html>"),
+        ),
+        _ => with_length("404 Not Found", ""),
+    }
+}
+
+/// The per-pattern cap holds across `--resume`: a crawl stopped after some calendar pages and
+/// resumed requests no more calendar URLs in total than the cap (done pages count).
+#[test]
+fn resume_keeps_the_pattern_cap() {
+    let (port, hits) = raw_server(trap_routes);
+    let dir = tempdir();
+    let out = dir.path().join("posts.jsonl");
+    let crawl = |extra: &[&str]| {
+        let res = trawl()
+            .args(["crawl", "http://cal.test/", "--resolve"])
+            .arg(format!("cal.test=127.0.0.1:{port}"))
+            .args([
+                "--delay-ms",
+                "0",
+                "--max-per-pattern",
+                "10",
+                "--no-sitemaps",
+            ])
+            .args(["--per-host", "1", "--json", "--out"])
+            .arg(&out)
+            .args(extra)
+            .output()
+            .unwrap();
+        serde_json::from_slice::<serde_json::Value>(&res.stdout).unwrap()
+    };
+    let first = crawl(&["--max-pages", "6"]);
+    assert_eq!(first["crawl"]["pages"], 6, "{first}");
+    let second = crawl(&["--resume"]);
+    assert_eq!(second["crawl"]["resumed_done"], 6, "{second}");
+    let hits = hits.lock().unwrap().clone();
+    let cal: Vec<_> = hits.keys().filter(|p| p.starts_with("/cal/")).collect();
+    assert!(
+        hits.iter().all(|(p, n)| *n == 1 || p == "/robots.txt"),
+        "nothing fetched twice: {hits:?}"
+    );
+    assert_eq!(cal.len(), 10, "cap 10 across the resume: {cal:?} {second}");
 }

@@ -163,6 +163,32 @@ struct Summary {
     robots_obeyed: bool,
     out: PathBuf,
     journal: PathBuf,
+    /// Set when the crawl fetched no page at all: why, in one sentence.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    nothing_crawled: Option<String>,
+}
+
+/// One sentence when a crawl fetched no page (none now, none done before a resume).
+fn nothing_crawled(s: &CrawlStats) -> Option<String> {
+    if s.pages > 0 || s.resumed_done > 0 || s.not_modified > 0 {
+        return None;
+    }
+    Some(if s.error_count() > 0 {
+        let hosts = if s.unreachable_hosts.is_empty() {
+            String::new()
+        } else {
+            let h: Vec<String> = s
+                .unreachable_hosts
+                .iter()
+                .map(|(o, why)| format!("{o} ({why})"))
+                .collect();
+            format!("; unreachable: {}", h.join(", "))
+        };
+        format!("no page was fetched: every seed failed (see errors){hosts}")
+    } else {
+        "no page was fetched: every seed was skipped (robots.txt, scope, trap caps or content type)"
+            .to_string()
+    })
 }
 
 /// Reads the (host, post_id) keys of an existing output, cutting a torn last line.
@@ -363,6 +389,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         robots_obeyed: !a.crawl.ignore_robots,
         out: a.out.clone(),
         journal: journal_path,
+        nothing_crawled: nothing_crawled(&stats),
         crawl: stats,
     };
     let mut stdout = std::io::stdout().lock();
@@ -395,6 +422,19 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             s.skipped_content_type,
             s.resumed_done
         )?;
+        if !s.unreachable_hosts.is_empty() {
+            let h: Vec<String> = s
+                .unreachable_hosts
+                .iter()
+                .map(|(o, why)| format!("{o} ({why})"))
+                .collect();
+            writeln!(
+                stdout,
+                "unreachable hosts, not crawled: {}; {} queued URLs dropped",
+                h.join(", "),
+                s.unreachable_skipped
+            )?;
+        }
         let errs: Vec<String> = s.errors.iter().map(|(k, v)| format!("{k}={v}")).collect();
         writeln!(
             stdout,
@@ -405,6 +445,9 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
                 errs.join(" ")
             }
         )?;
+        if let Some(why) = &summary.nothing_crawled {
+            writeln!(stdout, "NOTHING CRAWLED: {why}")?;
+        }
     }
     let failed = summary.crawl.error_count() > 0 || summary.extract_errors > 0;
     Ok(if failed {

@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use reqwest::header::{
-    ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED, LOCATION, RETRY_AFTER,
+    ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED, LOCATION, RETRY_AFTER, TRANSFER_ENCODING,
 };
 use tokio::sync::mpsc;
 use url::Url;
@@ -15,6 +15,7 @@ use url::Url;
 use super::Ctx;
 use super::frontier::{Entry, EntryKind};
 use super::journal::JournalRecord;
+use super::resolve::{RefusedHost, check_literal};
 use super::robots::RobotsPolicy;
 use super::url::{host_of, resolve, scan_links};
 use crate::model::Page;
@@ -46,6 +47,9 @@ pub enum Outcome {
         after: Option<Duration>,
         /// Pause the whole host (429/503).
         host_wide: bool,
+        /// sha256 of a body that looked cut off but had no length framing (`truncated_html`):
+        /// the next attempt accepts the body if it is the same.
+        body: Option<String>,
     },
     /// Final failure, counted by kind.
     Fail(String),
@@ -60,10 +64,31 @@ struct Fetched {
     status: u16,
     headers: Vec<(String, String)>,
     body: Vec<u8>,
+    /// The body's end was delimited by Content-Length or chunked framing (so a complete read
+    /// is the whole body), not by the connection closing.
+    framed: bool,
+}
+
+/// Error kind of a request refused by the loopback-only resolver (or a literal address off
+/// loopback). Final, never retried: the host cannot be reached at all.
+pub const REFUSED_ADDRESS: &str = "refused_address";
+
+/// The resolver's refusal behind a request error, if that is why the request failed.
+fn refused(e: &reqwest::Error) -> Option<&RefusedHost> {
+    let mut src: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(s) = src {
+        if let Some(r) = s.downcast_ref::<RefusedHost>() {
+            return Some(r);
+        }
+        src = s.source();
+    }
+    None
 }
 
 fn classify(e: &reqwest::Error) -> &'static str {
-    if e.is_timeout() {
+    if refused(e).is_some() {
+        REFUSED_ADDRESS
+    } else if e.is_timeout() {
         "timeout"
     } else if e.is_connect() {
         "connect"
@@ -108,6 +133,10 @@ async fn get(
     let mut current = url.to_string();
     let mut visited: Vec<String> = Vec::new();
     for hop in 0..=ctx.config.max_redirects {
+        if let Err(r) = check_literal(host_of(&current).unwrap_or("")) {
+            tracing::debug!("{current}: {r}");
+            return Err(Outcome::Fail(REFUSED_ADDRESS.into()));
+        }
         let mut req = ctx.client.get(&current);
         if hop == 0 {
             if let Some(v) = &entry.validators {
@@ -123,10 +152,15 @@ async fn get(
         let mut resp = match req.send().await {
             Ok(r) => r,
             Err(e) => {
+                if let Some(r) = refused(&e) {
+                    tracing::debug!("{current}: {r}");
+                    return Err(Outcome::Fail(REFUSED_ADDRESS.into()));
+                }
                 return Err(Outcome::Retry {
                     kind: classify(&e),
                     after: None,
                     host_wide: false,
+                    body: None,
                 });
             }
         };
@@ -174,6 +208,7 @@ async fn get(
                 kind,
                 after,
                 host_wide: true,
+                body: None,
             });
         }
         if status >= 500 {
@@ -181,6 +216,7 @@ async fn get(
                 kind: "http_5xx",
                 after: None,
                 host_wide: false,
+                body: None,
             });
         }
         let headers: Vec<(String, String)> = resp
@@ -194,6 +230,15 @@ async fn get(
             })
             .collect();
         want_body(status, &content_type(&headers))?;
+        let chunked = resp
+            .headers()
+            .get(TRANSFER_ENCODING)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.rsplit(',').next())
+            .is_some_and(|last| last.trim().eq_ignore_ascii_case("chunked"));
+        let framed = chunked
+            || resp.content_length().is_some()
+            || resp.version() >= reqwest::Version::HTTP_2;
         let cap = ctx.config.max_body_bytes;
         if resp.content_length().is_some_and(|l| l > cap as u64) {
             return Err(Outcome::Fail("too_large".into()));
@@ -219,6 +264,7 @@ async fn get(
                         kind,
                         after: None,
                         host_wide: false,
+                        body: None,
                     });
                 }
             }
@@ -229,6 +275,7 @@ async fn get(
             status,
             headers,
             body,
+            framed,
         });
     }
     Err(Outcome::Fail("too_many_redirects".into()))
@@ -259,13 +306,22 @@ fn has_html_end(body: &[u8]) -> bool {
     tail.windows(6).any(|w| w.eq_ignore_ascii_case(b"</html"))
 }
 
+/// Whether an HTML body may have been cut off although it was read without error: only a body
+/// delimited by the connection closing (no Content-Length, not chunked) can be, and only if it
+/// lacks `</html>` (valid HTML may omit it, so the caller accepts it once two attempts agree).
+fn suspect_cut(f: &Fetched, may_retry: bool) -> bool {
+    may_retry && !f.framed && !f.body.is_empty() && !has_html_end(&f.body)
+}
+
 /// Fetches a page or sitemap; HTML pages go to the sink, sitemaps are read here.
+/// `prev_body` is the sha256 an earlier attempt reported in `Outcome::Retry::body`.
 pub async fn fetch_page(
     ctx: Arc<Ctx>,
     url: String,
     entry: Entry,
     robots: RobotsPolicy,
     sink: mpsc::Sender<Page>,
+    prev_body: Option<String>,
 ) -> Outcome {
     let is_sitemap = entry.kind == EntryKind::Sitemap;
     let types = &ctx.config.content_types;
@@ -323,15 +379,16 @@ pub async fn fetch_page(
     }
     let ct = content_type(&f.headers);
     let html = ct.is_empty() || ct.contains("html");
+    let sha256 = crate::util::sha256_hex(&f.body);
     if html
-        && !f.body.is_empty()
-        && !has_html_end(&f.body)
-        && u32::from(entry.attempt) < ctx.config.retries
+        && suspect_cut(&f, u32::from(entry.attempt) < ctx.config.retries)
+        && prev_body.as_deref() != Some(sha256.as_str())
     {
         return Outcome::Retry {
             kind: "truncated_html",
             after: None,
             host_wide: false,
+            body: Some(sha256),
         };
     }
     let links: Vec<String> = raw
@@ -360,7 +417,7 @@ pub async fn fetch_page(
         final_url: f.final_url,
         status: f.status,
         headers: f.headers,
-        sha256: crate::util::sha256_hex(&f.body),
+        sha256,
         body: f.body,
         fetched_at: time::OffsetDateTime::now_utc(),
         depth: entry.depth,

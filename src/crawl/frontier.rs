@@ -151,6 +151,22 @@ impl Frontier {
         self.seen.insert(fingerprint(url))
     }
 
+    /// Accounts a URL done in a previous run (resume): marks it seen and counts it against its
+    /// pattern's cap and depth span as `push` did when it was first admitted, so a resumed
+    /// crawl admits no more trap URLs than an uninterrupted one. `false` if already seen.
+    pub fn mark_done(&mut self, url: &str, depth: u32) -> bool {
+        if !self.seen.insert(fingerprint(url)) {
+            return false;
+        }
+        let (count, min_depth) = self
+            .patterns
+            .entry(fingerprint(&pattern(url)))
+            .or_insert((0, depth));
+        *count = count.saturating_add(1);
+        *min_depth = (*min_depth).min(depth);
+        true
+    }
+
     /// Whether a URL was seen.
     pub fn is_seen(&self, url: &str) -> bool {
         self.seen.contains(&fingerprint(url))
@@ -238,6 +254,43 @@ impl Frontier {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A crawl stopped after some trap pages and resumed (done pages replayed with `mark_done`,
+    /// their links pushed again) admits exactly the trap URLs an uninterrupted crawl admits.
+    #[test]
+    fn pattern_cap_and_span_hold_across_a_resume() {
+        let cal = |m: u32| format!("http://a.test/cal/{m}/");
+        // Uninterrupted: cap 4 of pattern /cal/N/.
+        let mut full = Frontier::new(100, 4, 16);
+        let admitted: Vec<u32> = (1..=10)
+            .filter(|&m| full.push(&cal(m), 1, EntryKind::Page, None).is_ok())
+            .collect();
+        assert_eq!(admitted, [1, 2, 3, 4]);
+        // First run fetched /cal/1/ and /cal/2/ (journaled), then was killed; resume replays
+        // them and re-pushes every link of the done pages.
+        let mut resumed = Frontier::new(100, 4, 16);
+        assert!(resumed.mark_done(&cal(1), 1));
+        assert!(resumed.mark_done(&cal(2), 1));
+        assert!(!resumed.mark_done(&cal(2), 1));
+        let again: Vec<u32> = (1..=10)
+            .filter(|&m| resumed.push(&cal(m), 1, EntryKind::Page, None).is_ok())
+            .collect();
+        assert_eq!(again, [3, 4], "cap counts the pages done before the resume");
+        // The depth span: a chain /p/N/ seen first at depth 1 stops at depth 1 + span.
+        let mut chain = Frontier::new(100, 100, 16).with_pattern_span(2);
+        assert!(chain.mark_done("http://a.test/p/1/", 1));
+        assert!(chain.mark_done("http://a.test/p/2/", 2));
+        assert!(
+            chain
+                .push("http://a.test/p/3/", 3, EntryKind::Page, None)
+                .is_ok()
+        );
+        assert_eq!(
+            chain.push("http://a.test/p/4/", 4, EntryKind::Page, None),
+            Err(Reject::Pattern),
+            "span counts from the depth of the pages done before the resume"
+        );
+    }
 
     #[test]
     fn dedup_depth_and_pattern_caps() {

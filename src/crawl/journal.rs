@@ -42,6 +42,15 @@ pub struct JournalRecord {
 pub struct JournalState {
     /// Records by URL.
     pub records: HashMap<String, JournalRecord>,
+    /// The URLs in the order they first appear in the journal (the order they were crawled).
+    pub order: Vec<String>,
+}
+
+impl JournalState {
+    /// The records in journal order (each URL once, its last record).
+    pub fn in_order(&self) -> impl Iterator<Item = &JournalRecord> {
+        self.order.iter().filter_map(|u| self.records.get(u))
+    }
 }
 
 struct Writer {
@@ -107,6 +116,9 @@ impl Journal {
                 }
                 match serde_json::from_str::<JournalRecord>(line.trim_end()) {
                     Ok(r) => {
+                        if !state.records.contains_key(&r.url) {
+                            state.order.push(r.url.clone());
+                        }
                         state.records.insert(r.url.clone(), r);
                     }
                     Err(e) => {
@@ -223,6 +235,7 @@ mod tests {
             .unwrap();
         let (j, st) = Journal::open(&p, true, 2).unwrap();
         assert_eq!(st.records.len(), 2);
+        assert_eq!(st.order, ["http://a.test/", "http://a.test/c"]);
         assert_eq!(
             st.records["http://a.test/"].links,
             vec!["http://a.test/b".to_string()]

@@ -6,7 +6,13 @@
 //! as spawned tasks that report an `Outcome` back. A host is only requested after its
 //! robots.txt decided; at most `per_host` requests run on a host, request starts are spaced by
 //! `max(delay_ms, Crawl-delay)`, 429/503 pause the whole host for Retry-After (or the backoff),
-//! 5xx/timeouts/truncated bodies retry with exponential backoff and jitter.
+//! 5xx/timeouts/truncated bodies retry with exponential backoff and jitter. A host whose
+//! address the loopback-only resolver refuses (`refused_address`), or whose robots.txt stays
+//! unreachable after every retry (`robots_unreachable`), is given up on: a counted error, listed
+//! in `CrawlStats::unreachable_hosts`, its queued URLs dropped. An HTML body read completely
+//! under Content-Length or chunked framing is final; only a body ended by the connection
+//! closing and lacking `</html>` is fetched again, and accepted once two attempts agree.
+//! `--resume` replays the journal in order: done pages count against the trap guards.
 //!
 //! Measured (2-core box shared with the server, release build, politeness off but robots.txt
 //! obeyed): a 60,000-post default-scenario corpus (28,052 pages incl. trap pages) crawled in
@@ -99,6 +105,14 @@ pub struct CrawlStats {
     pub skipped_content_type: u64,
     /// Pages already done in the journal (resume).
     pub resumed_done: u64,
+    /// URLs not requested because their host was given up on (see `unreachable_hosts`).
+    #[serde(default)]
+    pub unreachable_skipped: u64,
+    /// Hosts given up on, origin -> why: `refused_address` (the loopback-only resolver refused
+    /// the host) or `robots_unreachable (KIND)` (robots.txt failed on every attempt, so RFC 9309
+    /// forbids the host). Each is also counted in `errors`.
+    #[serde(default)]
+    pub unreachable_hosts: BTreeMap<String, String>,
     /// Final errors by kind (`http_404`, `timeout`, `truncated`, `too_large`, `redirect_loop`...).
     pub errors: BTreeMap<String, u64>,
     /// Wall time, seconds.
@@ -154,6 +168,8 @@ struct HostState {
     next_at: Instant,
     delay: Duration,
     robots_attempt: u16,
+    /// Given up on: its queued URLs are dropped (counted in `unreachable_skipped`).
+    unreachable: bool,
 }
 
 struct Done {
@@ -285,7 +301,7 @@ impl Crawler {
         let state = self.resume.lock().ok().and_then(|mut s| s.take());
         if let Some(state) = state {
             if cfg.revalidate {
-                for r in state.records.values() {
+                for r in state.in_order() {
                     let kind = if is_sitemap_url(&r.url) {
                         EntryKind::Sitemap
                     } else {
@@ -298,13 +314,15 @@ impl Crawler {
                     admit(&mut fr, &mut st, &r.url, r.depth, kind, Some(v));
                 }
             } else if cfg.resume {
-                for r in state.records.values() {
-                    fr.mark_seen(&r.url);
-                    if !is_sitemap_url(&r.url) {
+                // Done pages count against their pattern's cap and depth span (as when they
+                // were first admitted); their links are then admitted in crawl order, so the
+                // trap guard admits what an uninterrupted crawl would.
+                for r in state.in_order() {
+                    if fr.mark_done(&r.url, r.depth) && !is_sitemap_url(&r.url) {
                         st.resumed_done += 1;
                     }
                 }
-                for r in state.records.values() {
+                for r in state.in_order() {
                     for l in &r.links {
                         let kind = if is_sitemap_url(l) {
                             EntryKind::Sitemap
@@ -333,6 +351,8 @@ impl Crawler {
         }
         let (tx, mut rx) = mpsc::unbounded_channel::<Done>();
         let mut delayed: Vec<(Instant, usize, Entry)> = Vec::new();
+        // URL fingerprint -> sha256 of its last unframed body that looked cut off.
+        let mut unframed: std::collections::HashMap<u64, String> = Default::default();
         let mut in_flight = 0usize;
         let mut in_flight_pages = 0u64;
         let mut rr = 0usize;
@@ -352,6 +372,7 @@ impl Crawler {
                     next_at: now,
                     delay: base_delay,
                     robots_attempt: 0,
+                    unreachable: false,
                 });
             }
             // Due retries go back to the front of their host queue.
@@ -407,6 +428,10 @@ impl Crawler {
                 let Some(e) = fr.pop(h) else { continue };
                 let url = fr.url_of(h, &e);
                 scanned = 0;
+                if hs.unreachable {
+                    st.unreachable_skipped += 1;
+                    continue;
+                }
                 if !policy.allowed(&url) {
                     st.robots_disallowed += 1;
                     continue;
@@ -424,8 +449,14 @@ impl Crawler {
                 let ctx = self.ctx.clone();
                 let tx = tx.clone();
                 let sink = sink.clone();
+                let prev_body = if unframed.is_empty() {
+                    None
+                } else {
+                    unframed.remove(&url::fingerprint(&url))
+                };
                 tokio::spawn(async move {
-                    let outcome = fetch::fetch_page(ctx, url, e.clone(), policy, sink).await;
+                    let outcome =
+                        fetch::fetch_page(ctx, url, e.clone(), policy, sink, prev_body).await;
                     let _ = tx.send(Done {
                         host: h,
                         entry: e,
@@ -524,7 +555,11 @@ impl Crawler {
                         kind,
                         after,
                         host_wide,
+                        body,
                     } => {
+                        if let Some(sha) = body {
+                            unframed.insert(url::fingerprint(&fr.url_of(h, &entry)), sha);
+                        }
                         if u32::from(entry.attempt) < cfg.retries {
                             st.retries += 1;
                             let wait = after
@@ -546,17 +581,33 @@ impl Crawler {
                             }
                         } else if is_robots {
                             tracing::warn!(
-                                "{}/robots.txt unreachable ({kind}) after {} attempts: host disallowed (RFC 9309)",
+                                "{}/robots.txt unreachable ({kind}) after {} attempts: host disallowed (RFC 9309), its URLs are not requested",
                                 fr.hosts[h].origin,
                                 entry.attempt + 1
                             );
-                            hosts[h].robots = RState::Ready(RobotsPolicy::DisallowAll);
+                            self.count_error(&mut st, "robots_unreachable");
+                            give_up(
+                                &mut hosts[h],
+                                &mut st,
+                                &fr.hosts[h].origin,
+                                format!("robots_unreachable ({kind})"),
+                            );
                         } else {
                             self.count_error(&mut st, kind);
                         }
                     }
                     Outcome::Fail(kind) => {
-                        if is_robots {
+                        if kind == fetch::REFUSED_ADDRESS {
+                            // Final for the whole host: every other request would fail alike.
+                            if !hosts[h].unreachable {
+                                tracing::warn!(
+                                    "{}: address refused: no --resolve rule maps host {} to loopback and it is not a loopback address (trawl never leaves loopback); its URLs are not requested",
+                                    fr.hosts[h].origin,
+                                    fr.hosts[h].host
+                                );
+                                give_up(&mut hosts[h], &mut st, &fr.hosts[h].origin, kind.clone());
+                            }
+                        } else if is_robots {
                             hosts[h].robots = RState::Ready(RobotsPolicy::AllowAll);
                         }
                         self.count_error(&mut st, &kind);
@@ -605,6 +656,15 @@ impl Crawler {
         p.queued.store(fr.queued() as u64, Ordering::Relaxed);
         p.in_flight.store(in_flight as u64, Ordering::Relaxed);
     }
+}
+
+/// Gives up on a host: nothing more is requested from it; its queued URLs are dropped as they
+/// come up (counted in `unreachable_skipped`).
+fn give_up(hs: &mut HostState, st: &mut CrawlStats, origin: &str, why: String) {
+    hs.unreachable = true;
+    hs.next_at = Instant::now();
+    hs.robots = RState::Ready(RobotsPolicy::DisallowAll);
+    st.unreachable_hosts.insert(origin.to_string(), why);
 }
 
 fn spawn_robots(

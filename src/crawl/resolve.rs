@@ -129,6 +129,32 @@ impl ResolveRule {
     }
 }
 
+/// Why the resolver refused a host: it has no `--resolve` rule and is neither a literal loopback
+/// address nor `localhost`, or it is a literal address off loopback. Returned (boxed) by
+/// `LoopbackResolver` so a failed fetch can be told apart from a connect error.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{host}: address refused: no --resolve rule maps it to loopback and it is not a loopback address (trawl never leaves loopback)"
+)]
+pub struct RefusedHost {
+    /// The host as requested.
+    pub host: String,
+}
+
+/// `Err` when `host` is a literal IP address off loopback. reqwest (hyper-util) connects to a
+/// literal address without asking the resolver, so the fetcher checks literals itself.
+pub fn check_literal(host: &str) -> Result<(), RefusedHost> {
+    match host
+        .trim_matches(|c| c == '[' || c == ']')
+        .parse::<IpAddr>()
+    {
+        Ok(ip) if !is_loopback(ip) => Err(RefusedHost {
+            host: host.to_string(),
+        }),
+        _ => Ok(()),
+    }
+}
+
 /// The resolver given to reqwest: rules first (exact before wildcard), else literal loopback
 /// IPs and `localhost`; everything else is refused.
 #[derive(Debug, Clone)]
@@ -177,10 +203,9 @@ impl Resolve for LoopbackResolver {
                 _ => Vec::new(),
             };
             if found.is_empty() {
-                return Err(format!(
-                    "{host}: no --resolve rule maps it to loopback; refusing to resolve (trawl never leaves loopback)"
-                )
-                .into());
+                return Err(
+                    Box::new(RefusedHost { host }) as Box<dyn std::error::Error + Send + Sync>
+                );
             }
             let addrs: Addrs = Box::new(found.into_iter());
             Ok(addrs)
@@ -221,5 +246,10 @@ mod tests {
         assert_eq!(res.lookup_rule("x.test").unwrap().port(), 2);
         assert_eq!(res.lookup_rule("y.test").unwrap().port(), 1);
         assert!(res.lookup_rule("example.com").is_none());
+        assert!(check_literal("10.0.0.1").is_err());
+        assert!(check_literal("[2001:db8::1]").is_err());
+        assert!(check_literal("127.0.0.9").is_ok());
+        assert!(check_literal("[::1]").is_ok());
+        assert!(check_literal("example.com").is_ok());
     }
 }
