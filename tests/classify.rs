@@ -512,3 +512,85 @@ fn shipped_packs_on_hand_written_wording_outside_the_generator() {
     assert!(tp * 100 >= pos * 70, "recall {tp}/{pos} fell below 70%");
     assert!(fp <= 2, "{fp}/{neg} false alarms");
 }
+
+/// A scenario whose organisation the shipped pack was never written for (corpora/ashen-crown.toml):
+/// the shipped pack misses it, a pack written from the scenario's brief finds it. Scored against
+/// the seeded truth through the binary, as exercise staff would.
+#[test]
+fn a_pack_from_the_brief_finds_an_organisation_the_shipped_pack_does_not_know() {
+    let d = tempdir();
+    let scenario = crate::util::repo().join("corpora/ashen-crown.toml");
+    let corpus = d.path().join("c");
+    let pack = d.path().join("pack");
+    run_ok(
+        trawl()
+            .arg("seed")
+            .arg(&scenario)
+            .args(["--posts", "4000", "--out"])
+            .arg(&corpus),
+    );
+    run_ok(
+        trawl()
+            .args(["rules", "brief"])
+            .arg(&scenario)
+            .arg("--out")
+            .arg(&pack),
+    );
+    let check = run_ok(trawl().args(["rules", "check"]).arg(&pack));
+    assert!(String::from_utf8_lossy(&check.stderr).contains("ok:"));
+    // Refuses to overwrite a non-empty directory.
+    let again = trawl()
+        .args(["rules", "brief"])
+        .arg(&scenario)
+        .arg("--out")
+        .arg(&pack)
+        .output()
+        .unwrap();
+    assert_eq!(again.status.code(), Some(2));
+
+    let truth: std::collections::HashMap<String, bool> =
+        std::fs::read_to_string(corpus.join("truth.jsonl"))
+            .unwrap()
+            .lines()
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                (
+                    v["url"].as_str().unwrap().to_string(),
+                    v["label"] == "violating",
+                )
+            })
+            .collect();
+    let score = |extra: &[&std::path::Path]| {
+        let mut cmd = trawl();
+        cmd.arg("classify").arg(corpus.join("posts.jsonl"));
+        for p in extra {
+            cmd.arg("--rules").arg(p);
+        }
+        let out = run_ok(&mut cmd);
+        let (mut tp, mut fp, mut pos) = (0usize, 0usize, 0usize);
+        for line in String::from_utf8_lossy(&out.stdout).lines() {
+            let v: Verdict = serde_json::from_str(line).unwrap();
+            let violating = truth[&v.url];
+            pos += usize::from(violating);
+            tp += usize::from(violating && v.flagged);
+            fp += usize::from(!violating && v.flagged);
+        }
+        (tp, fp, pos)
+    };
+    let (tp0, _, pos) = score(&[]);
+    let (tp, fp, _) = score(&[&pack]);
+    eprintln!(
+        "ashen-crown: shipped pack recall {tp0}/{pos}; brief pack recall {tp}/{pos}, {fp} false alarms"
+    );
+    assert!(pos > 200, "{pos} violating posts");
+    assert!(
+        tp0 * 100 < pos * 20,
+        "the shipped pack should not know this organisation: {tp0}/{pos}"
+    );
+    assert!(tp * 100 >= pos * 95, "brief pack recall {tp}/{pos}");
+    assert!(
+        fp * 100 <= (tp + fp),
+        "brief pack precision: {fp} false alarms of {}",
+        tp + fp
+    );
+}

@@ -70,7 +70,7 @@ impl Terms {
     /// Adds a term already in pack syntax.
     fn add_raw(&mut self, lang: &str, term: String) {
         let list = self.0.entry(lang.to_string()).or_default();
-        if !list.iter().any(|t| *t == term) {
+        if !list.contains(&term) {
             list.push(term);
         }
     }
