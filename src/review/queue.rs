@@ -110,14 +110,32 @@ pub fn build(
     Ok(out)
 }
 
-/// The first `max` chars of `text` on one line, control characters dropped.
+/// The first `max` chars of `text` on one line: control, bidi-control and invisible characters
+/// dropped (zero-width space, word joiner, BOM, soft hyphen; ZWNJ/ZWJ too, except between two
+/// letters of a script that joins, where they are spelling, as in Persian, or inside an emoji
+/// sequence), so an evidence excerpt reads as the text a person sees.
 pub fn excerpt(text: &str, max: usize) -> String {
-    let mut s: String = text
-        .chars()
-        .map(|c| if c.is_whitespace() { ' ' } else { c })
-        .filter(|c| !c.is_control() && !is_bidi_control(*c))
-        .take(max + 1)
-        .collect();
+    let mut s = String::new();
+    let mut n = 0;
+    let mut prev: Option<char> = None;
+    let mut it = text.chars().peekable();
+    while let Some(c) = it.next() {
+        if n > max {
+            break;
+        }
+        let keep = match c {
+            '\u{200C}' | '\u{200D}' => {
+                prev.is_some_and(joins) && it.peek().copied().is_some_and(joins)
+            }
+            '\u{200B}' | '\u{2060}' | '\u{FEFF}' | '\u{00AD}' | '\u{180E}' => false,
+            c => c.is_whitespace() || (!c.is_control() && !is_bidi_control(c)),
+        };
+        if keep {
+            s.push(if c.is_whitespace() { ' ' } else { c });
+            n += 1;
+        }
+        prev = Some(c);
+    }
     if s.chars().count() > max {
         s = s.chars().take(max.saturating_sub(1)).collect();
         s.push('…');
@@ -125,7 +143,35 @@ pub fn excerpt(text: &str, max: usize) -> String {
     s
 }
 
+/// Letters of scripts where ZWNJ/ZWJ shape the spelling (Arabic, Syriac, Thaana, NKo, the
+/// Indic scripts), and emoji (ZWJ sequences).
+fn joins(c: char) -> bool {
+    matches!(c,
+        '\u{0600}'..='\u{08FF}' | '\u{0900}'..='\u{0DFF}' | '\u{FB50}'..='\u{FDFF}'
+        | '\u{FE70}'..='\u{FEFC}' | '\u{2600}'..='\u{27BF}' | '\u{1F000}'..='\u{1FAFF}')
+}
+
 /// Bidirectional-override and isolate characters (they can reorder a terminal line).
 pub fn is_bidi_control(c: char) -> bool {
     matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::excerpt;
+
+    #[test]
+    fn excerpts_drop_invisible_obfuscation_but_keep_persian_spelling() {
+        assert_eq!(excerpt("Varek\u{200c} Tolgu\u{200c}n", 50), "Varek Tolgun");
+        assert_eq!(
+            excerpt("jo\u{200b}in\u{00ad} us\u{feff}\u{202e}!", 50),
+            "join us!"
+        );
+        // ZWNJ between two Persian letters is spelling: kept.
+        assert_eq!(excerpt("می\u{200c}شود", 50), "می\u{200c}شود");
+        assert_eq!(excerpt("a\nb\tc", 50), "a b c");
+        assert_eq!(excerpt("abcdef", 4), "abc…");
+        assert_eq!(excerpt("a\u{200b}b\u{200b}c\u{200b}d", 3), "ab…");
+        assert_eq!(excerpt("a\u{200b}b\u{200b}c", 3), "abc");
+    }
 }
