@@ -16,8 +16,9 @@ use trawl::corpus::serve::{ServeConfig, ServeStats, Server};
 pub struct Args {
     /// Corpus directory (holds manifest.json and sites/).
     pub dir: PathBuf,
-    /// Address to bind; port 0 picks a free port.
-    #[arg(long, default_value = "127.0.0.1:0")]
+    /// Address to bind (`127.0.0.1:PORT`, `[::1]:PORT`, `localhost:PORT`); port 0 picks a
+    /// free port.
+    #[arg(long, default_value = "127.0.0.1:0", value_parser = parse_addr)]
     pub addr: SocketAddr,
     /// Allow binding a non-loopback address.
     #[arg(long)]
@@ -168,4 +169,18 @@ async fn wait_for_signal() -> anyhow::Result<()> {
     {
         tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")
     }
+}
+
+/// A socket address; `localhost:PORT` means `127.0.0.1:PORT` (no name lookup).
+fn parse_addr(s: &str) -> Result<SocketAddr, String> {
+    let s = s.trim();
+    if let Some(port) = s.strip_prefix("localhost:") {
+        return port
+            .parse::<u16>()
+            .map(|p| SocketAddr::from(([127, 0, 0, 1], p)))
+            .map_err(|_| format!("{port:?} is not a port number"));
+    }
+    s.parse().map_err(|_| {
+        format!("{s:?} is not an address: give IP:PORT, e.g. 127.0.0.1:8080 or [::1]:8080")
+    })
 }
