@@ -31,8 +31,31 @@ pub struct Args {
     pub json: bool,
 }
 
+/// The embedded pack knows the default scenario's organisation only: scanning a corpus seeded
+/// from another scenario without `--rules` is almost certainly a mistake, so say how to fix it.
+fn warn_if_pack_is_for_another_scenario(manifest: &std::path::Path) -> anyhow::Result<()> {
+    let m = trawl::app::read_manifest(manifest)?;
+    let default = trawl::corpus::scenario::Scenario::default_scenario()?;
+    if m.scenario != default.file.name {
+        tracing::warn!(
+            "{} was seeded from scenario {:?}, but the embedded rule pack is written for {:?}'s \
+             organisation; write a pack from that scenario's brief (`trawl rules brief \
+             SCENARIO.toml --out PACK`) and pass --rules PACK",
+            manifest.display(),
+            m.scenario,
+            default.file.name
+        );
+    }
+    Ok(())
+}
+
 /// Runs `trawl scan`.
 pub fn run(a: Args) -> anyhow::Result<ExitCode> {
+    if a.rules.is_empty()
+        && let Some(m) = &a.crawl.seeds_from
+    {
+        warn_if_pack_is_for_another_scenario(m)?;
+    }
     let crawl = CrawlConfig {
         resume: a.resume,
         ..a.crawl.to_config()?
