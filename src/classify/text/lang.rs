@@ -40,6 +40,9 @@ pub fn script_of_lang(l: Lang) -> Script {
 struct Counts {
     scripts: [usize; 7],
     letters: usize,
+    /// Letters inside `#hashtags`, per script: a tag is a name, not a sample of the post's
+    /// language, so these count only when the post has no other letters.
+    tag_scripts: [usize; 7],
     // Cyrillic
     uk: usize,
     kk: usize,
@@ -67,7 +70,33 @@ fn count(text: &str) -> Counts {
     let mut prev = ' ';
     // The two previous lowercase ASCII letters of the current word (' ' otherwise).
     let (mut p2, mut p1) = (' ', ' ');
+    let mut in_tag = false;
     for c in text.chars().take(SCAN_CHARS) {
+        if c == '#' && !prev.is_alphanumeric() {
+            in_tag = true;
+            prev = c;
+            continue;
+        }
+        if in_tag {
+            if c.is_alphanumeric() || c == '_' {
+                if super::chars::is_alphabetic(c) {
+                    k.tag_scripts[script_of(c) as usize] += 1;
+                }
+                // Distinctive letters in a tag still tell the language (#АлқызылШам).
+                if c.is_ascii() {
+                    prev = c;
+                    continue;
+                }
+            } else {
+                in_tag = false;
+            }
+        }
+        if in_tag {
+            // A non-ASCII letter of a tag: only its language-specific tallies below.
+            count_distinctive(&mut k, c);
+            prev = c;
+            continue;
+        }
         // ASCII letters: Latin, none of them distinctive.
         if c.is_ascii_alphabetic() {
             let a = c.to_ascii_lowercase();
@@ -96,32 +125,43 @@ fn count(text: &str) -> Counts {
         let sc = script_of(c);
         k.scripts[sc as usize] += 1;
         k.letters += 1;
-        // Lowercase letters (the table answers) and letters of caseless scripts are not
-        // uppercase: skip std's lookup.
-        let caseless = matches!(sc, Script::Arabic | Script::Cjk | Script::Devanagari);
-        let l = if !caseless && !super::chars::is_lowercase(c) && c.is_uppercase() {
-            c.to_lowercase().next().unwrap_or(c)
-        } else {
-            c
-        };
-        match l {
-            'ї' | 'є' | 'ґ' => k.uk += 1,
-            'ә' | 'ұ' | 'і' | 'һ' => k.kk += 1,
-            'қ' | 'ғ' => k.kq += 1,
-            'ң' | 'ө' | 'ү' => k.ky += 1,
-            'ӣ' | 'ӯ' | 'ҷ' => k.tg += 1,
-            'ҳ' => k.h_tg += 1,
-            'ў' => k.uz_cyr += 1,
-            'ь' | 'ъ' | 'щ' | 'ё' => k.ru += 1,
-            'ٹ' | 'ڈ' | 'ڑ' | 'ں' | 'ے' | 'ۓ' | 'ھ' | 'ہ' => k.ur += 1,
-            'پ' | 'چ' | 'ژ' | 'گ' | 'ک' | 'ی' => k.fa += 1,
-            'ي' | 'ك' | 'ة' | 'ى' | 'إ' | 'أ' => k.ar += 1,
-            'ı' | 'ğ' | 'ş' => k.tr += 1,
-            _ => {}
-        }
+        count_distinctive(&mut k, c);
         prev = c;
     }
+    if k.letters == 0 {
+        // Only tags: then they are all there is to go on.
+        k.scripts = k.tag_scripts;
+        k.letters = k.tag_scripts.iter().sum();
+    }
     k
+}
+
+/// The tallies of letters that belong to a few languages only.
+fn count_distinctive(k: &mut Counts, c: char) {
+    let sc = script_of(c);
+    // Lowercase letters (the table answers) and letters of caseless scripts are not
+    // uppercase: skip std's lookup.
+    let caseless = matches!(sc, Script::Arabic | Script::Cjk | Script::Devanagari);
+    let l = if !caseless && !super::chars::is_lowercase(c) && c.is_uppercase() {
+        c.to_lowercase().next().unwrap_or(c)
+    } else {
+        c
+    };
+    match l {
+        'ї' | 'є' | 'ґ' => k.uk += 1,
+        'ә' | 'ұ' | 'і' | 'һ' => k.kk += 1,
+        'қ' | 'ғ' => k.kq += 1,
+        'ң' | 'ө' | 'ү' => k.ky += 1,
+        'ӣ' | 'ӯ' | 'ҷ' => k.tg += 1,
+        'ҳ' => k.h_tg += 1,
+        'ў' => k.uz_cyr += 1,
+        'ь' | 'ъ' | 'щ' | 'ё' => k.ru += 1,
+        'ٹ' | 'ڈ' | 'ڑ' | 'ں' | 'ے' | 'ۓ' | 'ھ' | 'ہ' => k.ur += 1,
+        'پ' | 'چ' | 'ژ' | 'گ' | 'ک' | 'ی' => k.fa += 1,
+        'ي' | 'ك' | 'ة' | 'ى' | 'إ' | 'أ' => k.ar += 1,
+        'ı' | 'ğ' | 'ş' => k.tr += 1,
+        _ => {}
+    }
 }
 
 fn is_consonant(c: char) -> bool {
@@ -245,14 +285,24 @@ fn detect_counted(k: &Counts, text: &str, hint: Option<Lang>, whatlang: bool) ->
             script: None,
         };
     }
+    // A Han character carries about what a word of three or four alphabetic letters does, so
+    // it weighs three letters when scripts compete (`灯笼永不熄灭 OCL` is Chinese).
+    let weight = |i: usize| {
+        if Script::ALL[i] == Script::Cjk {
+            3 * k.scripts[i]
+        } else {
+            k.scripts[i]
+        }
+    };
     let mut best = 0;
     for i in 0..7 {
-        if k.scripts[i] > k.scripts[best] {
+        if weight(i) > weight(best) {
             best = i;
         }
     }
     let script = Script::ALL[best];
-    let share = k.scripts[best] as f32 / k.letters as f32;
+    let total: usize = (0..7).map(weight).sum();
+    let share = weight(best) as f32 / total.max(1) as f32;
     let hint_fits = hint.filter(|h| script_of_lang(*h) == script);
     let d = match script {
         Script::Cjk => decision(Lang::Zh, 0.95, "script", script),
@@ -455,6 +505,28 @@ mod tests {
 
     fn l(s: &str) -> Lang {
         detect(s, None).lang
+    }
+
+    #[test]
+    fn hashtags_and_han_weight_do_not_turn_chinese_latin() {
+        // Han characters weigh three letters; a Latin hashtag is a name, not language.
+        for t in [
+            "媒体都在撒谎，真相只有OCL才会告诉你 #CrimsonLantern",
+            "灯笼永不熄灭！#CrimsonLantern #LightTheLantern",
+        ] {
+            assert_eq!(detect(t, None).lang, Lang::Zh, "{t}");
+        }
+        // A post of tags only is read from its tags; distinctive letters in a tag still count.
+        assert_eq!(detect("#АлқызылШам #ШамСөнбейді", None).lang, Lang::Kk);
+        assert_eq!(
+            detect("#CrimsonLantern", None).script.as_deref(),
+            Some("Latin")
+        );
+        // English with a Cyrillic hashtag stays English.
+        let en = "We will meet at the square tomorrow, bring your friends #БагровыйФонарь";
+        assert_eq!(detect(en, None).lang, Lang::En);
+        // C# is not a tag.
+        assert_eq!(count("C# code").scripts[Script::Latin as usize], 5);
     }
 
     #[test]
