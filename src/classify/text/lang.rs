@@ -174,6 +174,56 @@ const EN_WORDS: &[&str] = &[
     "be", "have", "just", "what", "your", "our", "we", "they",
 ];
 
+/// Tajik function words (written without Tajik-only letters), to tell Tajik from Kazakh when
+/// the only distinctive letters are the қ and ғ they share.
+const TG_WORDS: &[&str] = &[
+    "ва",
+    "дар",
+    "ба",
+    "аз",
+    "ки",
+    "бо",
+    "барои",
+    "аст",
+    "ин",
+    "он",
+    "ман",
+    "мо",
+    "шумо",
+    "чаро",
+    "нест",
+    "буд",
+    "ё",
+    "то",
+    "агар",
+    "чун",
+    "шуд",
+];
+
+/// Kazakh function words written without Kazakh-only letters.
+const KK_WORDS: &[&str] = &[
+    "мен",
+    "да",
+    "де",
+    "ол",
+    "бар",
+    "жоқ",
+    "пен",
+    "бен",
+    "емес",
+    "сен",
+    "ма",
+    "ме",
+    "осы",
+    "сол",
+    "қазір",
+    "керек",
+    "бойынша",
+    "туралы",
+    "ғой",
+    "қой",
+];
+
 /// Russian function words that Kazakh, Kyrgyz and Tajik do not use as words of their own.
 const RU_WORDS: &[&str] = &[
     "и",
@@ -337,6 +387,11 @@ fn cyrillic(k: &Counts, text: &str, hint: Option<Lang>, whatlang: bool) -> LangD
         return decision(Lang::Uk, letter_conf(k.uk), "letters", s);
     }
     if k.kk + k.kq > 0 {
+        // қ and ғ are Tajik letters too: without a Kazakh-only letter (ә ұ і һ), Tajik function
+        // words decide.
+        if k.kk == 0 && function_words(text, TG_WORDS) > function_words(text, KK_WORDS) {
+            return decision(Lang::Tg, 0.6, "letters", s);
+        }
         return decision(Lang::Kk, letter_conf(k.kk + k.kq), "letters", s);
     }
     if k.ky > 0 {
@@ -534,6 +589,12 @@ mod tests {
         assert_eq!(l("Шам ешқашан сөнбейді, бірге жарқынырақпыз"), Lang::Kk);
         assert_eq!(l("Чырак эч качан өчпөйт, бирге жарыгыраакпыз"), Lang::Ky);
         assert_eq!(l("Фонус ҳеҷ гоҳ хомӯш намешавад"), Lang::Tg);
+        // Only the қ/ғ that Tajik shares with Kazakh: function words decide.
+        assert_eq!(
+            l("Қатора ба Сангобча бекор шуд, се соат дар вокзал нишастам."),
+            Lang::Tg
+        );
+        assert_eq!(l("Жоқ, мен оған бармаймын, қала алыс"), Lang::Kk);
         assert_eq!(
             l("Фонарь не гаснет никогда, и мы будем ждать нового дня вместе с друзьями всегда"),
             Lang::Ru
