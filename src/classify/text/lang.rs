@@ -97,6 +97,13 @@ fn count(text: &str) -> Counts {
             prev = c;
             continue;
         }
+        // Uzbek oʻ and gʻ: the modifier letter ʻ (a letter to Unicode) or an apostrophe.
+        if matches!(c, 'ʻ' | '\'' | '’' | '‘') && matches!(prev, 'o' | 'g' | 'O' | 'G') {
+            k.uz_lat += 1;
+            prev = c;
+            (p2, p1) = (' ', ' ');
+            continue;
+        }
         // ASCII letters: Latin, none of them distinctive.
         if c.is_ascii_alphabetic() {
             let a = c.to_ascii_lowercase();
@@ -113,9 +120,6 @@ fn count(text: &str) -> Counts {
             continue;
         }
         if !super::chars::is_alphabetic(c) {
-            if matches!(c, 'ʻ' | '\'' | '’' | '‘') && matches!(prev, 'o' | 'g' | 'O' | 'G') {
-                k.uz_lat += 1;
-            }
             prev = c;
             (p2, p1) = (' ', ' ');
             continue;
@@ -580,6 +584,9 @@ mod tests {
         // English with a Cyrillic hashtag stays English.
         let en = "We will meet at the square tomorrow, bring your friends #БагровыйФонарь";
         assert_eq!(detect(en, None).lang, Lang::En);
+        // Uzbek oʻ with the modifier letter (a letter to Unicode) marks Uzbek Latin.
+        let uz = "Onam qishga murabbo tuzlayaptilar, tayyorgarlik boshlandi. Qoʻshnimizning toʻyi";
+        assert_eq!(l(uz), Lang::Uz);
         // C# is not a tag.
         assert_eq!(count("C# code").scripts[Script::Latin as usize], 5);
     }
