@@ -38,6 +38,7 @@ pub mod frontier;
 pub mod journal;
 pub mod resolve;
 pub mod robots;
+pub mod trap;
 pub mod url;
 
 use std::collections::BTreeMap;
@@ -54,6 +55,7 @@ pub use journal::{Journal, JournalRecord, JournalState};
 
 use fetch::Outcome;
 use frontier::{Entry, EntryKind, Frontier, Reject, Validators};
+use trap::TrapDetector;
 use resolve::{HostPattern, LoopbackResolver, ResolveRule, Scope};
 use robots::RobotsPolicy;
 
@@ -97,6 +99,15 @@ pub struct CrawlStats {
     pub out_of_scope: u64,
     /// URLs refused by the per-pattern cap (trap guard).
     pub pattern_capped: u64,
+    /// URLs not admitted because their pattern is barren (see `crawl::trap`).
+    #[serde(default)]
+    pub trap_skipped: u64,
+    /// Queued URLs dropped when their pattern turned barren.
+    #[serde(default)]
+    pub trap_dropped: u64,
+    /// Barren URL patterns per host (host -> path patterns, in the order they were found).
+    #[serde(default)]
+    pub barren_patterns: BTreeMap<String, Vec<String>>,
     /// URLs refused by the depth limit.
     pub depth_capped: u64,
     /// URLs refused for shape (too long, too many segments).
@@ -128,6 +139,21 @@ impl CrawlStats {
     }
 }
 
+/// Hands the crawler the number of posts the sink extracted from each page (the trap
+/// detector's evidence, see `crawl::trap`). Cheap to clone; send from any thread.
+#[derive(Debug, Clone)]
+pub struct YieldReporter {
+    tx: mpsc::UnboundedSender<(String, u64)>,
+}
+
+impl YieldReporter {
+    /// Reports that `posts` posts were extracted from the page fetched as `url` (`Page::url`).
+    /// Ignored once the crawl has ended.
+    pub fn report(&self, url: &str, posts: usize) {
+        let _ = self.tx.send((url.to_string(), posts as u64));
+    }
+}
+
 /// Shared by the scheduler and fetch tasks.
 pub(crate) struct Ctx {
     pub(crate) config: CrawlConfig,
@@ -146,6 +172,9 @@ pub struct Crawler {
     seeds: Vec<(String, EntryKind)>,
     resume: Mutex<Option<JournalState>>,
     progress: Arc<Progress>,
+    yields_tx: mpsc::UnboundedSender<(String, u64)>,
+    yields_rx: Mutex<Option<mpsc::UnboundedReceiver<(String, u64)>>>,
+    yields_taken: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for Crawler {
@@ -238,6 +267,7 @@ impl Crawler {
             tracing::warn!("robots.txt is NOT obeyed for this crawl (--ignore-robots)");
         }
         let agent = robots::agent_token(&config.user_agent).to_string();
+        let (yields_tx, yields_rx) = mpsc::unbounded_channel();
         Ok(Crawler {
             ctx: Arc::new(Ctx {
                 config,
@@ -252,12 +282,25 @@ impl Crawler {
             seeds,
             resume: Mutex::new(state),
             progress: Arc::new(Progress::default()),
+            yields_tx,
+            yields_rx: Mutex::new(Some(yields_rx)),
+            yields_taken: Default::default(),
         })
     }
 
     /// The journal the sink commits to (`None` without `CrawlConfig::journal`).
     pub fn journal(&self) -> Option<Arc<Journal>> {
         self.ctx.journal.clone()
+    }
+
+    /// The handle the sink reports each page's post count with. Taking it (before `run`)
+    /// turns on the barren-pattern trap detector (`CrawlConfig::trap_min_pages`); a crawl
+    /// whose sink never takes it judges no pattern and cuts none.
+    pub fn yields(&self) -> YieldReporter {
+        self.yields_taken.store(true, Ordering::Relaxed);
+        YieldReporter {
+            tx: self.yields_tx.clone(),
+        }
     }
 
     /// Live counters.
@@ -280,22 +323,41 @@ impl Crawler {
         let mut hosts: Vec<HostState> = Vec::new();
         let base_delay = Duration::from_millis(cfg.delay_ms);
         let scope = &self.ctx.scope;
+        // Barren-pattern detection needs the sink's post counts; state starts fresh on resume.
+        let mut yields = if self.yields_taken.load(Ordering::Relaxed) {
+            self.yields_rx.lock().ok().and_then(|mut r| r.take())
+        } else {
+            None
+        };
+        let mut trap = TrapDetector::new(if yields.is_some() {
+            cfg.trap_min_pages
+        } else {
+            0
+        });
+        if cfg.trap_min_pages > 0 && yields.is_none() {
+            tracing::debug!("no yield reporter taken: barren-pattern trap detection is off");
+        }
+        // Admits a URL; `Some(pattern)` when it was newly queued.
         let admit = |fr: &mut Frontier,
                      st: &mut CrawlStats,
                      u: &str,
                      d: u32,
                      k: EntryKind,
-                     v: Option<Validators>| {
+                     v: Option<Validators>|
+         -> Option<u64> {
             if !url::host_of(u).is_some_and(|h| scope.allows(h)) {
                 st.out_of_scope += 1;
-                return;
+                return None;
             }
-            match fr.push(u, d, k, v) {
-                Ok(_) | Err(Reject::Seen) => {}
+            match fr.push_pattern(u, d, k, v) {
+                Ok((_, pat)) => return Some(pat),
+                Err(Reject::Seen) => {}
                 Err(Reject::Depth) => st.depth_capped += 1,
                 Err(Reject::Pattern) => st.pattern_capped += 1,
                 Err(Reject::Shape) => st.shape_capped += 1,
+                Err(Reject::Barren) => st.trap_skipped += 1,
             }
+            None
         };
         // Resume / re-crawl from the journal.
         let state = self.resume.lock().ok().and_then(|mut s| s.take());
@@ -360,6 +422,23 @@ impl Crawler {
         let max_pages = cfg.max_pages.unwrap_or(u64::MAX);
         let max_crawl_delay = Duration::from_millis(cfg.max_crawl_delay_ms);
         loop {
+            if let Some(rx) = yields.as_mut() {
+                while let Ok((u, posts)) = rx.try_recv() {
+                    let p = url::pattern(&u);
+                    trap.judge(url::fingerprint(&p), &p, posts);
+                }
+                for (fp, p, evidence) in trap.take_newly_barren() {
+                    fr.mark_barren(fp);
+                    let (host, path) = p.split_at(p.find('/').unwrap_or(p.len()));
+                    tracing::info!(
+                        "{host}: URL pattern {path} is barren ({evidence} pages of evidence, no post, no new link elsewhere): its URLs are no longer requested"
+                    );
+                    st.barren_patterns
+                        .entry(host.to_string())
+                        .or_default()
+                        .push(path.to_string());
+                }
+            }
             let now = Instant::now();
             while hosts.len() < fr.hosts.len() {
                 hosts.push(HostState {
@@ -434,6 +513,10 @@ impl Crawler {
                 }
                 if !policy.allowed(&url) {
                     st.robots_disallowed += 1;
+                    continue;
+                }
+                if fr.is_barren(&url) {
+                    st.trap_dropped += 1;
                     continue;
                 }
                 let policy = policy.clone();
@@ -516,8 +599,14 @@ impl Crawler {
                 match outcome {
                     Outcome::Page { links } => {
                         st.pages += 1;
+                        let src = trap
+                            .enabled()
+                            .then(|| url::fingerprint(&url::pattern(&fr.url_of(h, &entry))));
                         for l in links {
-                            admit(&mut fr, &mut st, &l, depth + 1, EntryKind::Page, None);
+                            let new = admit(&mut fr, &mut st, &l, depth + 1, EntryKind::Page, None);
+                            if let (Some(src), Some(dst)) = (src, new) {
+                                trap.contribute(src, dst);
+                            }
                         }
                     }
                     Outcome::Sitemap { links } => {

@@ -1,0 +1,287 @@
+//! Yield-based trap detection: a URL pattern (digits -> `N`, see `url::pattern`) whose pages
+//! yield nothing is "barren" and its URLs stop being admitted.
+//!
+//! Content-agnostic, as production crawlers do it: per pattern the detector counts pages
+//! *judged* (the sink reported how many posts it extracted from them), the posts, and the NEW
+//! URLs its pages got admitted to the frontier under OTHER patterns ("useful" links). A pattern
+//! is barren once it has judged evidence of at least `min_pages` pages, no post, and no useful
+//! link. A board or topic-list page yields no post but discovers topics (another pattern), so
+//! it is never cut; a paginated topic yields posts, so it is never cut.
+//!
+//! Evidence propagates along discovery: when a pattern Q turns barren, the links other
+//! patterns contributed to Q stop counting as useful, and Q's evidence is lent to them. A
+//! pattern whose every discovery went into barren patterns is itself barren once its own pages
+//! plus the pages behind those discoveries reach `min_pages` (an endless month grid whose only
+//! new links are its day pages dies together with the days). Patterns are keyed by the
+//! fingerprint of their pattern string, which starts with the host, so state is per host.
+//!
+//! Timing: posts are counted by the sink, after the crawler fetched the page, so only pages
+//! whose report arrived count as evidence; pages still in the pipeline never make a pattern
+//! look emptier than it is. Without reports (no `Crawler::yields` taken) nothing is judged and
+//! nothing is cut.
+
+use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
+
+use super::frontier::IdHasher;
+
+type FpMap<V> = HashMap<u64, V, BuildHasherDefault<IdHasher>>;
+
+#[derive(Debug, Default)]
+struct PatStat {
+    /// The pattern string (known once one of its pages was judged).
+    pattern: Option<Box<str>>,
+    /// Pages whose post count was reported.
+    judged: u32,
+    /// Posts extracted from them.
+    posts: u64,
+    /// New out-of-pattern URLs its pages got admitted, into patterns not (yet) barren.
+    useful: u64,
+    /// Evidence lent by barren patterns it fed (their evidence).
+    borrowed: u32,
+    /// Patterns that contributed new URLs into this one.
+    fed_by: Vec<u64>,
+    barren: bool,
+}
+
+impl PatStat {
+    fn evidence(&self) -> u32 {
+        self.judged.saturating_add(self.borrowed)
+    }
+}
+
+/// Per-pattern yield bookkeeping (owned by the crawl scheduler).
+#[derive(Debug, Default)]
+pub struct TrapDetector {
+    min_pages: u32,
+    pats: FpMap<PatStat>,
+    /// (src, dst) -> new URLs contributed.
+    edges: HashMap<(u64, u64), u64>,
+    newly: Vec<(u64, String, u32)>,
+    barren_count: usize,
+}
+
+impl TrapDetector {
+    /// A detector that declares a pattern barren after `min_pages` pages of evidence
+    /// (0 = off: nothing is ever barren).
+    pub fn new(min_pages: u32) -> TrapDetector {
+        TrapDetector {
+            min_pages,
+            ..Default::default()
+        }
+    }
+
+    /// Whether the detector can ever cut a pattern.
+    pub fn enabled(&self) -> bool {
+        self.min_pages > 0
+    }
+
+    /// Whether a pattern fingerprint is barren.
+    pub fn is_barren(&self, pat: u64) -> bool {
+        self.barren_count > 0 && self.pats.get(&pat).is_some_and(|s| s.barren)
+    }
+
+    /// Number of barren patterns.
+    pub fn barren_count(&self) -> usize {
+        self.barren_count
+    }
+
+    /// A page of pattern `pattern` (fingerprint `pat`) yielded `posts` posts.
+    pub fn judge(&mut self, pat: u64, pattern: &str, posts: u64) {
+        if !self.enabled() {
+            return;
+        }
+        let s = self.pats.entry(pat).or_default();
+        if s.pattern.is_none() {
+            s.pattern = Some(pattern.into());
+        }
+        s.judged = s.judged.saturating_add(1);
+        s.posts = s.posts.saturating_add(posts);
+        self.evaluate(pat);
+    }
+
+    /// A page of pattern `src` got a URL of pattern `dst` newly admitted to the frontier.
+    pub fn contribute(&mut self, src: u64, dst: u64) {
+        if !self.enabled() || src == dst || self.is_barren(dst) {
+            return;
+        }
+        let n = self.edges.entry((src, dst)).or_insert(0);
+        *n += 1;
+        if *n == 1 {
+            self.pats.entry(dst).or_default().fed_by.push(src);
+        }
+        self.pats.entry(src).or_default().useful += 1;
+    }
+
+    /// Patterns that turned barren since the last call: `(fingerprint, pattern, evidence)`.
+    pub fn take_newly_barren(&mut self) -> Vec<(u64, String, u32)> {
+        std::mem::take(&mut self.newly)
+    }
+
+    fn qualifies(&self, s: &PatStat) -> bool {
+        !s.barren && s.judged > 0 && s.posts == 0 && s.useful == 0 && s.evidence() >= self.min_pages
+    }
+
+    fn evaluate(&mut self, pat: u64) {
+        let mut work = vec![pat];
+        while let Some(p) = work.pop() {
+            if !self.qualifies_ref(p) {
+                continue;
+            }
+            let Some(s) = self.pats.get_mut(&p) else {
+                continue;
+            };
+            s.barren = true;
+            let evidence = s.evidence();
+            let fed_by = std::mem::take(&mut s.fed_by);
+            let name = s.pattern.as_deref().unwrap_or("?").to_string();
+            self.barren_count += 1;
+            self.newly.push((p, name, evidence));
+            for src in fed_by {
+                let n = self.edges.remove(&(src, p)).unwrap_or(0);
+                if let Some(f) = self.pats.get_mut(&src) {
+                    f.useful = f.useful.saturating_sub(n);
+                    f.borrowed = f.borrowed.saturating_add(evidence);
+                    work.push(src);
+                }
+            }
+        }
+    }
+
+    fn qualifies_ref(&self, pat: u64) -> bool {
+        self.pats.get(&pat).is_some_and(|s| self.qualifies(s))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DAY: u64 = 1;
+    const MONTH: u64 = 2;
+    const BOARD: u64 = 3;
+    const TOPIC: u64 = 4;
+    const INDEX: u64 = 5;
+
+    /// Pages with no post and no new link elsewhere: barren exactly at K judged pages.
+    #[test]
+    fn barren_after_k_empty_pages() {
+        let mut d = TrapDetector::new(5);
+        for i in 0..4 {
+            d.judge(DAY, "h/cal/N/", 0);
+            assert!(!d.is_barren(DAY), "not before K ({i})");
+        }
+        d.judge(DAY, "h/cal/N/", 0);
+        assert!(d.is_barren(DAY));
+        assert_eq!(d.take_newly_barren(), vec![(DAY, "h/cal/N/".to_string(), 5)]);
+        assert!(d.take_newly_barren().is_empty(), "reported once");
+        d.judge(DAY, "h/cal/N/", 0);
+        assert!(d.take_newly_barren().is_empty());
+        assert_eq!(d.barren_count(), 1);
+    }
+
+    /// Board pages yield no post but discover topics (another pattern): never barren; topics
+    /// (paginated or not) yield posts: never barren.
+    #[test]
+    fn boards_and_topics_are_never_cut() {
+        let mut d = TrapDetector::new(3);
+        for _ in 0..100 {
+            d.contribute(BOARD, TOPIC);
+            d.contribute(BOARD, BOARD);
+            d.judge(BOARD, "h/board/N/", 0);
+            d.judge(TOPIC, "h/topic/N/page-N.html", 4);
+        }
+        // Later board pages find nothing new: the early discoveries still count.
+        for _ in 0..100 {
+            d.judge(BOARD, "h/board/N/", 0);
+        }
+        assert!(!d.is_barren(BOARD));
+        assert!(!d.is_barren(TOPIC));
+        assert_eq!(d.barren_count(), 0);
+    }
+
+    /// A post anywhere in the pattern keeps it alive.
+    #[test]
+    fn one_post_keeps_a_pattern() {
+        let mut d = TrapDetector::new(3);
+        d.judge(TOPIC, "h/t/N/", 1);
+        for _ in 0..50 {
+            d.judge(TOPIC, "h/t/N/", 0);
+        }
+        assert!(!d.is_barren(TOPIC));
+    }
+
+    /// The calendar shape: /calendar/ feeds months and days, months feed days, days feed
+    /// days. Days die at K; months (whose only discoveries were days) and the calendar root die
+    /// with them; the board index (which also found productive boards) lives.
+    #[test]
+    fn discoveries_into_barren_patterns_stop_counting() {
+        const CAL: u64 = 6;
+        let mut d = TrapDetector::new(10);
+        d.contribute(INDEX, CAL);
+        d.contribute(INDEX, BOARD);
+        d.judge(INDEX, "h/", 0);
+        d.contribute(BOARD, TOPIC);
+        d.judge(BOARD, "h/board/N/", 0);
+        d.judge(TOPIC, "h/topic/N/", 3);
+        for _ in 0..2 {
+            d.contribute(CAL, MONTH);
+        }
+        for _ in 0..30 {
+            d.contribute(CAL, DAY);
+        }
+        d.judge(CAL, "h/calendar/", 0);
+        for _ in 0..2 {
+            for _ in 0..31 {
+                d.contribute(MONTH, DAY);
+            }
+            d.judge(MONTH, "h/calendar/N/N/", 0);
+        }
+        assert!(!d.is_barren(MONTH), "months found new days");
+        for _ in 0..9 {
+            d.judge(DAY, "h/calendar/N/N/N/", 0);
+        }
+        assert_eq!(d.barren_count(), 0);
+        d.judge(DAY, "h/calendar/N/N/N/", 0);
+        assert!(d.is_barren(DAY));
+        assert!(d.is_barren(MONTH), "2 month pages + 10 day pages of evidence");
+        assert!(d.is_barren(CAL));
+        assert!(!d.is_barren(INDEX), "the index also found boards");
+        assert!(!d.is_barren(BOARD));
+        let names: Vec<String> = d.take_newly_barren().into_iter().map(|x| x.1).collect();
+        assert_eq!(
+            names,
+            ["h/calendar/N/N/N/", "h/calendar/N/N/", "h/calendar/"],
+            "{names:?}"
+        );
+        // Admissions into a barren pattern are not discoveries.
+        d.contribute(INDEX, DAY);
+        assert!(!d.edges.contains_key(&(INDEX, DAY)));
+    }
+
+    /// A pattern with unjudged pages only is never barren, however much evidence it borrows;
+    /// and an un-judged feeder waits for its own first report.
+    #[test]
+    fn evidence_needs_a_judged_page() {
+        let mut d = TrapDetector::new(3);
+        d.contribute(MONTH, DAY);
+        for _ in 0..3 {
+            d.judge(DAY, "h/d/N/", 0);
+        }
+        assert!(d.is_barren(DAY));
+        assert!(!d.is_barren(MONTH), "no month page judged yet");
+        d.judge(MONTH, "h/m/N/", 0);
+        assert!(d.is_barren(MONTH));
+    }
+
+    /// K = 0 turns the detector off.
+    #[test]
+    fn zero_is_off() {
+        let mut d = TrapDetector::new(0);
+        for _ in 0..1000 {
+            d.judge(DAY, "h/d/N/", 0);
+        }
+        assert!(!d.is_barren(DAY));
+        assert!(!d.enabled());
+    }
+}
