@@ -588,6 +588,106 @@ fn seeded_corpus_matches_posts_jsonl_under_faults() {
     assert!(stats.faults.values().sum::<u64>() > 0);
 }
 
+/// The barren-pattern trap detector, default settings, on a seeded corpus: each forum's
+/// endless calendar costs at most `trap_min_pages` (30) + a little slack requests (the pipeline
+/// lag between fetch and the sink's post count), the calendar patterns are listed as barren,
+/// and every post on an allowed page is still extracted (compared with the seeded
+/// posts.jsonl). Without the detector the same crawl spends hundreds of requests per forum in
+/// the calendar (bounded only by the pattern span).
+#[test]
+fn barren_calendar_is_cut_and_every_post_is_kept() {
+    use trawl::corpus::{Scenario, SeedOptions};
+    use trawl::model::TruthRecord;
+    let corpus = tempdir();
+    let scenario =
+        Scenario::load(&crate::util::repo().join("tests/data/scenario.toml")).expect("scenario");
+    trawl::corpus::seed(
+        &scenario,
+        &SeedOptions {
+            out: corpus.path().to_path_buf(),
+            posts: Some(300),
+            seed: Some(9),
+            force: true,
+        },
+    )
+    .expect("seed");
+    let manifest: Manifest =
+        serde_json::from_slice(&std::fs::read(corpus.path().join("manifest.json")).unwrap())
+            .unwrap();
+    let forums: BTreeSet<String> = manifest
+        .hosts
+        .iter()
+        .filter(|h| h.kind == SiteKind::Forum)
+        .map(|h| h.host.clone())
+        .collect();
+    assert!(!forums.is_empty());
+    let disallowed: HashSet<(String, String)> =
+        std::fs::read_to_string(corpus.path().join("truth.jsonl"))
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str::<TruthRecord>(l).unwrap())
+            .filter(|t| t.robots_disallowed)
+            .map(|t| (t.host, t.post_id.0))
+            .collect();
+    let want: BTreeSet<(String, String)> = read_posts(&corpus.path().join("posts.jsonl"))
+        .into_iter()
+        .map(|p| (p.host, p.post_id.0))
+        .filter(|k| !disallowed.contains(k))
+        .collect();
+    let (rt, server) = start_server(ServeConfig::new(corpus.path()));
+    let port = server.local_addr().port();
+    let dir = tempdir();
+    let out = dir.path().join("posts.jsonl");
+    let res = trawl()
+        .arg("crawl")
+        .arg("--seeds-from")
+        .arg(corpus.path().join("manifest.json"))
+        .args(["--resolve", &format!("*.test=127.0.0.1:{port}")])
+        .args(["--delay-ms", "0", "--json", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stats = stop(rt, server);
+    let summary: serde_json::Value = serde_json::from_slice(&res.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&res.stderr)));
+    let got: BTreeSet<(String, String)> = read_posts(&out)
+        .into_iter()
+        .map(|p| (p.host, p.post_id.0))
+        .collect();
+    let missing: Vec<_> = want.difference(&got).collect();
+    assert!(missing.is_empty(), "{} posts lost: {missing:?}", missing.len());
+    assert_eq!(got, want, "extra posts");
+    let mut calendar: BTreeMap<&str, usize> = BTreeMap::new();
+    for r in &stats.log {
+        if r.path.starts_with("/calendar/") {
+            *calendar.entry(r.host.as_str()).or_default() += 1;
+        }
+    }
+    let barren = &summary["crawl"]["barren_patterns"];
+    for f in &forums {
+        let n = calendar.get(f.as_str()).copied().unwrap_or(0);
+        assert!(n >= 30, "{f}: the detector needs its evidence first ({n})");
+        assert!(n <= 30 + 12, "{f}: {n} calendar requests\n{summary}");
+        let pats: Vec<&str> = barren[f]
+            .as_array()
+            .unwrap_or_else(|| panic!("{f} has no barren pattern: {summary}"))
+            .iter()
+            .filter_map(|p| p.as_str())
+            .collect();
+        assert!(pats.contains(&"/calendar/N/N/N/"), "{f}: {pats:?}");
+        assert!(
+            pats.iter().all(|p| p.starts_with("/calendar/")),
+            "only the trap is barren: {pats:?}"
+        );
+    }
+    assert_eq!(
+        barren.as_object().map(|o| o.len()),
+        Some(forums.len()),
+        "{summary}"
+    );
+    assert!(summary["crawl"]["trap_dropped"].as_u64().unwrap() > 0);
+}
+
 /// The JSON-LD fallback alone (no profiles) on a seeded corpus's pages: every posting it finds
 /// is a real post with the right permalink, author, time and text.
 #[test]

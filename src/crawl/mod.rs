@@ -207,6 +207,9 @@ struct Done {
     outcome: Outcome,
 }
 
+/// How long a URL held back by the trap detector waits before it is looked at again.
+const TRAP_HOLD: Duration = Duration::from_millis(10);
+
 fn is_sitemap_url(u: &str) -> bool {
     u.split('?').next().unwrap_or("").ends_with(".xml")
 }
@@ -515,9 +518,17 @@ impl Crawler {
                     st.robots_disallowed += 1;
                     continue;
                 }
-                if fr.is_barren(&url) {
-                    st.trap_dropped += 1;
-                    continue;
+                if trap.enabled() && e.kind == EntryKind::Page {
+                    let pat = url::fingerprint(&url::pattern(&url));
+                    if trap.is_barren(pat) {
+                        st.trap_dropped += 1;
+                        continue;
+                    }
+                    if trap.hold(pat, now) {
+                        // Its pattern's evidence is in the pipeline: ask again shortly.
+                        delayed.push((now + TRAP_HOLD, h, e));
+                        continue;
+                    }
                 }
                 let policy = policy.clone();
                 hs.in_flight += 1;
@@ -602,6 +613,9 @@ impl Crawler {
                         let src = trap
                             .enabled()
                             .then(|| url::fingerprint(&url::pattern(&fr.url_of(h, &entry))));
+                        if let Some(src) = src {
+                            trap.fetched(src);
+                        }
                         for l in links {
                             let new = admit(&mut fr, &mut st, &l, depth + 1, EntryKind::Page, None);
                             if let (Some(src), Some(dst)) = (src, new) {

@@ -22,6 +22,7 @@
 
 use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
+use std::time::{Duration, Instant};
 
 use super::frontier::IdHasher;
 
@@ -31,6 +32,8 @@ type FpMap<V> = HashMap<u64, V, BuildHasherDefault<IdHasher>>;
 struct PatStat {
     /// The pattern string (known once one of its pages was judged).
     pattern: Option<Box<str>>,
+    /// Pages handed to the sink.
+    fetched: u32,
     /// Pages whose post count was reported.
     judged: u32,
     /// Posts extracted from them.
@@ -41,6 +44,8 @@ struct PatStat {
     borrowed: u32,
     /// Patterns that contributed new URLs into this one.
     fed_by: Vec<u64>,
+    /// Patterns this one contributed new URLs into.
+    feeds: Vec<u64>,
     barren: bool,
 }
 
@@ -59,7 +64,12 @@ pub struct TrapDetector {
     edges: HashMap<(u64, u64), u64>,
     newly: Vec<(u64, String, u32)>,
     barren_count: usize,
+    /// When the last report arrived (holding stops if reports stall).
+    last_report: Option<Instant>,
 }
+
+/// How long the detector holds URLs back for reports that do not come.
+const REPORT_STALL: Duration = Duration::from_secs(2);
 
 impl TrapDetector {
     /// A detector that declares a pattern barren after `min_pages` pages of evidence
@@ -86,11 +96,54 @@ impl TrapDetector {
         self.barren_count
     }
 
+    /// A page of pattern `pat` was handed to the sink (its report is pending).
+    pub fn fetched(&mut self, pat: u64) {
+        if self.enabled() {
+            let s = self.pats.entry(pat).or_default();
+            s.fetched = s.fetched.saturating_add(1);
+        }
+    }
+
+    /// Whether a URL of pattern `pat` should wait before it is requested: the pattern has
+    /// yielded nothing so far and either the pages whose reports are still pending would
+    /// already complete its evidence, or every pattern it discovered URLs in is in that state
+    /// (an endless month grid waits while its day pages are judged). Holding keeps a fast crawl
+    /// from overshooting `min_pages` by the depth of the extraction pipeline. Released when a
+    /// report arrives (a post, a useful link, or the verdict barren) or when reports stall for
+    /// 2 s.
+    pub fn hold(&self, pat: u64, now: Instant) -> bool {
+        if !self.enabled() || self.last_report.is_none_or(|t| now - t > REPORT_STALL) {
+            return false;
+        }
+        let Some(s) = self.pats.get(&pat) else {
+            return false;
+        };
+        if s.barren || s.posts > 0 {
+            return false;
+        }
+        if s.useful == 0 {
+            return self.awaiting_verdict(s);
+        }
+        let mut live = s.feeds.iter().filter_map(|t| self.pats.get(t)).filter(|t| !t.barren);
+        live.all(|t| t.posts == 0 && t.useful == 0 && self.awaiting_verdict(t))
+    }
+
+    /// No post and no useful link yet, and the pending reports would complete the evidence.
+    fn awaiting_verdict(&self, s: &PatStat) -> bool {
+        let pending = s.fetched.saturating_sub(s.judged);
+        !s.barren
+            && s.posts == 0
+            && s.useful == 0
+            && pending > 0
+            && s.evidence().saturating_add(pending) >= self.min_pages
+    }
+
     /// A page of pattern `pattern` (fingerprint `pat`) yielded `posts` posts.
     pub fn judge(&mut self, pat: u64, pattern: &str, posts: u64) {
         if !self.enabled() {
             return;
         }
+        self.last_report = Some(Instant::now());
         let s = self.pats.entry(pat).or_default();
         if s.pattern.is_none() {
             s.pattern = Some(pattern.into());
@@ -109,6 +162,7 @@ impl TrapDetector {
         *n += 1;
         if *n == 1 {
             self.pats.entry(dst).or_default().fed_by.push(src);
+            self.pats.entry(src).or_default().feeds.push(dst);
         }
         self.pats.entry(src).or_default().useful += 1;
     }
@@ -272,6 +326,59 @@ mod tests {
         assert!(!d.is_barren(MONTH), "no month page judged yet");
         d.judge(MONTH, "h/m/N/", 0);
         assert!(d.is_barren(MONTH));
+    }
+
+    /// Pages awaiting their report that would complete the evidence hold the pattern back;
+    /// a post or a useful link releases it, and so does the barren verdict (then the URLs are
+    /// dropped instead).
+    #[test]
+    fn pending_reports_hold_a_candidate_pattern() {
+        let now = Instant::now();
+        let mut d = TrapDetector::new(3);
+        d.judge(TOPIC, "h/t/N/", 0);
+        d.fetched(DAY);
+        d.fetched(DAY);
+        assert!(!d.hold(DAY, now), "1 pending < 3");
+        d.fetched(DAY);
+        assert!(d.hold(DAY, Instant::now()), "3 pending would complete the evidence");
+        d.judge(DAY, "h/d/N/", 0);
+        d.judge(DAY, "h/d/N/", 0);
+        assert!(d.hold(DAY, Instant::now()));
+        d.judge(DAY, "h/d/N/", 0);
+        assert!(d.is_barren(DAY));
+        assert!(!d.hold(DAY, Instant::now()), "barren: dropped, not held");
+        // A post releases; a useful link releases.
+        for _ in 0..5 {
+            d.fetched(TOPIC);
+        }
+        assert!(d.hold(TOPIC, Instant::now()));
+        d.judge(TOPIC, "h/t/N/", 2);
+        assert!(!d.hold(TOPIC, Instant::now()));
+        for _ in 0..5 {
+            d.fetched(BOARD);
+        }
+        d.judge(MONTH, "h/m/N/", 0);
+        assert!(d.hold(BOARD, Instant::now()));
+        d.contribute(BOARD, TOPIC);
+        assert!(!d.hold(BOARD, Instant::now()));
+        // A pattern whose discoveries all await their verdict waits with them.
+        const CAL: u64 = 6;
+        d.contribute(CAL, BOARD);
+        assert!(!d.hold(CAL, Instant::now()), "boards found topics");
+        const NEXT: u64 = 7;
+        for _ in 0..3 {
+            d.fetched(NEXT);
+        }
+        d.contribute(MONTH, NEXT);
+        assert!(d.hold(MONTH, Instant::now()), "its only discovery awaits a verdict");
+        d.judge(NEXT, "h/n/N/", 1);
+        assert!(!d.hold(MONTH, Instant::now()));
+        // Reports that stall stop the hold.
+        for _ in 0..5 {
+            d.fetched(INDEX);
+        }
+        assert!(d.hold(INDEX, Instant::now()));
+        assert!(!d.hold(INDEX, Instant::now() + REPORT_STALL * 2));
     }
 
     /// K = 0 turns the detector off.
