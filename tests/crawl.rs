@@ -663,7 +663,11 @@ impl TrapCorpus {
             .collect();
         assert_eq!(got.len(), posts.len(), "duplicates in {}", out.display());
         let missing: Vec<_> = self.want.difference(&got).collect();
-        assert!(missing.is_empty(), "{} posts lost: {missing:?}", missing.len());
+        assert!(
+            missing.is_empty(),
+            "{} posts lost: {missing:?}",
+            missing.len()
+        );
         assert_eq!(got, self.want, "extra posts");
     }
 
@@ -714,8 +718,14 @@ fn barren_calendar_is_cut_and_every_post_is_kept() {
     let stats = stop(rt, server);
     tc.assert_all_posts(&out);
     for (f, n) in tc.calendar(&stats) {
-        assert!(n >= TRAP_K, "{f}: the detector needs its evidence first ({n})");
-        assert!(n <= TRAP_K + TRAP_SLACK, "{f}: {n} calendar requests\n{summary}");
+        assert!(
+            n >= TRAP_K,
+            "{f}: the detector needs its evidence first ({n})"
+        );
+        assert!(
+            n <= TRAP_K + TRAP_SLACK,
+            "{f}: {n} calendar requests\n{summary}"
+        );
     }
     tc.assert_barren_listed(&summary);
     assert!(summary["crawl"]["trap_dropped"].as_u64().unwrap() > 0);
@@ -735,12 +745,17 @@ fn barren_detection_survives_a_resume() {
     assert_eq!(first["crawl"]["pages"], 150, "{first}");
     let second = tc.crawl(port, &out, &["--resume"]);
     let stats = stop(rt, server);
-    assert!(second["crawl"]["resumed_done"].as_u64().unwrap() >= 150, "{second}");
+    assert!(
+        second["crawl"]["resumed_done"].as_u64().unwrap() >= 150,
+        "{second}"
+    );
     tc.assert_all_posts(&out);
     tc.assert_barren_listed(&second);
     let mut fetched: BTreeMap<(&str, &str), usize> = BTreeMap::new();
     for r in &stats.log {
-        *fetched.entry((r.host.as_str(), r.path.as_str())).or_default() += 1;
+        *fetched
+            .entry((r.host.as_str(), r.path.as_str()))
+            .or_default() += 1;
     }
     let twice: Vec<_> = fetched
         .iter()

@@ -375,7 +375,10 @@ mod tests {
             b.push("http://a.test/day/2/", 1, EntryKind::Page, None),
             Err(Reject::Barren)
         );
-        assert!(b.push("http://b.test/day/2/", 1, EntryKind::Page, None).is_ok());
+        assert!(
+            b.push("http://b.test/day/2/", 1, EntryKind::Page, None)
+                .is_ok()
+        );
         assert_eq!(
             split_url("http://a.test:8/x?y"),
             Some(("http://a.test:8", "a.test", "/x?y"))

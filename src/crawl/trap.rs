@@ -12,7 +12,10 @@
 //! patterns contributed to Q stop counting as useful, and Q's evidence is lent to them. A
 //! pattern whose every discovery went into barren patterns is itself barren once its own pages
 //! plus the pages behind those discoveries reach `min_pages` (an endless month grid whose only
-//! new links are its day pages dies together with the days). Patterns are keyed by the
+//! new links are its day pages dies together with the days). Evidence is not lent to a pattern
+//! whose pages link (new URLs or not) to a pattern that yields posts: a board whose topics
+//! were all known from the sitemap and whose only new links were member profiles is judged on
+//! its own pages alone. Patterns are keyed by the
 //! fingerprint of their pattern string, which starts with the host, so state is per host.
 //!
 //! Timing: posts are counted by the sink, after the crawler fetched the page, so only pages
@@ -46,6 +49,11 @@ struct PatStat {
     fed_by: Vec<u64>,
     /// Patterns this one contributed new URLs into.
     feeds: Vec<u64>,
+    /// Other patterns its pages link to, new or not (kept while it has no post; at most
+    /// `MAX_LINKED`, beyond that it counts as a hub).
+    linked: Vec<u64>,
+    /// Links to too many patterns to track: treated as linking to posts.
+    hub: bool,
     barren: bool,
 }
 
@@ -67,6 +75,9 @@ pub struct TrapDetector {
     /// When the last report arrived (holding stops if reports stall).
     last_report: Option<Instant>,
 }
+
+/// Distinct linked patterns tracked per pattern.
+const MAX_LINKED: usize = 64;
 
 /// How long the detector holds URLs back for reports that do not come.
 const REPORT_STALL: Duration = Duration::from_secs(2);
@@ -124,7 +135,11 @@ impl TrapDetector {
         if s.useful == 0 {
             return self.awaiting_verdict(s);
         }
-        let mut live = s.feeds.iter().filter_map(|t| self.pats.get(t)).filter(|t| !t.barren);
+        let mut live = s
+            .feeds
+            .iter()
+            .filter_map(|t| self.pats.get(t))
+            .filter(|t| !t.barren);
         live.all(|t| t.posts == 0 && t.useful == 0 && self.awaiting_verdict(t))
     }
 
@@ -167,6 +182,45 @@ impl TrapDetector {
         self.pats.entry(src).or_default().useful += 1;
     }
 
+    /// Whether the links of a page of pattern `src` are still wanted by `linked` (its pattern
+    /// has no post yet and is not known to link to posts).
+    pub fn wants_links(&self, src: u64) -> bool {
+        self.enabled()
+            && self
+                .pats
+                .get(&src)
+                .is_none_or(|s| s.posts == 0 && !s.barren && !s.hub)
+    }
+
+    /// A page of pattern `src` links to a URL of pattern `dst` (seen before or not).
+    pub fn linked(&mut self, src: u64, dst: u64) {
+        if !self.enabled() || src == dst {
+            return;
+        }
+        let s = self.pats.entry(src).or_default();
+        if s.hub || s.linked.contains(&dst) {
+            return;
+        }
+        if s.linked.len() >= MAX_LINKED {
+            s.hub = true;
+            s.linked = Vec::new();
+        } else {
+            s.linked.push(dst);
+        }
+    }
+
+    /// Whether a pattern's pages link to a pattern that yielded posts (a list page, not a
+    /// trap): it is then only judged on its own pages, never on evidence lent by the barren
+    /// patterns it fed.
+    fn links_to_posts(&self, pat: u64) -> bool {
+        self.pats.get(&pat).is_some_and(|s| {
+            s.hub
+                || s.linked
+                    .iter()
+                    .any(|t| self.pats.get(t).is_some_and(|x| x.posts > 0))
+        })
+    }
+
     /// Patterns that turned barren since the last call: `(fingerprint, pattern, evidence)`.
     pub fn take_newly_barren(&mut self) -> Vec<(u64, String, u32)> {
         std::mem::take(&mut self.newly)
@@ -193,9 +247,12 @@ impl TrapDetector {
             self.newly.push((p, name, evidence));
             for src in fed_by {
                 let n = self.edges.remove(&(src, p)).unwrap_or(0);
+                let lend = !self.links_to_posts(src);
                 if let Some(f) = self.pats.get_mut(&src) {
                     f.useful = f.useful.saturating_sub(n);
-                    f.borrowed = f.borrowed.saturating_add(evidence);
+                    if lend {
+                        f.borrowed = f.borrowed.saturating_add(evidence);
+                    }
                     work.push(src);
                 }
             }
@@ -227,7 +284,10 @@ mod tests {
         }
         d.judge(DAY, "h/cal/N/", 0);
         assert!(d.is_barren(DAY));
-        assert_eq!(d.take_newly_barren(), vec![(DAY, "h/cal/N/".to_string(), 5)]);
+        assert_eq!(
+            d.take_newly_barren(),
+            vec![(DAY, "h/cal/N/".to_string(), 5)]
+        );
         assert!(d.take_newly_barren().is_empty(), "reported once");
         d.judge(DAY, "h/cal/N/", 0);
         assert!(d.take_newly_barren().is_empty());
@@ -298,7 +358,10 @@ mod tests {
         assert_eq!(d.barren_count(), 0);
         d.judge(DAY, "h/calendar/N/N/N/", 0);
         assert!(d.is_barren(DAY));
-        assert!(d.is_barren(MONTH), "2 month pages + 10 day pages of evidence");
+        assert!(
+            d.is_barren(MONTH),
+            "2 month pages + 10 day pages of evidence"
+        );
         assert!(d.is_barren(CAL));
         assert!(!d.is_barren(INDEX), "the index also found boards");
         assert!(!d.is_barren(BOARD));
@@ -311,6 +374,43 @@ mod tests {
         // Admissions into a barren pattern are not discoveries.
         d.contribute(INDEX, DAY);
         assert!(!d.edges.contains_key(&(INDEX, DAY)));
+    }
+
+    /// A list page that links to posts (already known) and discovered only barren profiles
+    /// is not cut on the profiles' evidence; a pattern that links to no post is.
+    #[test]
+    fn no_lent_evidence_for_pages_linking_to_posts() {
+        const MEMBER: u64 = 8;
+        let mut d = TrapDetector::new(5);
+        d.judge(TOPIC, "h/topic/N/", 3);
+        assert!(d.wants_links(BOARD));
+        d.linked(BOARD, TOPIC);
+        d.linked(BOARD, MEMBER);
+        d.contribute(BOARD, MEMBER);
+        d.judge(BOARD, "h/board/N/", 0);
+        d.contribute(MONTH, MEMBER);
+        d.linked(MONTH, MEMBER);
+        d.judge(MONTH, "h/m/N/", 0);
+        for _ in 0..5 {
+            d.judge(MEMBER, "h/member/N/", 0);
+        }
+        assert!(d.is_barren(MEMBER));
+        assert!(
+            !d.is_barren(BOARD),
+            "links to topics: own pages only (1 < 5)"
+        );
+        assert!(d.is_barren(MONTH), "links to nothing that yields posts");
+        for _ in 0..4 {
+            d.judge(BOARD, "h/board/N/", 0);
+        }
+        assert!(d.is_barren(BOARD), "5 own pages, nothing new, no post");
+        // Too many linked patterns to track counts as linking to posts.
+        for t in 100..100 + MAX_LINKED as u64 + 1 {
+            d.linked(INDEX, t);
+        }
+        assert!(d.links_to_posts(INDEX));
+        assert!(!d.wants_links(INDEX));
+        assert!(!d.wants_links(TOPIC), "has posts");
     }
 
     /// A pattern with unjudged pages only is never barren, however much evidence it borrows;
@@ -340,7 +440,10 @@ mod tests {
         d.fetched(DAY);
         assert!(!d.hold(DAY, now), "1 pending < 3");
         d.fetched(DAY);
-        assert!(d.hold(DAY, Instant::now()), "3 pending would complete the evidence");
+        assert!(
+            d.hold(DAY, Instant::now()),
+            "3 pending would complete the evidence"
+        );
         d.judge(DAY, "h/d/N/", 0);
         d.judge(DAY, "h/d/N/", 0);
         assert!(d.hold(DAY, Instant::now()));
@@ -370,7 +473,10 @@ mod tests {
             d.fetched(NEXT);
         }
         d.contribute(MONTH, NEXT);
-        assert!(d.hold(MONTH, Instant::now()), "its only discovery awaits a verdict");
+        assert!(
+            d.hold(MONTH, Instant::now()),
+            "its only discovery awaits a verdict"
+        );
         d.judge(NEXT, "h/n/N/", 1);
         assert!(!d.hold(MONTH, Instant::now()));
         // Reports that stall stop the hold.
