@@ -560,6 +560,7 @@ impl Crawler {
                         delayed.push((now + TRAP_HOLD, h, e));
                         continue;
                     }
+                    trap.dispatched(pat);
                 }
                 let policy = policy.clone();
                 hs.in_flight += 1;
@@ -638,14 +639,19 @@ impl Crawler {
                     in_flight_pages -= 1;
                 }
                 let depth = entry.depth;
+                // The trap detector counted this page as pending at dispatch: it stays pending
+                // (until the sink reports it) only if it reached the sink.
+                let src = (trap.enabled() && entry.kind == EntryKind::Page && !is_robots)
+                    .then(|| url::fingerprint(&url::pattern(&fr.url_of(h, &entry))));
+                if let Some(src) = src {
+                    if !matches!(outcome, Outcome::Page { .. }) {
+                        trap.cancelled(src);
+                    }
+                }
                 match outcome {
                     Outcome::Page { links } => {
                         st.pages += 1;
-                        let src = trap
-                            .enabled()
-                            .then(|| url::fingerprint(&url::pattern(&fr.url_of(h, &entry))));
                         if let Some(src) = src {
-                            trap.fetched(src);
                             if trap.wants_links(src) {
                                 for l in &links {
                                     trap.linked(src, url::fingerprint(&url::pattern(l)));

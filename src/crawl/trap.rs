@@ -4,8 +4,10 @@
 //! Content-agnostic, as production crawlers do it: per pattern the detector counts pages
 //! *judged* (the sink reported how many posts it extracted from them), the posts, and the NEW
 //! URLs its pages got admitted to the frontier under OTHER patterns ("useful" links). A pattern
-//! is barren once it has judged evidence of at least `min_pages` pages, no post, and no useful
-//! link. A board or topic-list page yields no post but discovers topics (another pattern), so
+//! is barren once it has judged evidence of at least `min_pages` pages, no post, and fewer than
+//! one useful link per `min_pages` pages (none at all for the first `min_pages`: a stray
+//! discovery, such as a month view first reached from a day page when requests complete out
+//! of order, must not make a trap productive forever). A board or topic-list page yields no post but discovers topics (another pattern), so
 //! it is never cut; a paginated topic yields posts, so it is never cut.
 //!
 //! Evidence propagates along discovery: when a pattern Q turns barren, the links other
@@ -20,8 +22,11 @@
 //!
 //! Timing: posts are counted by the sink, after the crawler fetched the page, so only pages
 //! whose report arrived count as evidence; pages still in the pipeline never make a pattern
-//! look emptier than it is. Without reports (no `Crawler::yields` taken) nothing is judged and
-//! nothing is cut.
+//! look emptier than it is. So that a fast crawl does not run past `min_pages` while the
+//! verdict is in the pipeline, a yieldless pattern whose requested-but-unreported pages would
+//! complete its evidence is held (`hold`): its URLs wait until the reports arrive. Without
+//! reports (no `Crawler::yields` taken) nothing is judged and nothing is cut; reports that
+//! stall for 2 s release every hold.
 
 use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
@@ -35,7 +40,7 @@ type FpMap<V> = HashMap<u64, V, BuildHasherDefault<IdHasher>>;
 struct PatStat {
     /// The pattern string (known once one of its pages was judged).
     pattern: Option<Box<str>>,
-    /// Pages handed to the sink.
+    /// Pages requested and not cancelled (in flight, or handed to the sink).
     fetched: u32,
     /// Pages whose post count was reported.
     judged: u32,
@@ -107,11 +112,20 @@ impl TrapDetector {
         self.barren_count
     }
 
-    /// A page of pattern `pat` was handed to the sink (its report is pending).
-    pub fn fetched(&mut self, pat: u64) {
+    /// A page of pattern `pat` was requested: its report is pending until `judge` (or
+    /// `cancelled` if it never reaches the sink).
+    pub fn dispatched(&mut self, pat: u64) {
         if self.enabled() {
             let s = self.pats.entry(pat).or_default();
             s.fetched = s.fetched.saturating_add(1);
+        }
+    }
+
+    /// A page counted by `dispatched` will not reach the sink (failed, redirected elsewhere,
+    /// not modified, or retried later: a retry is dispatched again).
+    pub fn cancelled(&mut self, pat: u64) {
+        if let Some(s) = self.pats.get_mut(&pat) {
+            s.fetched = s.fetched.saturating_sub(1);
         }
     }
 
@@ -132,25 +146,39 @@ impl TrapDetector {
         if s.barren || s.posts > 0 {
             return false;
         }
-        if s.useful == 0 {
-            return self.awaiting_verdict(s);
+        if self.awaiting_verdict(s) {
+            return true;
         }
         let mut live = s
             .feeds
             .iter()
             .filter_map(|t| self.pats.get(t))
-            .filter(|t| !t.barren);
-        live.all(|t| t.posts == 0 && t.useful == 0 && self.awaiting_verdict(t))
+            .filter(|t| !t.barren)
+            .peekable();
+        live.peek().is_some() && live.all(|t| self.awaiting_verdict(t))
     }
 
-    /// No post and no useful link yet, and the pending reports would complete the evidence.
+    /// The pattern would be barren if its pending reports came back empty.
     fn awaiting_verdict(&self, s: &PatStat) -> bool {
         let pending = s.fetched.saturating_sub(s.judged);
         !s.barren
             && s.posts == 0
-            && s.useful == 0
             && pending > 0
-            && s.evidence().saturating_add(pending) >= self.min_pages
+            && self.quiet(
+                s.evidence().saturating_add(pending),
+                s.judged.saturating_add(pending),
+                s.useful,
+            )
+    }
+
+    /// A pattern with `evidence` pages of evidence, `own` of them its own pages, which found
+    /// `useful` new out-of-pattern URLs, is quiet: at least `min_pages` of evidence, and no
+    /// useful URL or fewer than one per `min_pages` of its OWN pages (a stray discovery, such
+    /// as a month view first reached from a day page, does not make a trap productive; lent
+    /// evidence never outweighs a real discovery).
+    fn quiet(&self, evidence: u32, own: u32, useful: u64) -> bool {
+        evidence >= self.min_pages
+            && (useful == 0 || useful.saturating_mul(u64::from(self.min_pages)) < u64::from(own))
     }
 
     /// A page of pattern `pattern` (fingerprint `pat`) yielded `posts` posts.
@@ -227,7 +255,7 @@ impl TrapDetector {
     }
 
     fn qualifies(&self, s: &PatStat) -> bool {
-        !s.barren && s.judged > 0 && s.posts == 0 && s.useful == 0 && s.evidence() >= self.min_pages
+        !s.barren && s.judged > 0 && s.posts == 0 && self.quiet(s.evidence(), s.judged, s.useful)
     }
 
     fn evaluate(&mut self, pat: u64) {
@@ -312,6 +340,25 @@ mod tests {
         assert!(!d.is_barren(BOARD));
         assert!(!d.is_barren(TOPIC));
         assert_eq!(d.barren_count(), 0);
+    }
+
+    /// One stray discovery delays the verdict by one page per `min_pages`, not forever; a
+    /// steady discoverer is never quiet.
+    #[test]
+    fn a_stray_discovery_does_not_make_a_trap_productive() {
+        let mut d = TrapDetector::new(10);
+        d.contribute(DAY, MONTH);
+        for _ in 0..10 {
+            d.judge(DAY, "h/d/N/", 0);
+        }
+        assert!(!d.is_barren(DAY), "1 new link in 10 pages");
+        d.judge(DAY, "h/d/N/", 0);
+        assert!(d.is_barren(DAY), "1 new link in 11 pages");
+        for _ in 0..1000 {
+            d.contribute(BOARD, TOPIC);
+            d.judge(BOARD, "h/b/N/", 0);
+        }
+        assert!(!d.is_barren(BOARD));
     }
 
     /// A post anywhere in the pattern keeps it alive.
@@ -436,10 +483,10 @@ mod tests {
         let now = Instant::now();
         let mut d = TrapDetector::new(3);
         d.judge(TOPIC, "h/t/N/", 0);
-        d.fetched(DAY);
-        d.fetched(DAY);
+        d.dispatched(DAY);
+        d.dispatched(DAY);
         assert!(!d.hold(DAY, now), "1 pending < 3");
-        d.fetched(DAY);
+        d.dispatched(DAY);
         assert!(
             d.hold(DAY, Instant::now()),
             "3 pending would complete the evidence"
@@ -452,25 +499,30 @@ mod tests {
         assert!(!d.hold(DAY, Instant::now()), "barren: dropped, not held");
         // A post releases; a useful link releases.
         for _ in 0..5 {
-            d.fetched(TOPIC);
+            d.dispatched(TOPIC);
         }
         assert!(d.hold(TOPIC, Instant::now()));
         d.judge(TOPIC, "h/t/N/", 2);
         assert!(!d.hold(TOPIC, Instant::now()));
         for _ in 0..5 {
-            d.fetched(BOARD);
+            d.dispatched(BOARD);
         }
         d.judge(MONTH, "h/m/N/", 0);
         assert!(d.hold(BOARD, Instant::now()));
         d.contribute(BOARD, TOPIC);
-        assert!(!d.hold(BOARD, Instant::now()));
+        assert!(
+            d.hold(BOARD, Instant::now()),
+            "1 new link in 5 pages, K = 3: still quiet"
+        );
+        d.contribute(BOARD, TOPIC);
+        assert!(!d.hold(BOARD, Instant::now()), "2 in 5: not quiet");
         // A pattern whose discoveries all await their verdict waits with them.
         const CAL: u64 = 6;
         d.contribute(CAL, BOARD);
         assert!(!d.hold(CAL, Instant::now()), "boards found topics");
         const NEXT: u64 = 7;
         for _ in 0..3 {
-            d.fetched(NEXT);
+            d.dispatched(NEXT);
         }
         d.contribute(MONTH, NEXT);
         assert!(
@@ -481,10 +533,15 @@ mod tests {
         assert!(!d.hold(MONTH, Instant::now()));
         // Reports that stall stop the hold.
         for _ in 0..5 {
-            d.fetched(INDEX);
+            d.dispatched(INDEX);
         }
         assert!(d.hold(INDEX, Instant::now()));
         assert!(!d.hold(INDEX, Instant::now() + REPORT_STALL * 2));
+        // Requests that never reach the sink stop being pending.
+        for _ in 0..5 {
+            d.cancelled(INDEX);
+        }
+        assert!(!d.hold(INDEX, Instant::now()));
     }
 
     /// K = 0 turns the detector off.
