@@ -65,8 +65,8 @@ pub struct CrawlFlags {
     /// Pattern depth span, a trap guard (see CrawlConfig::pattern_span).
     #[arg(long, default_value_t = 12)]
     pub pattern_span: u32,
-    /// Trap detector: stop requesting a URL pattern after this many of its pages yielded no
-    /// post and no new URL of another pattern (0 = off; see CrawlConfig::trap_min_pages).
+    /// Trap detector: stop requesting a URL pattern once this many of its pages yielded no
+    /// post and (almost) no new URL of another pattern (0 = off; see CrawlConfig::trap_min_pages).
     #[arg(long, default_value_t = 30)]
     pub trap_min_pages: u32,
     /// Retries on 5xx, timeouts and truncated bodies.

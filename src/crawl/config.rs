@@ -39,8 +39,8 @@ pub struct CrawlConfig {
     pub pattern_span: u32,
     /// Barren-pattern trap detector (see `crawl::trap`): a URL pattern stops being admitted
     /// once this many of its pages (plus the pages of barren patterns it led to) were judged
-    /// with no post extracted and no new URL of another pattern discovered (default 30,
-    /// 0 = off). Needs the sink to report yields (`Crawler::yields`).
+    /// with no post extracted and fewer than one new URL of another pattern per this many of
+    /// its pages (default 30, 0 = off). Needs the sink to report yields (`Crawler::yields`).
     pub trap_min_pages: u32,
     /// Maximum path segments in a URL (default 16).
     pub max_path_segments: usize,

@@ -5,10 +5,11 @@
 //! *judged* (the sink reported how many posts it extracted from them), the posts, and the NEW
 //! URLs its pages got admitted to the frontier under OTHER patterns ("useful" links). A pattern
 //! is barren once it has judged evidence of at least `min_pages` pages, no post, and fewer than
-//! one useful link per `min_pages` pages (none at all for the first `min_pages`: a stray
+//! one useful link per `min_pages` of its own pages (none at all before that: a stray
 //! discovery, such as a month view first reached from a day page when requests complete out
-//! of order, must not make a trap productive forever). A board or topic-list page yields no post but discovers topics (another pattern), so
-//! it is never cut; a paginated topic yields posts, so it is never cut.
+//! of order, must not make a trap productive forever). A board or topic-list page yields no
+//! post but discovers topics (another pattern), so it is not cut; a paginated topic yields
+//! posts, so it is never cut.
 //!
 //! Evidence propagates along discovery: when a pattern Q turns barren, the links other
 //! patterns contributed to Q stop counting as useful, and Q's evidence is lent to them. A
@@ -17,8 +18,8 @@
 //! new links are its day pages dies together with the days). Evidence is not lent to a pattern
 //! whose pages link (new URLs or not) to a pattern that yields posts: a board whose topics
 //! were all known from the sitemap and whose only new links were member profiles is judged on
-//! its own pages alone. Patterns are keyed by the
-//! fingerprint of their pattern string, which starts with the host, so state is per host.
+//! its own pages alone. Patterns are keyed by the fingerprint of their pattern string, which
+//! starts with the host, so state is per host.
 //!
 //! Timing: posts are counted by the sink, after the crawler fetched the page, so only pages
 //! whose report arrived count as evidence; pages still in the pipeline never make a pattern
