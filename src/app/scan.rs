@@ -38,7 +38,7 @@ use serde::Serialize;
 use tokio::sync::mpsc;
 
 use crate::classify::{Classifier, Scratch};
-use crate::crawl::{CrawlConfig, CrawlStats, Crawler, Journal};
+use crate::crawl::{CrawlConfig, CrawlStats, Crawler, Journal, YieldReporter};
 use crate::extract::Extractor;
 use crate::index::evidence::EvidenceStore;
 use crate::index::seen::{SeenRecord, SeenWriter};
@@ -200,6 +200,7 @@ fn post_key(p: &Post) -> u64 {
 
 fn process_page(
     page: Page,
+    yields: &YieldReporter,
     extractor: &Extractor,
     classifier: &Classifier,
     evidence: &EvidenceStore,
@@ -218,6 +219,7 @@ fn process_page(
         }
     };
     let before = posts.len();
+    yields.report(&page.url, before);
     if let Ok(mut seen) = seen_posts.lock() {
         posts.retain(|p| seen.insert(post_key(p)));
     }
@@ -399,6 +401,7 @@ pub fn scan(mut cfg: ScanConfig) -> anyhow::Result<ScanSummary> {
     let crawler = Crawler::new(cfg.crawl.clone()).context("configuring the crawler")?;
     let journal = crawler.journal();
     let crawl_progress = crawler.progress();
+    let yields = crawler.yields();
     let threads = match cfg.threads {
         0 => std::thread::available_parallelism()
             .map(|n| n.get())
@@ -502,6 +505,7 @@ pub fn scan(mut cfg: ScanConfig) -> anyhow::Result<ScanSummary> {
                     let mut scratch = scratches[i].lock().unwrap_or_else(|p| p.into_inner());
                     process_page(
                         page,
+                        &yields,
                         &extractor,
                         &classifier,
                         &evidence,

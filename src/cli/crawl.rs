@@ -65,6 +65,10 @@ pub struct CrawlFlags {
     /// Pattern depth span, a trap guard (see CrawlConfig::pattern_span).
     #[arg(long, default_value_t = 12)]
     pub pattern_span: u32,
+    /// Trap detector: stop requesting a URL pattern once this many of its pages yielded no
+    /// post and (almost) no new URL of another pattern (0 = off; see CrawlConfig::trap_min_pages).
+    #[arg(long, default_value_t = 30)]
+    pub trap_min_pages: u32,
     /// Retries on 5xx, timeouts and truncated bodies.
     #[arg(long, default_value_t = 5)]
     pub retries: u32,
@@ -111,6 +115,7 @@ impl CrawlFlags {
             max_pages: self.max_pages,
             max_per_pattern: self.max_per_pattern,
             pattern_span: self.pattern_span,
+            trap_min_pages: self.trap_min_pages,
             retries: self.retries,
             backoff_ms: self.backoff_ms,
             timeout_ms: self.timeout_ms,
@@ -253,6 +258,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     });
     let crawler = Crawler::new(config)?;
     let journal = crawler.journal().context("journal not opened")?;
+    let yields = crawler.yields();
 
     let existing = if a.resume || a.revalidate {
         load_existing(&a.out)?
@@ -297,6 +303,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         let tx = res_tx.clone();
         let ex = extractor.clone();
         let c = counters.clone();
+        let yields = yields.clone();
         workers.push(std::thread::spawn(move || {
             loop {
                 let page = match rx.lock() {
@@ -312,6 +319,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
                         Vec::new()
                     }
                 };
+                yields.report(&page.url, posts.len());
                 if tx.send((page.url, posts)).is_err() {
                     break;
                 }
@@ -422,6 +430,20 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             s.skipped_content_type,
             s.resumed_done
         )?;
+        if !s.barren_patterns.is_empty() {
+            let b: Vec<String> = s
+                .barren_patterns
+                .iter()
+                .map(|(h, p)| format!("{h} {}", p.join(" ")))
+                .collect();
+            writeln!(
+                stdout,
+                "barren URL patterns (trap detector): {}; {} URLs not admitted, {} queued dropped",
+                b.join(", "),
+                s.trap_skipped,
+                s.trap_dropped
+            )?;
+        }
         if !s.unreachable_hosts.is_empty() {
             let h: Vec<String> = s
                 .unreachable_hosts

@@ -37,6 +37,11 @@ pub struct CrawlConfig {
     /// Pattern depth span (trap guard): a URL whose pattern was first admitted at depth `d`
     /// is refused beyond depth `d + span` (default 12).
     pub pattern_span: u32,
+    /// Barren-pattern trap detector (see `crawl::trap`): a URL pattern stops being admitted
+    /// once this many of its pages (plus the pages of barren patterns it led to) were judged
+    /// with no post extracted and fewer than one new URL of another pattern per this many of
+    /// its pages (default 30, 0 = off). Needs the sink to report yields (`Crawler::yields`).
+    pub trap_min_pages: u32,
     /// Maximum path segments in a URL (default 16).
     pub max_path_segments: usize,
     /// Connect timeout, ms (default 5 000).
@@ -85,6 +90,7 @@ impl Default for CrawlConfig {
             max_per_pattern: 20_000,
             max_path_segments: 16,
             pattern_span: 12,
+            trap_min_pages: 30,
             connect_timeout_ms: 5_000,
             timeout_ms: 20_000,
             retries: 5,

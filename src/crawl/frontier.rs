@@ -73,6 +73,8 @@ pub enum Reject {
     Pattern,
     /// Too many path segments or too long.
     Shape,
+    /// Its pattern was found barren (see `crawl::trap`).
+    Barren,
 }
 
 /// Per-host queue.
@@ -91,6 +93,7 @@ pub struct HostQueue {
 pub struct Frontier {
     seen: FpSet,
     patterns: FpMap<(u32, u32)>,
+    barren: FpSet,
     /// Host queues, indexed by host id.
     pub hosts: Vec<HostQueue>,
     host_ids: HashMap<Box<str>, usize>,
@@ -187,6 +190,17 @@ impl Frontier {
         id
     }
 
+    /// Refuses every further URL of a pattern (by `fingerprint(&pattern(url))`): `push` answers
+    /// `Reject::Barren`, and `is_barren` tells the scheduler to drop queued ones.
+    pub fn mark_barren(&mut self, pattern_fp: u64) {
+        self.barren.insert(pattern_fp);
+    }
+
+    /// Whether a URL's pattern was marked barren.
+    pub fn is_barren(&self, url: &str) -> bool {
+        !self.barren.is_empty() && self.barren.contains(&fingerprint(&pattern(url)))
+    }
+
     /// Admits a normalised URL. Returns the host id it was queued under.
     pub fn push(
         &mut self,
@@ -195,6 +209,17 @@ impl Frontier {
         kind: EntryKind,
         validators: Option<Validators>,
     ) -> Result<usize, Reject> {
+        self.push_pattern(url, depth, kind, validators).map(|x| x.0)
+    }
+
+    /// `push`, also returning the fingerprint of the URL's pattern.
+    pub fn push_pattern(
+        &mut self,
+        url: &str,
+        depth: u32,
+        kind: EntryKind,
+        validators: Option<Validators>,
+    ) -> Result<(usize, u64), Reject> {
         let (origin, host, path) = split_url(url).ok_or(Reject::Shape)?;
         if kind == EntryKind::Page && depth > self.max_depth {
             return Err(Reject::Depth);
@@ -207,6 +232,9 @@ impl Frontier {
             return Err(Reject::Seen);
         }
         let pat = fingerprint(&pattern(url));
+        if self.barren.contains(&pat) {
+            return Err(Reject::Barren);
+        }
         let (count, min_depth) = self.patterns.entry(pat).or_insert((0, depth));
         if u64::from(*count) >= self.max_per_pattern {
             return Err(Reject::Pattern);
@@ -226,7 +254,7 @@ impl Frontier {
             validators: validators.map(Box::new),
         });
         self.queued += 1;
-        Ok(id)
+        Ok((id, pat))
     }
 
     /// Puts an entry back at the front of its host queue (retry).
@@ -334,6 +362,23 @@ mod tests {
         );
         let e = f.pop(0).unwrap();
         assert_eq!(f.url_of(0, &e), "http://a.test/");
+        // A barren pattern admits nothing more; its queued URLs are recognised.
+        let mut b = Frontier::new(100, 100, 16);
+        let (_, pat) = b
+            .push_pattern("http://a.test/day/1/", 1, EntryKind::Page, None)
+            .unwrap();
+        assert!(!b.is_barren("http://a.test/day/1/"));
+        b.mark_barren(pat);
+        assert!(b.is_barren("http://a.test/day/1/"));
+        assert!(!b.is_barren("http://b.test/day/1/"), "per host");
+        assert_eq!(
+            b.push("http://a.test/day/2/", 1, EntryKind::Page, None),
+            Err(Reject::Barren)
+        );
+        assert!(
+            b.push("http://b.test/day/2/", 1, EntryKind::Page, None)
+                .is_ok()
+        );
         assert_eq!(
             split_url("http://a.test:8/x?y"),
             Some(("http://a.test:8", "a.test", "/x?y"))
