@@ -280,6 +280,27 @@ pub struct Post {
     pub links: Vec<String>,
 }
 
+impl Post {
+    /// A post that is only a text (and a page language hint), with an empty URL and host and the
+    /// id `example`: what rule examples and tests classify.
+    pub fn from_text(text: impl Into<String>, lang_hint: Option<Lang>) -> Post {
+        Post {
+            url: String::new(),
+            post_id: PostId("example".into()),
+            host: String::new(),
+            site_kind: None,
+            thread: None,
+            title: None,
+            author: None,
+            author_url: None,
+            published: None,
+            lang_hint,
+            text: text.into(),
+            links: Vec::new(),
+        }
+    }
+}
+
 /// A byte range in a post's ORIGINAL text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Span {

@@ -22,15 +22,7 @@ fn post(id: usize, text: &str, hint: Option<Lang>) -> Post {
         url: format!("http://t.test/p/{id}"),
         post_id: PostId(id.to_string()),
         host: "t.test".into(),
-        site_kind: None,
-        thread: None,
-        title: None,
-        author: None,
-        author_url: None,
-        published: None,
-        lang_hint: hint,
-        text: text.into(),
-        links: vec![],
+        ..Post::from_text(text, hint)
     }
 }
 

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use time::macros::datetime;
+use trawl::corpus::serve::{ServeConfig, Server};
 use trawl::model::{
     Category, FiredRule, Item, Lang, LangDecision, Match, Page, Post, PostId, ReviewStatus, RuleId,
     Span, Timestamp, Verdict,
@@ -264,6 +265,28 @@ fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
             (f, b)
         })
         .collect()
+}
+
+/// A corpus server with the provider endpoint on loopback, in its own runtime (kept alive by
+/// the caller): removals after `removal_delay_ms`, refusals at `refuse_rate` under `fault_seed`.
+fn provider_server(
+    root: &Path,
+    removal_delay_ms: u64,
+    refuse_rate: f64,
+    fault_seed: u64,
+) -> (tokio::runtime::Runtime, trawl::corpus::serve::RunningServer) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut cfg = ServeConfig::new(root);
+    cfg.removal_delay_ms = removal_delay_ms;
+    cfg.refuse_rate = refuse_rate;
+    cfg.fault_seed = fault_seed;
+    cfg.persist_provider_state = false;
+    let server = rt.block_on(Server::start(cfg)).unwrap();
+    (rt, server)
 }
 
 #[test]
@@ -1403,7 +1426,6 @@ fn corpus_root(root: &Path) {
 
 #[test]
 fn end_to_end_with_the_corpus_server_provider() {
-    use trawl::corpus::serve::{ServeConfig, Server};
     let d = tempdir();
     let root = d.path().join("corpus");
     std::fs::create_dir_all(&root).unwrap();
@@ -1440,16 +1462,7 @@ fn end_to_end_with_the_corpus_server_provider() {
     );
     run_ok(trawl().args(["export", "verify"]).arg(&out));
 
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let mut cfg = ServeConfig::new(&root);
-    cfg.removal_delay_ms = 300;
-    cfg.refuse_rate = 0.0;
-    cfg.persist_provider_state = false;
-    let server = rt.block_on(Server::start(cfg)).unwrap();
+    let (rt, server) = provider_server(&root, 300, 0.0, 0);
     let addr = server.local_addr();
     let resolve = format!("*.test={addr}");
 
@@ -1503,7 +1516,6 @@ fn end_to_end_with_the_corpus_server_provider() {
 #[test]
 fn a_refused_post_stays_online_when_its_neighbour_is_removed() {
     use trawl::corpus::serve::faults::uniform_for;
-    use trawl::corpus::serve::{ServeConfig, Server};
     let d = tempdir();
     let root = d.path().join("corpus");
     std::fs::create_dir_all(&root).unwrap();
@@ -1561,17 +1573,7 @@ fn a_refused_post_stays_online_when_its_neighbour_is_removed() {
         .find(|s| refused_under(*s, &refused) && !refused_under(*s, &removed))
         .unwrap();
 
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let mut cfg = ServeConfig::new(&root);
-    cfg.removal_delay_ms = 300;
-    cfg.refuse_rate = 0.5;
-    cfg.fault_seed = seed;
-    cfg.persist_provider_state = false;
-    let server = rt.block_on(Server::start(cfg)).unwrap();
+    let (rt, server) = provider_server(&root, 300, 0.5, seed);
     let addr = server.local_addr();
     let resolve = format!("*.test={addr}");
     let s = run_ok(
@@ -1829,7 +1831,6 @@ fn measure_review_export_verify() {
 /// for scan, which this branch does not have): every violating post plus a few benign ones.
 #[test]
 fn loop_on_a_seeded_corpus() {
-    use trawl::corpus::serve::{ServeConfig, Server};
     use trawl::corpus::{Scenario, SeedOptions};
     use trawl::model::{Label, TruthRecord};
     let d = tempdir();
@@ -1858,15 +1859,7 @@ fn loop_on_a_seeded_corpus() {
         .map(|t| ((t.host.clone(), t.post_id.0.clone()), t))
         .collect();
 
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let mut cfg = ServeConfig::new(&corpus);
-    cfg.removal_delay_ms = 200;
-    cfg.persist_provider_state = false;
-    let server = rt.block_on(Server::start(cfg)).unwrap();
+    let (rt, server) = provider_server(&corpus, 200, 0.0, 0);
     let addr = server.local_addr();
 
     // Capture the pages of the chosen posts (real HTTP responses) and index the items.

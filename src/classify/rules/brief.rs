@@ -336,23 +336,10 @@ pub fn without_examples(rules: &str) -> String {
 mod tests {
     use super::*;
     use crate::classify::Classifier;
-    use crate::model::{Lang, Post, PostId};
+    use crate::model::{Lang, Post};
 
     fn post(text: &str, lang: Lang) -> Post {
-        Post {
-            url: "http://x.test/1".into(),
-            post_id: PostId("1".into()),
-            host: "x.test".into(),
-            site_kind: None,
-            thread: None,
-            title: None,
-            author: None,
-            author_url: None,
-            published: None,
-            lang_hint: Some(lang),
-            text: text.into(),
-            links: Vec::new(),
-        }
+        Post::from_text(text, Some(lang))
     }
 
     #[test]

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 
 use crate::classify::ClassifyError;
 use crate::classify::text::{Analyzer, detect_mixed};
-use crate::model::{Post, PostId, Verdict};
+use crate::model::{Post, Verdict};
 
 pub use compile::Compiled;
 pub use pack::{PackDef, Pos, Problem, Severity, Source};
@@ -195,20 +195,7 @@ impl Classifier {
 
     /// Classifies a bare text (examples, tests).
     pub fn classify_text(&self, text: &str, s: &mut Scratch) -> Verdict {
-        let post = Post {
-            url: String::new(),
-            post_id: PostId("example".into()),
-            host: String::new(),
-            site_kind: None,
-            thread: None,
-            title: None,
-            author: None,
-            author_url: None,
-            published: None,
-            lang_hint: None,
-            text: text.to_string(),
-            links: Vec::new(),
-        };
+        let post = Post::from_text(text, None);
         self.classify(&post, s)
     }
 
