@@ -1320,6 +1320,28 @@ fn unended_routes(path: &str) -> Vec<u8> {
     }
 }
 
+/// `trawl crawl http://HOST/` against a raw loopback server on `port` (no politeness, no
+/// sitemaps, `retries` retries 1 ms apart): the process output and its `--json` summary.
+fn crawl_raw(
+    host: &str,
+    port: u16,
+    retries: u32,
+    out: &Path,
+) -> (std::process::Output, serde_json::Value) {
+    let res = trawl()
+        .args(["crawl", &format!("http://{host}/"), "--resolve"])
+        .arg(format!("{host}=127.0.0.1:{port}"))
+        .args(["--delay-ms", "0", "--backoff-ms", "1", "--retries"])
+        .arg(retries.to_string())
+        .args(["--no-sitemaps", "--json", "--out"])
+        .arg(out)
+        .output()
+        .unwrap();
+    let s: serde_json::Value = serde_json::from_slice(&res.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&res.stderr)));
+    (res, s)
+}
+
 /// Valid HTML without `</html>` is not refetched when Content-Length or chunked framing says
 /// the body is complete; a body ended only by the connection closing is fetched a second time
 /// and accepted when both attempts agree. Every post is extracted.
@@ -1328,16 +1350,7 @@ fn html_without_end_tag_is_not_refetched() {
     let (port, hits) = raw_server(unended_routes);
     let dir = tempdir();
     let out = dir.path().join("posts.jsonl");
-    let res = trawl()
-        .args(["crawl", "http://plain.test/", "--resolve"])
-        .arg(format!("plain.test=127.0.0.1:{port}"))
-        .args(["--delay-ms", "0", "--backoff-ms", "1", "--retries", "5"])
-        .args(["--no-sitemaps", "--json", "--out"])
-        .arg(&out)
-        .output()
-        .unwrap();
-    let s: serde_json::Value = serde_json::from_slice(&res.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&res.stderr)));
+    let (res, s) = crawl_raw("plain.test", port, 5, &out);
     let hits = hits.lock().unwrap().clone();
     assert_eq!(
         hits.get("/cl"),
@@ -1386,16 +1399,7 @@ fn ragged_routes(path: &str) -> Vec<u8> {
 fn close_delimited_bodies_that_differ_are_retried() {
     let (port, hits) = raw_server(ragged_routes);
     let dir = tempdir();
-    let out = dir.path().join("posts.jsonl");
-    let res = trawl()
-        .args(["crawl", "http://ragged.test/", "--resolve"])
-        .arg(format!("ragged.test=127.0.0.1:{port}"))
-        .args(["--delay-ms", "0", "--backoff-ms", "1", "--retries", "3"])
-        .args(["--no-sitemaps", "--json", "--out"])
-        .arg(&out)
-        .output()
-        .unwrap();
-    let s: serde_json::Value = serde_json::from_slice(&res.stdout).unwrap();
+    let (_, s) = crawl_raw("ragged.test", port, 3, &dir.path().join("posts.jsonl"));
     assert_eq!(hits.lock().unwrap().get("/"), Some(&4), "{s}");
     assert_eq!(s["crawl"]["retries"], 3, "{s}");
 }

@@ -67,13 +67,7 @@ struct Fetched {
 /// Every `id` attribute of an HTML body, decoded by `content_type` / `<meta>` / sniffing.
 pub fn element_ids(body: &[u8], content_type: Option<&str>) -> HashSet<String> {
     let (text, _, _) = crate::extract::charset::decode(body, content_type);
-    let html = scraper::Html::parse_document(&text);
-    html.tree
-        .root()
-        .descendants()
-        .filter_map(|n| n.value().as_element().and_then(|e| e.id()))
-        .map(String::from)
-        .collect()
+    crate::corpus::serve::provider::ids_in(&text)
 }
 
 /// GETs `url`; for a 200 HTML answer with `want_ids`, reads the body (at most

@@ -213,7 +213,12 @@ pub fn remove_posts(body: &[u8], encoding: &'static Encoding, ids: &BTreeSet<Str
 /// Every element `id` of an HTML page encoded in `encoding`.
 pub fn element_ids(body: &[u8], encoding: &'static Encoding) -> HashSet<String> {
     let (text, _, _) = encoding.decode(body);
-    let html = Html::parse_document(&text);
+    ids_in(&text)
+}
+
+/// Every element `id` of an HTML document (also what `trawl refer status` looks for).
+pub fn ids_in(text: &str) -> HashSet<String> {
+    let html = Html::parse_document(text);
     html.tree
         .root()
         .descendants()
