@@ -50,6 +50,7 @@ fn fixture(root: &Path) {
             host("zh.test", SiteKind::News, "gbk"),
         ],
         tree_sha256: String::new(),
+        start: None,
     };
     write(
         &root.join("manifest.json"),

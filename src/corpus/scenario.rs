@@ -432,6 +432,170 @@ pub struct PhraseBank {
     /// Violating templates per category.
     #[serde(default)]
     pub violating: ViolatingBank,
+    /// Site chrome in this language (optional: English where missing).
+    #[serde(default)]
+    pub ui: UiBank,
+}
+
+/// `[ui]` of a phrase bank: the site chrome (navigation, labels, board and section names) of a
+/// site whose main language this is. Every key is optional; a missing key (or a bank without
+/// `[ui]`) falls back to the English default. `{n}` in the count templates is the number,
+/// `{user}` in the reply templates the linked `@handle`.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct UiBank {
+    /// Forum: board index heading and title.
+    pub forum_index: String,
+    /// Forum: the breadcrumb link to the board index.
+    pub index: String,
+    /// Forum: label before a post's author.
+    pub by: String,
+    /// Forum: the link to the calendar.
+    pub calendar: String,
+    /// Forum: a member's post count, `{n}` the number.
+    pub member_posts: String,
+    /// Forum: name of the only board when the bank has no chatter topics.
+    pub general: String,
+    /// Forum: name of the (robots-disallowed) archive board.
+    pub archive: String,
+    /// Forum: board names per chatter topic key; a topic without one shows its capitalised key.
+    pub boards: BTreeMap<String, String>,
+    /// Pagination: title of the previous-page link.
+    pub previous: String,
+    /// Pagination: title of the next-page link.
+    pub next: String,
+    /// Social: the home link and title.
+    pub home: String,
+    /// Social: the link from a status page to its timeline page.
+    pub timeline: String,
+    /// Social: timeline page heading and title.
+    pub public_timeline: String,
+    /// Social: home page heading.
+    pub welcome: String,
+    /// Social: link to the newest timeline page.
+    pub latest_posts: String,
+    /// Social: link to the oldest timeline page.
+    pub oldest_posts: String,
+    /// Social: heading of the trending hashtags.
+    pub trending: String,
+    /// Social: heading of the suggested accounts.
+    pub who_to_follow: String,
+    /// Social (Mastodon-like): reply marker, `{user}` the parent's linked `@handle`.
+    pub in_reply_to: String,
+    /// Social (X-like): reply marker, `{user}` the parent's linked `@handle`.
+    pub replying_to: String,
+    /// Social and news: an account's or hashtag's post count, `{n}` the number.
+    pub post_count: String,
+    /// News: front page heading and title, and the breadcrumb link to it.
+    pub front_page: String,
+    /// News: label before an article's author.
+    pub byline: String,
+    /// News: text of an article's permalink.
+    pub link: String,
+    /// News: heading of the comments, `{n}` the number.
+    pub comments: String,
+    /// News: section names per section slug (`world`, `region`, `economy`, `sport`, `culture`,
+    /// `archive`); a missing one shows its capitalised slug.
+    pub sections: BTreeMap<String, String>,
+}
+
+impl Default for UiBank {
+    fn default() -> Self {
+        let s = |x: &str| x.to_string();
+        UiBank {
+            forum_index: s("Forum index"),
+            index: s("Index"),
+            by: s("by"),
+            calendar: s("Calendar"),
+            member_posts: s("Posts: {n}"),
+            general: s("General"),
+            archive: s("Archive"),
+            boards: BTreeMap::new(),
+            previous: s("Previous page"),
+            next: s("Next page"),
+            home: s("Home"),
+            timeline: s("Timeline"),
+            public_timeline: s("Public timeline"),
+            welcome: s("Welcome"),
+            latest_posts: s("Latest posts"),
+            oldest_posts: s("Oldest posts"),
+            trending: s("Trending"),
+            who_to_follow: s("Who to follow"),
+            in_reply_to: s("in reply to {user}"),
+            replying_to: s("Replying to {user}"),
+            post_count: s("{n} posts"),
+            front_page: s("Front page"),
+            byline: s("By"),
+            link: s("link"),
+            comments: s("Comments ({n})"),
+            sections: BTreeMap::new(),
+        }
+    }
+}
+
+impl UiBank {
+    /// `template` with `{n}` replaced by `n`.
+    pub fn count(template: &str, n: impl std::fmt::Display) -> String {
+        template.replace("{n}", &n.to_string())
+    }
+
+    /// Board name of a chatter topic: `[ui.boards]`, else the key capitalised, `_` as spaces.
+    pub fn board_name(&self, topic: &str) -> String {
+        self.boards
+            .get(topic)
+            .cloned()
+            .unwrap_or_else(|| capitalised(topic))
+    }
+
+    /// Name of a news section slug: `[ui.sections]`, else the slug capitalised.
+    pub fn section_name(&self, slug: &str) -> String {
+        self.sections
+            .get(slug)
+            .cloned()
+            .unwrap_or_else(|| capitalised(slug))
+    }
+
+    /// Every chrome string with its key (for checks such as charset coverage).
+    pub fn strings(&self) -> Vec<(String, &str)> {
+        let mut v: Vec<(String, &str)> = vec![
+            ("forum_index".into(), self.forum_index.as_str()),
+            ("index".into(), &self.index),
+            ("by".into(), &self.by),
+            ("calendar".into(), &self.calendar),
+            ("member_posts".into(), &self.member_posts),
+            ("general".into(), &self.general),
+            ("archive".into(), &self.archive),
+            ("previous".into(), &self.previous),
+            ("next".into(), &self.next),
+            ("home".into(), &self.home),
+            ("timeline".into(), &self.timeline),
+            ("public_timeline".into(), &self.public_timeline),
+            ("welcome".into(), &self.welcome),
+            ("latest_posts".into(), &self.latest_posts),
+            ("oldest_posts".into(), &self.oldest_posts),
+            ("trending".into(), &self.trending),
+            ("who_to_follow".into(), &self.who_to_follow),
+            ("in_reply_to".into(), &self.in_reply_to),
+            ("replying_to".into(), &self.replying_to),
+            ("post_count".into(), &self.post_count),
+            ("front_page".into(), &self.front_page),
+            ("byline".into(), &self.byline),
+            ("link".into(), &self.link),
+            ("comments".into(), &self.comments),
+        ];
+        v.extend(self.boards.iter().map(|(k, x)| (format!("boards.{k}"), x.as_str())));
+        v.extend(self.sections.iter().map(|(k, x)| (format!("sections.{k}"), x.as_str())));
+        v
+    }
+}
+
+/// `s` with its first letter uppercased and `_` as spaces.
+fn capitalised(s: &str) -> String {
+    let mut cs = s.chars();
+    cs.next()
+        .map(|f| f.to_uppercase().collect::<String>() + cs.as_str())
+        .unwrap_or_default()
+        .replace('_', " ")
 }
 
 /// Placeholders a template may use.
@@ -963,6 +1127,18 @@ fn validate_bank(
     }
     for (c, rate) in f.violating.pairs() {
         check(format!("violating.{c}"), b.violating.get(c), rate > 0.0);
+    }
+    let ui = &b.ui;
+    for (name, t, ph) in [
+        ("member_posts", &ui.member_posts, "{n}"),
+        ("post_count", &ui.post_count, "{n}"),
+        ("comments", &ui.comments, "{n}"),
+        ("in_reply_to", &ui.in_reply_to, "{user}"),
+        ("replying_to", &ui.replying_to, "{user}"),
+    ] {
+        if !t.contains(ph) {
+            problems.push(format!("{key}: ui.{name}: {t:?} lacks {ph}"));
+        }
     }
 }
 

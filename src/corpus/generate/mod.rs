@@ -38,7 +38,7 @@ use self::text::{Body, Filler, LangData, Line, Piece, PieceKind};
 use super::error::CorpusError;
 use super::obfuscate;
 use super::render;
-use super::scenario::{NegKind, Scenario, Site};
+use super::scenario::{NegKind, Scenario, Site, UiBank};
 use crate::model::{
     Category, Label, Lang, Manifest, ManifestHost, Phenomenon, Post, PostId, SiteKind, Timestamp,
     TruthRecord,
@@ -246,6 +246,7 @@ fn seed_inner(
         counts,
         hosts: manifest_hosts,
         tree_sha256: tree_sha256.clone(),
+        start: Some(s.start),
     };
     let mpath = o.out.join("manifest.json");
     let json = serde_json::to_vec_pretty(&manifest).map_err(|e| CorpusError::Json {
@@ -405,6 +406,8 @@ pub struct HostCtx<'a> {
     pub n_posts: u64,
     /// Units in order.
     pub units: Vec<Unit>,
+    /// Site chrome: the `[ui]` of the main language's bank (English where it has none).
+    pub ui: UiBank,
 }
 
 impl HostCtx<'_> {
@@ -559,14 +562,19 @@ impl<'a> World<'a> {
             for (i, a) in accounts.iter().enumerate() {
                 by_lang.entry(a.lang).or_default().push(i);
             }
+            let ui = s
+                .banks
+                .get(&site.main_lang)
+                .map(|b| b.ui.clone())
+                .unwrap_or_default();
             let groups = match site.kind {
-                SiteKind::Forum => render::forum::boards(s, site, &mut rng),
+                SiteKind::Forum => render::forum::boards(s, site, &ui),
                 SiteKind::Social => vec![Group {
                     name: "public".into(),
                     slug: "public".into(),
                     disallowed: false,
                 }],
-                SiteKind::News => render::news::sections(site.style),
+                SiteKind::News => render::news::sections(&ui),
             };
             let n_posts = counts[ix];
             let units = plan_units(s, site, n_posts, groups.len(), &mut rng);
@@ -580,6 +588,7 @@ impl<'a> World<'a> {
                 groups,
                 n_posts,
                 units,
+                ui,
             });
         }
         let mut w = World {
@@ -1092,6 +1101,9 @@ fn gen_unit(w: &World, h: &HostCtx, u: usize) -> UnitOut {
     out
 }
 
+/// Upper bound on the chatter paragraphs of a long post (a bank of very short lines).
+const LONG_MAX_LINES: usize = 400;
+
 /// Composes the body of one post; returns it with its phenomena.
 fn compose(
     w: &World,
@@ -1163,9 +1175,18 @@ fn compose(
                 None => rng,
             };
             if long {
-                let n = 8 + (r.next_u64() % 7) as usize;
-                let mut all: Vec<Line> = (0..n).map(|_| f.chatter(r)).collect();
-                let at = 2 + (r.next_u64() % (n as u64 - 3)) as usize;
+                // Chatter paragraphs until the post is a long read, the signal in the middle third.
+                let min = text::long_min_chars(ld.script);
+                let target = min + (r.next_u64() % (min as u64 / 2 + 1)) as usize;
+                let mut all: Vec<Line> = Vec::with_capacity(32);
+                let mut chars = 0;
+                while (chars < target || all.len() < 4) && all.len() < LONG_MAX_LINES {
+                    let l = f.chatter(r);
+                    chars += l.iter().map(|p| p.text.chars().count()).sum::<usize>() + 2;
+                    all.push(l);
+                }
+                let n = all.len() as u64;
+                let at = (n / 3 + r.next_u64() % (n / 3 + 1)) as usize;
                 for (i, l) in lines.drain(..).enumerate() {
                     all.insert(at + i, l);
                 }
