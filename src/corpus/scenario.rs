@@ -583,8 +583,16 @@ impl UiBank {
             ("link".into(), &self.link),
             ("comments".into(), &self.comments),
         ];
-        v.extend(self.boards.iter().map(|(k, x)| (format!("boards.{k}"), x.as_str())));
-        v.extend(self.sections.iter().map(|(k, x)| (format!("sections.{k}"), x.as_str())));
+        v.extend(
+            self.boards
+                .iter()
+                .map(|(k, x)| (format!("boards.{k}"), x.as_str())),
+        );
+        v.extend(
+            self.sections
+                .iter()
+                .map(|(k, x)| (format!("sections.{k}"), x.as_str())),
+        );
         v
     }
 }
@@ -1153,6 +1161,88 @@ mod tests {
             vec!["org", "town"]
         );
         assert_eq!(placeholders("{ not } {Org} {org_short}"), vec!["org_short"]);
+    }
+
+    #[test]
+    fn ui_is_optional_and_falls_back_to_english_key_by_key() {
+        let p = Path::new("x.toml");
+        let base = "lang = \"ru\"\nscript = \"Cyrl\"\n";
+        let bare: PhraseBank = parse_toml(base, p).unwrap();
+        assert_eq!(bare.ui, UiBank::default());
+        assert_eq!(bare.ui.board_name("dacha_life"), "Dacha life");
+        let partial: PhraseBank = parse_toml(
+            &format!(
+                "{base}[ui]\nforum_index = \"Список форумов\"\n[ui.boards]\ndacha = \"Дача\"\n"
+            ),
+            p,
+        )
+        .unwrap();
+        assert_eq!(partial.ui.forum_index, "Список форумов");
+        assert_eq!(partial.ui.calendar, "Calendar");
+        assert_eq!(partial.ui.board_name("dacha"), "Дача");
+        assert_eq!(partial.ui.board_name("cars"), "Cars");
+        assert_eq!(partial.ui.section_name("world"), "World");
+        assert_eq!(UiBank::count(&partial.ui.member_posts, 7), "Posts: 7");
+        // Unknown keys are positioned errors like everywhere else in a bank.
+        let e = parse_toml::<PhraseBank>(&format!("{base}[ui]\nhome = \"x\"\nhoem = \"y\"\n"), p)
+            .unwrap_err();
+        assert!(e.to_string().contains("x.toml:5:"), "{e}");
+        // A count template without {n} / a reply template without {user} is a problem.
+        let f: ScenarioFile = parse_toml(embedded::DEFAULT_SCENARIO, p).unwrap();
+        let mut bad = bare.clone();
+        bad.ui.comments = "Comments".into();
+        bad.ui.replying_to = "Replying".into();
+        let mut problems = Vec::new();
+        validate_bank(&bad, Lang::Ru, p, &f, &mut problems);
+        let ui: Vec<&String> = problems.iter().filter(|x| x.contains("ui.")).collect();
+        assert_eq!(ui.len(), 2, "{problems:?}");
+        assert!(ui[0].contains("ui.comments") && ui[1].contains("ui.replying_to"));
+    }
+
+    #[test]
+    fn shipped_banks_have_native_chrome_that_legacy_charsets_hold() {
+        let s = Scenario::default_scenario().unwrap();
+        assert_eq!(s.banks.len(), 12);
+        for (lang, b) in &s.banks {
+            for topic in b.chatter.keys() {
+                assert!(
+                    b.ui.boards.contains_key(topic),
+                    "{lang}: no board name for {topic}"
+                );
+            }
+            for slug in crate::corpus::render::news::SECTIONS {
+                assert!(
+                    b.ui.sections.contains_key(slug),
+                    "{lang}: no section {slug}"
+                );
+            }
+            let english = UiBank::default();
+            let same: Vec<String> =
+                b.ui.strings()
+                    .into_iter()
+                    .zip(english.strings())
+                    .filter(|((_, a), (_, e))| a == e)
+                    .map(|((k, _), _)| k)
+                    .collect();
+            if *lang != Lang::En {
+                assert!(same.is_empty(), "{lang}: English chrome left in {same:?}");
+            }
+        }
+        let ashen =
+            Scenario::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("corpora/ashen-crown.toml"))
+                .unwrap();
+        for sc in [&s, &ashen] {
+            for site in sc.sites.iter().filter(|x| x.charset != "utf-8") {
+                for (k, v) in sc.banks[&site.main_lang].ui.strings() {
+                    let (_, _, unmappable) = site.encoding.encode(v);
+                    assert!(
+                        !unmappable,
+                        "{}: ui.{k} {v:?} not in {}",
+                        site.host, site.charset
+                    );
+                }
+            }
+        }
     }
 
     #[test]

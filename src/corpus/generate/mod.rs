@@ -1436,6 +1436,48 @@ mod tests {
     }
 
     #[test]
+    fn long_posts_bury_the_signal_in_the_middle_of_a_long_read() {
+        let mut s = Scenario::default_scenario().unwrap();
+        let o = &mut s.file.obfuscation;
+        (o.long, o.short, o.code_mix) = (1.0, 0.0, 0.0);
+        let w = World::new(&s, 7, 5000);
+        let mut langs = std::collections::BTreeSet::new();
+        for h in &w.hosts {
+            let all: Vec<usize> = (0..h.accounts.len()).collect();
+            for &(lang, _) in &h.site.langs {
+                langs.insert(lang);
+                for i in 0..4 {
+                    let mut rng = rng_for(7, &h.site.host, "long-test", i);
+                    let cat = Category::ALL[i as usize % Category::ALL.len()];
+                    let (body, ph) = compose(&w, h, Kind::Viol(cat), lang, None, &all, &mut rng);
+                    assert!(ph.contains(&Phenomenon::Long), "{ph:?}");
+                    let text = body.text();
+                    let min = text::long_min_chars(w.langs[&lang].script);
+                    assert!(text.chars().count() >= min, "{lang}: {text}");
+                    // The violating lines are the ones with signal pieces (chatter has none).
+                    let sig: Vec<usize> = body
+                        .lines
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, l)| {
+                            l.iter()
+                                .any(|p| matches!(p.kind, PieceKind::Signal | PieceKind::Tag))
+                        })
+                        .map(|(i, _)| i)
+                        .collect();
+                    let n = body.lines.len();
+                    assert!(!sig.is_empty(), "{lang}: no signal in {text}");
+                    assert!(
+                        sig[0] * 4 >= n && (sig[sig.len() - 1] + 1) * 4 <= n * 3,
+                        "{lang}: signal lines {sig:?} of {n} are not in the middle"
+                    );
+                }
+            }
+        }
+        assert_eq!(langs.len(), 12);
+    }
+
+    #[test]
     fn rng_streams_differ_by_coordinates() {
         let a = rng_for(1, "a.test", "unit", 0).next_u64();
         assert_eq!(a, rng_for(1, "a.test", "unit", 0).next_u64());

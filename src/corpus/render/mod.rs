@@ -181,7 +181,11 @@ pub fn page(site: &Site, title: &str, head_extra: &str, body: &str) -> String {
         s,
         "<!DOCTYPE html>\n<html lang=\"{}\"{}>\n<head>\n<meta charset=\"{}\">\n<title>{}</title>\n{}</head>\n<body>\n{}\n</body>\n</html>\n",
         site.main_lang.code(),
-        if is_rtl(site.main_lang) { " dir=\"rtl\"" } else { "" },
+        if is_rtl(site.main_lang) {
+            " dir=\"rtl\""
+        } else {
+            ""
+        },
         site.charset,
         esc(title),
         head_extra,

@@ -233,10 +233,7 @@ pub fn host_pages(h: &HostCtx, s: &HostState, files: &mut Vec<(String, Vec<u8>)>
     let style = h.site.style;
     let n_pages = s.units.len();
     let ui = &h.ui;
-    let mut b = format!(
-        "<h1>{}</h1>\n<ul class=\"timelines\">\n",
-        esc(&ui.welcome)
-    );
+    let mut b = format!("<h1>{}</h1>\n<ul class=\"timelines\">\n", esc(&ui.welcome));
     if n_pages > 0 {
         let _ = writeln!(
             b,
