@@ -982,7 +982,7 @@ fn gen_unit(w: &World, h: &HostCtx, u: usize) -> UnitOut {
         } else {
             *text::pick(authors, &mut prng).unwrap_or(&0)
         };
-        let (body, phenomena) = compose(w, h, kind, lang, slot, &all, &mut prng);
+        let (body, phenomena) = compose(w, h, idx, kind, lang, slot, &all, &mut prng);
         // Articles get report paragraphs, unless the post is deliberately short or long.
         let body = if h.site.kind == SiteKind::News
             && k == 0
@@ -1101,13 +1101,19 @@ fn gen_unit(w: &World, h: &HostCtx, u: usize) -> UnitOut {
     out
 }
 
-/// Upper bound on the chatter paragraphs of a long post (a bank of very short lines).
+/// Upper bound on the extra chatter paragraphs of a long post (a bank of very short lines).
 const LONG_MAX_LINES: usize = 400;
 
+fn line_chars(l: &Line) -> usize {
+    l.iter().map(|p| p.text.chars().count()).sum()
+}
+
 /// Composes the body of one post; returns it with its phenomena.
+#[allow(clippy::too_many_arguments)]
 fn compose(
     w: &World,
     h: &HostCtx,
+    idx: u64,
     kind: Kind,
     lang: Lang,
     slot: Option<ClusterSlot>,
@@ -1175,21 +1181,32 @@ fn compose(
                 None => rng,
             };
             if long {
-                // Chatter paragraphs until the post is a long read, the signal in the middle third.
-                let min = text::long_min_chars(ld.script);
-                let target = min + (r.next_u64() % (min as u64 / 2 + 1)) as usize;
-                let mut all: Vec<Line> = Vec::with_capacity(32);
-                let mut chars = 0;
-                while (chars < target || all.len() < 4) && all.len() < LONG_MAX_LINES {
-                    let l = f.chatter(r);
-                    chars += l.iter().map(|p| p.text.chars().count()).sum::<usize>() + 2;
-                    all.push(l);
-                }
-                let n = all.len() as u64;
-                let at = (n / 3 + r.next_u64() % (n / 3 + 1)) as usize;
+                let n = 8 + (r.next_u64() % 7) as usize;
+                let mut all: Vec<Line> = (0..n).map(|_| f.chatter(r)).collect();
+                let at = 2 + (r.next_u64() % (n as u64 - 3)) as usize;
+                let k = lines.len();
                 for (i, l) in lines.drain(..).enumerate() {
                     all.insert(at + i, l);
                 }
+                // More chatter from the post's own "long" stream (the draws above, and so every
+                // later draw of the post, stay as they were) until the post is a long read;
+                // split around the signal so that it ends up in the middle, the first
+                // paragraph (the topic title) kept first.
+                let mut lr = rng_for(w.seed, &h.site.host, "long", idx);
+                let min = text::long_min_chars(ld.script);
+                let target = min + (lr.next_u64() % (min as u64 / 2 + 1)) as usize;
+                let mut chars: usize = all.iter().map(|l| line_chars(l) + 2).sum();
+                let mut extra: Vec<Line> = Vec::new();
+                while chars < target + 2 && extra.len() < LONG_MAX_LINES {
+                    let l = f.chatter(&mut lr);
+                    chars += line_chars(&l) + 2;
+                    extra.push(l);
+                }
+                let total = all.len() + extra.len();
+                let before = (total / 2).saturating_sub(at + k / 2).min(extra.len());
+                let after = extra.split_off(before);
+                all.splice(1..1, extra);
+                all.extend(after);
                 lines = all;
             } else if !short && r.random_bool(0.35) {
                 let c = f.chatter(r);
@@ -1449,7 +1466,7 @@ mod tests {
                 for i in 0..4 {
                     let mut rng = rng_for(7, &h.site.host, "long-test", i);
                     let cat = Category::ALL[i as usize % Category::ALL.len()];
-                    let (body, ph) = compose(&w, h, Kind::Viol(cat), lang, None, &all, &mut rng);
+                    let (body, ph) = compose(&w, h, i, Kind::Viol(cat), lang, None, &all, &mut rng);
                     assert!(ph.contains(&Phenomenon::Long), "{ph:?}");
                     let text = body.text();
                     let min = text::long_min_chars(w.langs[&lang].script);
@@ -1468,8 +1485,8 @@ mod tests {
                     let n = body.lines.len();
                     assert!(!sig.is_empty(), "{lang}: no signal in {text}");
                     assert!(
-                        sig[0] * 4 >= n && (sig[sig.len() - 1] + 1) * 4 <= n * 3,
-                        "{lang}: signal lines {sig:?} of {n} are not in the middle"
+                        sig[0] * 3 >= n && (sig[sig.len() - 1] + 1) * 3 <= n * 2,
+                        "{lang}: signal lines {sig:?} of {n} are not in the middle third"
                     );
                 }
             }
