@@ -14,7 +14,7 @@
 //!
 //! Output: `OUT/sites/<host>/<path>` (a path ending in `/` is written as `index.html`),
 //! `OUT/truth.jsonl` and `OUT/posts.jsonl` (one line per post, same order), `OUT/manifest.json`
-//! whose `tree_sha256` is the sha256 of the lines `<host>/<path>\t<hex sha256 of the file>\n`
+//! (with the scenario's `start`, where the server's calendar trap opens) whose `tree_sha256` is the sha256 of the lines `<host>/<path>\t<hex sha256 of the file>\n`
 //! for every file under `sites/`, sorted by path (byte order).
 //!
 //! Reposts: a cluster plan (drawn before generation) pairs a violating post on one host with a

@@ -3,6 +3,10 @@
 //!
 //! One module per kind ([`forum`], [`social`], [`news`]) builds the pages; each has three markup
 //! styles (class names, nesting, date format, URL layout) chosen by the site's `style`.
+//!
+//! Site chrome (navigation, labels, board and section names) comes from `HostCtx::ui`, the
+//! `[ui]` of the site's main-language phrase bank (English where the bank has none); pages of a
+//! site whose main language is written right to left (ar, fa, ur) carry `dir="rtl"`.
 
 pub mod forum;
 pub mod news;
