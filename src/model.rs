@@ -564,4 +564,12 @@ pub struct Manifest {
     pub hosts: Vec<ManifestHost>,
     /// sha256 over the sorted (path, sha256) list of every file in `sites/`.
     pub tree_sha256: String,
+    /// Start of the scenario's time span (the calendar trap opens on its month); absent in
+    /// manifests written before it was recorded.
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub start: Option<Timestamp>,
 }

@@ -496,3 +496,152 @@ fn recorded_phenomena_are_visible_in_the_text() {
         assert!(seen.contains(&ph), "{ph:?} never produced");
     }
 }
+
+/// A host's page decoded from the host's charset, plus its raw bytes.
+fn host_page(out: &Path, host: &str, file: &str, label: &str) -> (String, Vec<u8>) {
+    let bytes = std::fs::read(out.join("sites").join(host).join(file)).unwrap();
+    let enc = encoding_rs::Encoding::for_label(label.as_bytes()).unwrap();
+    let (text, _, bad) = enc.decode(&bytes);
+    assert!(!bad, "{host}/{file} is not valid {label}");
+    (text.into_owned(), bytes)
+}
+
+/// The page holding the first post of `host` in truth order.
+fn first_post_page(out: &Path, host: &str) -> PathBuf {
+    let truth: Vec<TruthRecord> = jsonl(&out.join("truth.jsonl"));
+    let t = truth
+        .iter()
+        .find(|t| t.host == host && !t.robots_disallowed)
+        .unwrap_or_else(|| panic!("no post on {host}"));
+    file_of(out, &t.url)
+}
+
+#[test]
+fn site_chrome_follows_the_main_language_and_falls_back_to_english() {
+    let dir = tempdir();
+    seed_into(dir.path(), 600, 3);
+    // gbk-forum.test is mainly Chinese; the embedded zh bank has [ui]: Chinese chrome, in GBK.
+    let (zh, zh_bytes) = host_page(dir.path(), "gbk-forum.test", "index.html", "gbk");
+    for s in [
+        "<title>论坛首页</title>",
+        ">论坛首页</h1>",
+        ">日历</a>",
+        ">历史存档</a>",
+    ] {
+        assert!(zh.contains(s), "{s} missing:\n{zh}");
+    }
+    for s in ["Forum index", "Calendar", "Archive"] {
+        assert!(!zh.contains(s), "English {s:?} on a Chinese forum:\n{zh}");
+    }
+    let (native, _, _) = encoding_rs::GBK.encode("论坛首页");
+    assert!(
+        zh_bytes.windows(native.len()).any(|w| w == native.as_ref()) && !zh.contains("&#"),
+        "the chrome is not written natively in GBK"
+    );
+    let topic = std::fs::read(first_post_page(dir.path(), "gbk-forum.test")).unwrap();
+    let (topic, _, _) = encoding_rs::GBK.decode(&topic);
+    assert!(topic.contains(">首页</a> &rsaquo; "), "{topic}");
+    // cp-forum.test is Russian, but tests/data/lang/ru.toml has no [ui]: English chrome.
+    let (ru, _) = host_page(dir.path(), "cp-forum.test", "index.html", "windows-1251");
+    for s in [
+        "<title>Forum index</title>",
+        ">Calendar</a>",
+        ">Archive</a>",
+    ] {
+        assert!(ru.contains(s), "{s} missing:\n{ru}");
+    }
+}
+
+#[test]
+fn default_scenario_chrome_is_native_and_right_to_left_for_arabic_script() {
+    let dir = tempdir();
+    let out = dir.path();
+    run_ok(
+        trawl()
+            .arg("seed")
+            .arg("--out")
+            .arg(out)
+            .args(["--posts", "1200", "--json"]),
+    );
+    // The windows-1251 Russian forum: Russian chrome and board names, encoded natively.
+    let (ru, ru_bytes) = host_page(out, "volga-talk.test", "index.html", "windows-1251");
+    for s in [
+        "<title>Список форумов</title>",
+        ">Дача и огород</a>",
+        ">Календарь</a>",
+    ] {
+        assert!(ru.contains(s), "{s} missing:\n{ru}");
+    }
+    assert!(
+        !ru.contains("Forum index") && !ru.contains(">Dacha<"),
+        "{ru}"
+    );
+    let (native, _, _) = encoding_rs::WINDOWS_1251.encode("Список форумов");
+    assert!(ru_bytes.windows(native.len()).any(|w| w == native.as_ref()));
+    assert!(
+        !ru.contains("&#"),
+        "chrome written as character references:\n{ru}"
+    );
+    let topic = std::fs::read(first_post_page(out, "volga-talk.test")).unwrap();
+    let (topic, _, _) = encoding_rs::WINDOWS_1251.decode(&topic);
+    assert!(
+        topic.contains("<p class=\"author\">автор <strong>"),
+        "{topic}"
+    );
+    assert!(!topic.contains(">Index</a>"), "{topic}");
+    // The GBK Chinese forum.
+    let (zh, _) = host_page(out, "dragon-bbs.test", "index.html", "gbk");
+    assert!(
+        zh.contains("<h1 class=\"forum-title\">论坛首页</h1>"),
+        "{zh}"
+    );
+    // News and social chrome; dir="rtl" exactly where the main language is ar, fa or ur.
+    for (host, lang, rtl, phrase) in [
+        ("hindukush-herald.test", "ur", true, "<h1>سرورق</h1>"),
+        ("pamir-news.test", "fa", true, "<h1>صفحهٔ نخست</h1>"),
+        ("anatolia-gazette.test", "tr", false, "<h1>Manşet</h1>"),
+        ("daily-meridian.test", "en", false, "<h1>Front page</h1>"),
+        ("yurt.test", "kk", false, "<h1>Қош келдіңіз</h1>"),
+        ("bazaar-social.test", "hi", false, "<h1>स्वागत है</h1>"),
+        (
+            "silkroad-forum.test",
+            "uz",
+            false,
+            ">Forumlar roʻyxati</h1>",
+        ),
+        ("steppe-board.test", "kk", false, ">Форумдар тізімі</h1>"),
+    ] {
+        let (html, _) = host_page(out, host, "index.html", "utf-8");
+        let open = if rtl {
+            format!("<html lang=\"{lang}\" dir=\"rtl\">")
+        } else {
+            format!("<html lang=\"{lang}\">")
+        };
+        assert!(html.contains(&open), "{host}: no {open}");
+        assert!(html.contains(phrase), "{host}: no {phrase}:\n{html}");
+    }
+}
+
+#[test]
+fn long_posts_are_long_reads() {
+    use trawl::model::{Lang, Phenomenon};
+    let dir = tempdir();
+    seed_into(dir.path(), 1500, 21);
+    let truth: Vec<TruthRecord> = jsonl(&dir.path().join("truth.jsonl"));
+    let posts: Vec<Post> = jsonl(&dir.path().join("posts.jsonl"));
+    let mut langs = std::collections::BTreeSet::new();
+    for (t, p) in truth.iter().zip(&posts) {
+        if !t.phenomena.contains(&Phenomenon::Long) {
+            continue;
+        }
+        langs.insert(t.lang);
+        let min = if t.lang == Lang::Zh { 600 } else { 1500 };
+        let n = p.text.chars().count();
+        assert!(n >= min, "{} ({}): long post of {n} chars", t.url, t.lang);
+        assert!(p.text.split("\n\n").count() >= 5, "{}", t.url);
+    }
+    assert!(
+        langs.contains(&Lang::Zh) && langs.contains(&Lang::Ru),
+        "long posts seen only in {langs:?}"
+    );
+}

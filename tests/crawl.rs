@@ -267,6 +267,7 @@ impl Fixture {
             counts: BTreeMap::new(),
             hosts,
             tree_sha256: String::new(),
+            start: None,
         };
         std::fs::write(
             root.join("manifest.json"),

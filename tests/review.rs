@@ -1405,6 +1405,7 @@ fn corpus_root(root: &Path) {
             host("social-b.test", SiteKind::Social),
         ],
         tree_sha256: String::new(),
+        start: None,
     };
     std::fs::write(
         root.join("manifest.json"),

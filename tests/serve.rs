@@ -50,6 +50,7 @@ fn fixture(root: &Path) {
             host("zh.test", SiteKind::News, "gbk"),
         ],
         tree_sha256: String::new(),
+        start: None,
     };
     write(
         &root.join("manifest.json"),
@@ -1603,4 +1604,54 @@ async fn random_requests_never_kill_the_server() {
     // Many random requests got through hyper's parser to the handler, with varied answers.
     assert!(stats.requests >= 340, "{:?}", stats.by_status);
     assert!(stats.by_status.len() >= 5, "{:?}", stats.by_status);
+}
+
+/// The calendar trap opens on the month the scenario's posts start in (from `manifest.start`),
+/// and on the fixed default month for a manifest written without it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calendar_opens_on_the_scenario_start_month() {
+    let scenario = Scenario::load(&util::repo().join("tests/data/scenario.toml")).unwrap();
+    let dir = util::tempdir();
+    let out = dir.path().join("corpus");
+    let opts = trawl::corpus::SeedOptions {
+        out: out.clone(),
+        posts: Some(200),
+        seed: Some(5),
+        force: false,
+    };
+    trawl::corpus::seed(&scenario, &opts).unwrap();
+    let manifest: Manifest =
+        serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest.start, Some(scenario.start));
+    let (y, m) = (scenario.start.year(), u8::from(scenario.start.month()));
+    assert_eq!(
+        (y, m),
+        (2015, 10),
+        "the test scenario starts in October 2015"
+    );
+    let server = Server::start(ServeConfig::new(&out)).await.unwrap();
+    let addr = server.local_addr();
+    let page = tokio::task::spawn_blocking(move || get_raw(addr, "cp-forum.test", "/calendar/"))
+        .await
+        .unwrap();
+    assert_eq!(status_of(&page), 200, "{page}");
+    assert!(page.contains("<h1>October 2015</h1>"), "{page}");
+    assert!(
+        page.contains("rel=\"next\" href=\"/calendar/2015/11/\""),
+        "{page}"
+    );
+    assert!(page.contains("href=\"/calendar/2015/10/14/\""), "{page}");
+    server.shutdown().await;
+
+    // The hand-built fixture's manifest has no `start`: the default month.
+    let fx = Fixture::new();
+    let raw_manifest = util::read(&fx.dir.path().join("manifest.json"));
+    assert!(!raw_manifest.contains("\"start\""), "{raw_manifest}");
+    let server = Server::start(fx.config()).await.unwrap();
+    let addr = server.local_addr();
+    let page = tokio::task::spawn_blocking(move || get_raw(addr, "forum.test", "/calendar/"))
+        .await
+        .unwrap();
+    assert!(page.contains("<h1>June 2024</h1>"), "{page}");
+    server.shutdown().await;
 }

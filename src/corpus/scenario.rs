@@ -432,6 +432,178 @@ pub struct PhraseBank {
     /// Violating templates per category.
     #[serde(default)]
     pub violating: ViolatingBank,
+    /// Site chrome in this language (optional: English where missing).
+    #[serde(default)]
+    pub ui: UiBank,
+}
+
+/// `[ui]` of a phrase bank: the site chrome (navigation, labels, board and section names) of a
+/// site whose main language this is. Every key is optional; a missing key (or a bank without
+/// `[ui]`) falls back to the English default. `{n}` in the count templates is the number,
+/// `{user}` in the reply templates the linked `@handle`.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct UiBank {
+    /// Forum: board index heading and title.
+    pub forum_index: String,
+    /// Forum: the breadcrumb link to the board index.
+    pub index: String,
+    /// Forum: label before a post's author.
+    pub by: String,
+    /// Forum: the link to the calendar.
+    pub calendar: String,
+    /// Forum: a member's post count, `{n}` the number.
+    pub member_posts: String,
+    /// Forum: name of the only board when the bank has no chatter topics.
+    pub general: String,
+    /// Forum: name of the (robots-disallowed) archive board.
+    pub archive: String,
+    /// Forum: board names per chatter topic key; a topic without one shows its capitalised key.
+    pub boards: BTreeMap<String, String>,
+    /// Pagination: title of the previous-page link.
+    pub previous: String,
+    /// Pagination: title of the next-page link.
+    pub next: String,
+    /// Social: the home link and title.
+    pub home: String,
+    /// Social: the link from a status page to its timeline page.
+    pub timeline: String,
+    /// Social: timeline page heading and title.
+    pub public_timeline: String,
+    /// Social: home page heading.
+    pub welcome: String,
+    /// Social: link to the newest timeline page.
+    pub latest_posts: String,
+    /// Social: link to the oldest timeline page.
+    pub oldest_posts: String,
+    /// Social: heading of the trending hashtags.
+    pub trending: String,
+    /// Social: heading of the suggested accounts.
+    pub who_to_follow: String,
+    /// Social (Mastodon-like): reply marker, `{user}` the parent's linked `@handle`.
+    pub in_reply_to: String,
+    /// Social (X-like): reply marker, `{user}` the parent's linked `@handle`.
+    pub replying_to: String,
+    /// Social and news: an account's or hashtag's post count, `{n}` the number.
+    pub post_count: String,
+    /// News: front page heading and title, and the breadcrumb link to it.
+    pub front_page: String,
+    /// News: label before an article's author.
+    pub byline: String,
+    /// News: text of an article's permalink.
+    pub link: String,
+    /// News: heading of the comments, `{n}` the number.
+    pub comments: String,
+    /// News: section names per section slug (`world`, `region`, `economy`, `sport`, `culture`,
+    /// `archive`); a missing one shows its capitalised slug.
+    pub sections: BTreeMap<String, String>,
+}
+
+impl Default for UiBank {
+    fn default() -> Self {
+        let s = |x: &str| x.to_string();
+        UiBank {
+            forum_index: s("Forum index"),
+            index: s("Index"),
+            by: s("by"),
+            calendar: s("Calendar"),
+            member_posts: s("Posts: {n}"),
+            general: s("General"),
+            archive: s("Archive"),
+            boards: BTreeMap::new(),
+            previous: s("Previous page"),
+            next: s("Next page"),
+            home: s("Home"),
+            timeline: s("Timeline"),
+            public_timeline: s("Public timeline"),
+            welcome: s("Welcome"),
+            latest_posts: s("Latest posts"),
+            oldest_posts: s("Oldest posts"),
+            trending: s("Trending"),
+            who_to_follow: s("Who to follow"),
+            in_reply_to: s("in reply to {user}"),
+            replying_to: s("Replying to {user}"),
+            post_count: s("{n} posts"),
+            front_page: s("Front page"),
+            byline: s("By"),
+            link: s("link"),
+            comments: s("Comments ({n})"),
+            sections: BTreeMap::new(),
+        }
+    }
+}
+
+impl UiBank {
+    /// `template` with `{n}` replaced by `n`.
+    pub fn count(template: &str, n: impl std::fmt::Display) -> String {
+        template.replace("{n}", &n.to_string())
+    }
+
+    /// Board name of a chatter topic: `[ui.boards]`, else the key capitalised, `_` as spaces.
+    pub fn board_name(&self, topic: &str) -> String {
+        self.boards
+            .get(topic)
+            .cloned()
+            .unwrap_or_else(|| capitalised(topic))
+    }
+
+    /// Name of a news section slug: `[ui.sections]`, else the slug capitalised.
+    pub fn section_name(&self, slug: &str) -> String {
+        self.sections
+            .get(slug)
+            .cloned()
+            .unwrap_or_else(|| capitalised(slug))
+    }
+
+    /// Every chrome string with its key (for checks such as charset coverage).
+    pub fn strings(&self) -> Vec<(String, &str)> {
+        let mut v: Vec<(String, &str)> = vec![
+            ("forum_index".into(), self.forum_index.as_str()),
+            ("index".into(), &self.index),
+            ("by".into(), &self.by),
+            ("calendar".into(), &self.calendar),
+            ("member_posts".into(), &self.member_posts),
+            ("general".into(), &self.general),
+            ("archive".into(), &self.archive),
+            ("previous".into(), &self.previous),
+            ("next".into(), &self.next),
+            ("home".into(), &self.home),
+            ("timeline".into(), &self.timeline),
+            ("public_timeline".into(), &self.public_timeline),
+            ("welcome".into(), &self.welcome),
+            ("latest_posts".into(), &self.latest_posts),
+            ("oldest_posts".into(), &self.oldest_posts),
+            ("trending".into(), &self.trending),
+            ("who_to_follow".into(), &self.who_to_follow),
+            ("in_reply_to".into(), &self.in_reply_to),
+            ("replying_to".into(), &self.replying_to),
+            ("post_count".into(), &self.post_count),
+            ("front_page".into(), &self.front_page),
+            ("byline".into(), &self.byline),
+            ("link".into(), &self.link),
+            ("comments".into(), &self.comments),
+        ];
+        v.extend(
+            self.boards
+                .iter()
+                .map(|(k, x)| (format!("boards.{k}"), x.as_str())),
+        );
+        v.extend(
+            self.sections
+                .iter()
+                .map(|(k, x)| (format!("sections.{k}"), x.as_str())),
+        );
+        v
+    }
+}
+
+/// `s` with its first letter uppercased and `_` as spaces.
+fn capitalised(s: &str) -> String {
+    let mut cs = s.chars();
+    cs.next()
+        .map(|f| f.to_uppercase().collect::<String>() + cs.as_str())
+        .unwrap_or_default()
+        .replace('_', " ")
 }
 
 /// Placeholders a template may use.
@@ -964,6 +1136,18 @@ fn validate_bank(
     for (c, rate) in f.violating.pairs() {
         check(format!("violating.{c}"), b.violating.get(c), rate > 0.0);
     }
+    let ui = &b.ui;
+    for (name, t, ph) in [
+        ("member_posts", &ui.member_posts, "{n}"),
+        ("post_count", &ui.post_count, "{n}"),
+        ("comments", &ui.comments, "{n}"),
+        ("in_reply_to", &ui.in_reply_to, "{user}"),
+        ("replying_to", &ui.replying_to, "{user}"),
+    ] {
+        if !t.contains(ph) {
+            problems.push(format!("{key}: ui.{name}: {t:?} lacks {ph}"));
+        }
+    }
 }
 
 #[cfg(test)]
@@ -977,6 +1161,88 @@ mod tests {
             vec!["org", "town"]
         );
         assert_eq!(placeholders("{ not } {Org} {org_short}"), vec!["org_short"]);
+    }
+
+    #[test]
+    fn ui_is_optional_and_falls_back_to_english_key_by_key() {
+        let p = Path::new("x.toml");
+        let base = "lang = \"ru\"\nscript = \"Cyrl\"\n";
+        let bare: PhraseBank = parse_toml(base, p).unwrap();
+        assert_eq!(bare.ui, UiBank::default());
+        assert_eq!(bare.ui.board_name("dacha_life"), "Dacha life");
+        let partial: PhraseBank = parse_toml(
+            &format!(
+                "{base}[ui]\nforum_index = \"Список форумов\"\n[ui.boards]\ndacha = \"Дача\"\n"
+            ),
+            p,
+        )
+        .unwrap();
+        assert_eq!(partial.ui.forum_index, "Список форумов");
+        assert_eq!(partial.ui.calendar, "Calendar");
+        assert_eq!(partial.ui.board_name("dacha"), "Дача");
+        assert_eq!(partial.ui.board_name("cars"), "Cars");
+        assert_eq!(partial.ui.section_name("world"), "World");
+        assert_eq!(UiBank::count(&partial.ui.member_posts, 7), "Posts: 7");
+        // Unknown keys are positioned errors like everywhere else in a bank.
+        let e = parse_toml::<PhraseBank>(&format!("{base}[ui]\nhome = \"x\"\nhoem = \"y\"\n"), p)
+            .unwrap_err();
+        assert!(e.to_string().contains("x.toml:5:"), "{e}");
+        // A count template without {n} / a reply template without {user} is a problem.
+        let f: ScenarioFile = parse_toml(embedded::DEFAULT_SCENARIO, p).unwrap();
+        let mut bad = bare.clone();
+        bad.ui.comments = "Comments".into();
+        bad.ui.replying_to = "Replying".into();
+        let mut problems = Vec::new();
+        validate_bank(&bad, Lang::Ru, p, &f, &mut problems);
+        let ui: Vec<&String> = problems.iter().filter(|x| x.contains("ui.")).collect();
+        assert_eq!(ui.len(), 2, "{problems:?}");
+        assert!(ui[0].contains("ui.comments") && ui[1].contains("ui.replying_to"));
+    }
+
+    #[test]
+    fn shipped_banks_have_native_chrome_that_legacy_charsets_hold() {
+        let s = Scenario::default_scenario().unwrap();
+        assert_eq!(s.banks.len(), 12);
+        for (lang, b) in &s.banks {
+            for topic in b.chatter.keys() {
+                assert!(
+                    b.ui.boards.contains_key(topic),
+                    "{lang}: no board name for {topic}"
+                );
+            }
+            for slug in crate::corpus::render::news::SECTIONS {
+                assert!(
+                    b.ui.sections.contains_key(slug),
+                    "{lang}: no section {slug}"
+                );
+            }
+            let english = UiBank::default();
+            let same: Vec<String> =
+                b.ui.strings()
+                    .into_iter()
+                    .zip(english.strings())
+                    .filter(|((_, a), (_, e))| a == e)
+                    .map(|((k, _), _)| k)
+                    .collect();
+            if *lang != Lang::En {
+                assert!(same.is_empty(), "{lang}: English chrome left in {same:?}");
+            }
+        }
+        let ashen =
+            Scenario::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("corpora/ashen-crown.toml"))
+                .unwrap();
+        for sc in [&s, &ashen] {
+            for site in sc.sites.iter().filter(|x| x.charset != "utf-8") {
+                for (k, v) in sc.banks[&site.main_lang].ui.strings() {
+                    let (_, _, unmappable) = site.encoding.encode(v);
+                    assert!(
+                        !unmappable,
+                        "{}: ui.{k} {v:?} not in {}",
+                        site.host, site.charset
+                    );
+                }
+            }
+        }
     }
 
     #[test]

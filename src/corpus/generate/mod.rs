@@ -14,7 +14,7 @@
 //!
 //! Output: `OUT/sites/<host>/<path>` (a path ending in `/` is written as `index.html`),
 //! `OUT/truth.jsonl` and `OUT/posts.jsonl` (one line per post, same order), `OUT/manifest.json`
-//! whose `tree_sha256` is the sha256 of the lines `<host>/<path>\t<hex sha256 of the file>\n`
+//! (with the scenario's `start`, where the server's calendar trap opens) whose `tree_sha256` is the sha256 of the lines `<host>/<path>\t<hex sha256 of the file>\n`
 //! for every file under `sites/`, sorted by path (byte order).
 //!
 //! Reposts: a cluster plan (drawn before generation) pairs a violating post on one host with a
@@ -38,7 +38,7 @@ use self::text::{Body, Filler, LangData, Line, Piece, PieceKind};
 use super::error::CorpusError;
 use super::obfuscate;
 use super::render;
-use super::scenario::{NegKind, Scenario, Site};
+use super::scenario::{NegKind, Scenario, Site, UiBank};
 use crate::model::{
     Category, Label, Lang, Manifest, ManifestHost, Phenomenon, Post, PostId, SiteKind, Timestamp,
     TruthRecord,
@@ -246,6 +246,7 @@ fn seed_inner(
         counts,
         hosts: manifest_hosts,
         tree_sha256: tree_sha256.clone(),
+        start: Some(s.start),
     };
     let mpath = o.out.join("manifest.json");
     let json = serde_json::to_vec_pretty(&manifest).map_err(|e| CorpusError::Json {
@@ -405,6 +406,8 @@ pub struct HostCtx<'a> {
     pub n_posts: u64,
     /// Units in order.
     pub units: Vec<Unit>,
+    /// Site chrome: the `[ui]` of the main language's bank (English where it has none).
+    pub ui: UiBank,
 }
 
 impl HostCtx<'_> {
@@ -559,14 +562,19 @@ impl<'a> World<'a> {
             for (i, a) in accounts.iter().enumerate() {
                 by_lang.entry(a.lang).or_default().push(i);
             }
+            let ui = s
+                .banks
+                .get(&site.main_lang)
+                .map(|b| b.ui.clone())
+                .unwrap_or_default();
             let groups = match site.kind {
-                SiteKind::Forum => render::forum::boards(s, site, &mut rng),
+                SiteKind::Forum => render::forum::boards(s, site, &ui),
                 SiteKind::Social => vec![Group {
                     name: "public".into(),
                     slug: "public".into(),
                     disallowed: false,
                 }],
-                SiteKind::News => render::news::sections(site.style),
+                SiteKind::News => render::news::sections(&ui),
             };
             let n_posts = counts[ix];
             let units = plan_units(s, site, n_posts, groups.len(), &mut rng);
@@ -580,6 +588,7 @@ impl<'a> World<'a> {
                 groups,
                 n_posts,
                 units,
+                ui,
             });
         }
         let mut w = World {
@@ -973,7 +982,7 @@ fn gen_unit(w: &World, h: &HostCtx, u: usize) -> UnitOut {
         } else {
             *text::pick(authors, &mut prng).unwrap_or(&0)
         };
-        let (body, phenomena) = compose(w, h, kind, lang, slot, &all, &mut prng);
+        let (body, phenomena) = compose(w, h, idx, kind, lang, slot, &all, &mut prng);
         // Articles get report paragraphs, unless the post is deliberately short or long.
         let body = if h.site.kind == SiteKind::News
             && k == 0
@@ -1092,10 +1101,19 @@ fn gen_unit(w: &World, h: &HostCtx, u: usize) -> UnitOut {
     out
 }
 
+/// Upper bound on the extra chatter paragraphs of a long post (a bank of very short lines).
+const LONG_MAX_LINES: usize = 400;
+
+fn line_chars(l: &Line) -> usize {
+    l.iter().map(|p| p.text.chars().count()).sum()
+}
+
 /// Composes the body of one post; returns it with its phenomena.
+#[allow(clippy::too_many_arguments)]
 fn compose(
     w: &World,
     h: &HostCtx,
+    idx: u64,
     kind: Kind,
     lang: Lang,
     slot: Option<ClusterSlot>,
@@ -1166,9 +1184,29 @@ fn compose(
                 let n = 8 + (r.next_u64() % 7) as usize;
                 let mut all: Vec<Line> = (0..n).map(|_| f.chatter(r)).collect();
                 let at = 2 + (r.next_u64() % (n as u64 - 3)) as usize;
+                let k = lines.len();
                 for (i, l) in lines.drain(..).enumerate() {
                     all.insert(at + i, l);
                 }
+                // More chatter from the post's own "long" stream (the draws above, and so every
+                // later draw of the post, stay as they were) until the post is a long read;
+                // split around the signal so that it ends up in the middle, the first
+                // paragraph (the topic title) kept first.
+                let mut lr = rng_for(w.seed, &h.site.host, "long", idx);
+                let min = text::long_min_chars(ld.script);
+                let target = min + (lr.next_u64() % (min as u64 / 2 + 1)) as usize;
+                let mut chars: usize = all.iter().map(|l| line_chars(l) + 2).sum();
+                let mut extra: Vec<Line> = Vec::new();
+                while chars < target + 2 && extra.len() < LONG_MAX_LINES {
+                    let l = f.chatter(&mut lr);
+                    chars += line_chars(&l) + 2;
+                    extra.push(l);
+                }
+                let total = all.len() + extra.len();
+                let before = (total / 2).saturating_sub(at + k / 2).min(extra.len());
+                let after = extra.split_off(before);
+                all.splice(1..1, extra);
+                all.extend(after);
                 lines = all;
             } else if !short && r.random_bool(0.35) {
                 let c = f.chatter(r);
@@ -1412,6 +1450,48 @@ mod tests {
         assert_eq!(apportion(10, &[1.0, 1.0, 1.0]), vec![4, 3, 3]);
         assert_eq!(apportion(0, &[1.0]), vec![0]);
         assert_eq!(apportion(7, &[0.5, 0.25, 0.25]).iter().sum::<u64>(), 7);
+    }
+
+    #[test]
+    fn long_posts_bury_the_signal_in_the_middle_of_a_long_read() {
+        let mut s = Scenario::default_scenario().unwrap();
+        let o = &mut s.file.obfuscation;
+        (o.long, o.short, o.code_mix) = (1.0, 0.0, 0.0);
+        let w = World::new(&s, 7, 5000);
+        let mut langs = std::collections::BTreeSet::new();
+        for h in &w.hosts {
+            let all: Vec<usize> = (0..h.accounts.len()).collect();
+            for &(lang, _) in &h.site.langs {
+                langs.insert(lang);
+                for i in 0..4 {
+                    let mut rng = rng_for(7, &h.site.host, "long-test", i);
+                    let cat = Category::ALL[i as usize % Category::ALL.len()];
+                    let (body, ph) = compose(&w, h, i, Kind::Viol(cat), lang, None, &all, &mut rng);
+                    assert!(ph.contains(&Phenomenon::Long), "{ph:?}");
+                    let text = body.text();
+                    let min = text::long_min_chars(w.langs[&lang].script);
+                    assert!(text.chars().count() >= min, "{lang}: {text}");
+                    // The violating lines are the ones with signal pieces (chatter has none).
+                    let sig: Vec<usize> = body
+                        .lines
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, l)| {
+                            l.iter()
+                                .any(|p| matches!(p.kind, PieceKind::Signal | PieceKind::Tag))
+                        })
+                        .map(|(i, _)| i)
+                        .collect();
+                    let n = body.lines.len();
+                    assert!(!sig.is_empty(), "{lang}: no signal in {text}");
+                    assert!(
+                        sig[0] * 3 >= n && (sig[sig.len() - 1] + 1) * 3 <= n * 2,
+                        "{lang}: signal lines {sig:?} of {n} are not in the middle third"
+                    );
+                }
+            }
+        }
+        assert_eq!(langs.len(), 12);
     }
 
     #[test]

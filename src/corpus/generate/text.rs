@@ -241,6 +241,15 @@ impl Script {
     }
 }
 
+/// Characters a `long` post (signal buried in chatter) reaches at least: 1,500, or 600 for Han
+/// text, which says as much in far fewer characters.
+pub fn long_min_chars(script: Script) -> usize {
+    match script {
+        Script::Hans => 600,
+        _ => 1500,
+    }
+}
+
 /// Everything needed to write texts in one language, prepared once.
 #[derive(Debug)]
 pub struct LangData {

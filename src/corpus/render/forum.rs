@@ -8,10 +8,8 @@
 
 use std::fmt::Write as _;
 
-use rand::Rng;
-
 use super::super::generate::{GenPost, Group, HostCtx, HostState, UnitMeta};
-use super::super::scenario::{Scenario, Site};
+use super::super::scenario::{Scenario, Site, UiBank};
 use super::{abs, body_html, date_html, encode, esc, jsonld, lang_attr, ld_person, page, pager};
 
 /// Prefix of the robots-disallowed archive board.
@@ -42,36 +40,30 @@ fn anchor(style: u8, id: &str) -> String {
     }
 }
 
-/// Boards: the main language bank's chatter topics (up to 5), then the archive.
-pub fn boards<R: Rng>(s: &Scenario, site: &Site, _rng: &mut R) -> Vec<Group> {
+/// Boards: the main language bank's chatter topics (up to 5), named by the chrome's
+/// `[ui.boards]`, then the archive.
+pub fn boards(s: &Scenario, site: &Site, ui: &UiBank) -> Vec<Group> {
     let mut g: Vec<Group> = s
         .banks
         .get(&site.main_lang)
         .map(|b| b.chatter.keys().take(5).cloned().collect::<Vec<_>>())
         .unwrap_or_default()
         .into_iter()
-        .map(|k| {
-            let mut cs = k.chars();
-            let name = cs
-                .next()
-                .map(|f| f.to_uppercase().collect::<String>() + cs.as_str())
-                .unwrap_or_default();
-            Group {
-                name: name.replace('_', " "),
-                slug: k,
-                disallowed: false,
-            }
+        .map(|k| Group {
+            name: ui.board_name(&k),
+            slug: k,
+            disallowed: false,
         })
         .collect();
     if g.is_empty() {
         g.push(Group {
-            name: "General".into(),
+            name: ui.general.clone(),
             slug: "general".into(),
             disallowed: false,
         });
     }
     g.push(Group {
-        name: "Archive".into(),
+        name: ui.archive.clone(),
         slug: "archive".into(),
         disallowed: true,
     });
@@ -133,10 +125,11 @@ fn post_block(h: &HostCtx, p: &GenPost, title: &str, n: usize, out: &mut String)
         0 => {
             let _ = write!(
                 out,
-                "<div id=\"{}\" class=\"post bg{}\"{la}><div class=\"inner\"><div class=\"postbody\">\n<h3><a href=\"{perma}\">{re}{}</a></h3>\n<p class=\"author\">by <strong><a class=\"username\" href=\"{prof}\">{author}</a></strong> &raquo; {}</p>\n<div class=\"content\">",
+                "<div id=\"{}\" class=\"post bg{}\"{la}><div class=\"inner\"><div class=\"postbody\">\n<h3><a href=\"{perma}\">{re}{}</a></h3>\n<p class=\"author\">{} <strong><a class=\"username\" href=\"{prof}\">{author}</a></strong> &raquo; {}</p>\n<div class=\"content\">",
                 p.anchor,
                 1 + n % 2,
                 esc(title),
+                esc(&h.ui.by),
                 date_html(p.published, 1, "postdate", true)
             );
             body_html(out, &p.body, h, false);
@@ -195,14 +188,15 @@ pub fn unit(
         let mut body = String::with_capacity(chunk.len() * 900);
         let _ = write!(
             body,
-            "<div class=\"navbar breadcrumbs\"><a href=\"/\">Index</a> &rsaquo; <a href=\"{}\">{}</a></div>\n<h1 class=\"topic-title\"><a href=\"{}\">{}</a></h1>\n",
+            "<div class=\"navbar breadcrumbs\"><a href=\"/\">{}</a> &rsaquo; <a href=\"{}\">{}</a></div>\n<h1 class=\"topic-title\"><a href=\"{}\">{}</a></h1>\n",
+            esc(&h.ui.index),
             board_path(h, group as usize, 1),
             esc(&board.name),
             topic_path(h, group, tid, 1),
             esc(&title)
         );
         let pg_path = |n: usize| topic_path(h, group, tid, n);
-        let pgr = pager("pagination", pg, n_pages, &pg_path);
+        let pgr = pager("pagination", pg, n_pages, &pg_path, &h.ui);
         body.push_str(&pgr);
         body.push_str(
             [
@@ -267,8 +261,10 @@ const TOPICS_PER_PAGE: usize = 30;
 pub fn host_pages(h: &HostCtx, st_: &HostState, files: &mut Vec<(String, Vec<u8>)>) {
     let style = h.site.style;
     // Board index.
-    let mut body = String::from(
-        "<h1 class=\"forum-title\">Forum index</h1>\n<ul class=\"forums topiclist\">\n",
+    let ui = &h.ui;
+    let mut body = format!(
+        "<h1 class=\"forum-title\">{}</h1>\n<ul class=\"forums topiclist\">\n",
+        esc(&ui.forum_index)
     );
     for (g, grp) in h.groups.iter().enumerate() {
         let n = st_.units.iter().filter(|m| m.group as usize == g).count();
@@ -279,10 +275,14 @@ pub fn host_pages(h: &HostCtx, st_: &HostState, files: &mut Vec<(String, Vec<u8>
             esc(&grp.name)
         );
     }
-    body.push_str("</ul>\n<p class=\"calendar-link\"><a href=\"/calendar/\">Calendar</a></p>\n");
+    let _ = writeln!(
+        body,
+        "</ul>\n<p class=\"calendar-link\"><a href=\"/calendar/\">{}</a></p>",
+        esc(&ui.calendar)
+    );
     files.push((
         "/".into(),
-        encode(h.site, &page(h.site, "Forum index", "", &body)),
+        encode(h.site, &page(h.site, &ui.forum_index, "", &body)),
     ));
 
     // Boards: newest topics first.
@@ -296,11 +296,12 @@ pub fn host_pages(h: &HostCtx, st_: &HostState, files: &mut Vec<(String, Vec<u8>
         let n_pages = topics.len().div_ceil(TOPICS_PER_PAGE).max(1);
         for pg in 1..=n_pages {
             let mut b = format!(
-                "<div class=\"navbar\"><a href=\"/\">Index</a></div>\n<h1>{}</h1>\n",
+                "<div class=\"navbar\"><a href=\"/\">{}</a></div>\n<h1>{}</h1>\n",
+                esc(&ui.index),
                 esc(&grp.name)
             );
             let pp = |n: usize| board_path(h, g, n);
-            let pgr = pager("pagination", pg, n_pages, &pp);
+            let pgr = pager("pagination", pg, n_pages, &pp, &h.ui);
             b.push_str(&pgr);
             b.push_str(
                 [
@@ -350,9 +351,11 @@ pub fn host_pages(h: &HostCtx, st_: &HostState, files: &mut Vec<(String, Vec<u8>
     for (i, a) in h.accounts.iter().enumerate() {
         let (count, recent) = &st_.profiles[i];
         let mut b = format!(
-            "<div class=\"navbar\"><a href=\"/\">Index</a></div>\n<h1 class=\"username\">{}</h1>\n<p class=\"realname\">{}</p>\n<p class=\"posts\">Posts: {count}</p>\n<ul class=\"recent-posts\">\n",
+            "<div class=\"navbar\"><a href=\"/\">{}</a></div>\n<h1 class=\"username\">{}</h1>\n<p class=\"realname\">{}</p>\n<p class=\"posts\">{}</p>\n<ul class=\"recent-posts\">\n",
+            esc(&ui.index),
             esc(&a.handle),
-            esc(&a.display)
+            esc(&a.display),
+            esc(&UiBank::count(&ui.member_posts, count))
         );
         super::push_recent_posts(&mut b, recent, style);
         files.push((

@@ -3,6 +3,10 @@
 //!
 //! One module per kind ([`forum`], [`social`], [`news`]) builds the pages; each has three markup
 //! styles (class names, nesting, date format, URL layout) chosen by the site's `style`.
+//!
+//! Site chrome (navigation, labels, board and section names) comes from `HostCtx::ui`, the
+//! `[ui]` of the site's main-language phrase bank (English where the bank has none); pages of a
+//! site whose main language is written right to left (ar, fa, ur) carry `dir="rtl"`.
 
 pub mod forum;
 pub mod news;
@@ -13,7 +17,7 @@ use std::fmt::Write as _;
 use super::generate::text::{Body, PieceKind};
 use super::generate::{GenPost, HostCtx};
 use super::obfuscate;
-use super::scenario::Site;
+use super::scenario::{Site, UiBank};
 use crate::model::{Lang, Timestamp};
 
 /// Appends `s` HTML-escaped (text and attribute safe).
@@ -93,6 +97,13 @@ pub fn date_html(t: Timestamp, style: u8, class: &str, with_time: bool) -> Strin
     }
 }
 
+/// A chrome template split at `{user}`: the text before and after it (escaped). A template
+/// without `{user}` is all "before".
+pub fn around_user(template: &str) -> (String, String) {
+    let (a, b) = template.split_once("{user}").unwrap_or((template, ""));
+    (esc(a), esc(b))
+}
+
 /// Absolute URL of a path on `host`.
 pub fn abs(host: &str, path: &str) -> String {
     format!("http://{host}{path}")
@@ -162,13 +173,23 @@ pub fn lang_attr(post: &GenPost, page_lang: Lang) -> String {
     }
 }
 
-/// A complete HTML document.
+/// Whether a language is written right to left (Arabic script: ar, fa, ur).
+pub fn is_rtl(lang: Lang) -> bool {
+    matches!(lang, Lang::Ar | Lang::Fa | Lang::Ur)
+}
+
+/// A complete HTML document, `dir="rtl"` when the site's main language is written right to left.
 pub fn page(site: &Site, title: &str, head_extra: &str, body: &str) -> String {
     let mut s = String::with_capacity(body.len() + 512);
     let _ = write!(
         s,
-        "<!DOCTYPE html>\n<html lang=\"{}\">\n<head>\n<meta charset=\"{}\">\n<title>{}</title>\n{}</head>\n<body>\n{}\n</body>\n</html>\n",
+        "<!DOCTYPE html>\n<html lang=\"{}\"{}>\n<head>\n<meta charset=\"{}\">\n<title>{}</title>\n{}</head>\n<body>\n{}\n</body>\n</html>\n",
         site.main_lang.code(),
+        if is_rtl(site.main_lang) {
+            " dir=\"rtl\""
+        } else {
+            ""
+        },
         site.charset,
         esc(title),
         head_extra,
@@ -218,8 +239,15 @@ pub fn ld_person(h: &HostCtx, author: usize, with_url: bool) -> serde_json::Valu
     v
 }
 
-/// Pagination links `« 1 2 3 »` for `pages` pages, `path(n)` giving page `n`'s path (1-based).
-pub fn pager(class: &str, current: usize, pages: usize, path: &dyn Fn(usize) -> String) -> String {
+/// Pagination links `« 1 2 3 »` for `pages` pages, `path(n)` giving page `n`'s path (1-based);
+/// the arrows carry the chrome's previous/next page titles.
+pub fn pager(
+    class: &str,
+    current: usize,
+    pages: usize,
+    path: &dyn Fn(usize) -> String,
+    ui: &UiBank,
+) -> String {
     if pages <= 1 {
         return String::new();
     }
@@ -227,8 +255,9 @@ pub fn pager(class: &str, current: usize, pages: usize, path: &dyn Fn(usize) -> 
     if current > 1 {
         let _ = write!(
             s,
-            "<a rel=\"prev\" href=\"{}\">&laquo;</a> ",
-            path(current - 1)
+            "<a rel=\"prev\" href=\"{}\" title=\"{}\">&laquo;</a> ",
+            path(current - 1),
+            esc(&ui.previous)
         );
     }
     for n in 1..=pages {
@@ -244,8 +273,9 @@ pub fn pager(class: &str, current: usize, pages: usize, path: &dyn Fn(usize) -> 
     if current < pages {
         let _ = write!(
             s,
-            "<a rel=\"next\" href=\"{}\">&raquo;</a>",
-            path(current + 1)
+            "<a rel=\"next\" href=\"{}\" title=\"{}\">&raquo;</a>",
+            path(current + 1),
+            esc(&ui.next)
         );
     }
     s.push_str("</div>");

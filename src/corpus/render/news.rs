@@ -9,6 +9,7 @@
 use std::fmt::Write as _;
 
 use super::super::generate::{GenPost, Group, HostCtx, HostState, UnitMeta};
+use super::super::scenario::UiBank;
 use super::forum::title_of;
 use super::{abs, body_html, date_html, encode, esc, jsonld, lang_attr, ld_person, page, pager};
 
@@ -19,18 +20,17 @@ fn st(style: u8) -> usize {
     (style.clamp(1, 3) - 1) as usize
 }
 
-/// Sections; the last is the disallowed archive.
-pub fn sections(_style: u8) -> Vec<Group> {
-    ["world", "region", "economy", "sport", "culture", "archive"]
+/// Section slugs; the last is the disallowed archive.
+pub const SECTIONS: [&str; 6] = ["world", "region", "economy", "sport", "culture", "archive"];
+
+/// Sections named by the chrome's `[ui.sections]`; the last is the disallowed archive.
+pub fn sections(ui: &UiBank) -> Vec<Group> {
+    SECTIONS
         .iter()
-        .map(|s| {
-            let mut name = s.to_string();
-            name[..1].make_ascii_uppercase();
-            Group {
-                name,
-                slug: s.to_string(),
-                disallowed: *s == "archive",
-            }
+        .map(|s| Group {
+            name: ui.section_name(s),
+            slug: s.to_string(),
+            disallowed: *s == "archive",
         })
         .collect()
 }
@@ -75,9 +75,10 @@ fn block(h: &HostCtx, p: &GenPost, article: bool, title: &str, out: &mut String)
         (0, true) => {
             let _ = write!(
                 out,
-                "<article class=\"article\" id=\"{}\"{la}>\n<h1 class=\"headline\"><a href=\"{perma}\">{}</a></h1>\n<div class=\"byline\">By <a class=\"author\" rel=\"author\" href=\"{prof}\">{handle}</a> &middot; {date}</div>\n<div class=\"article-body\">",
+                "<article class=\"article\" id=\"{}\"{la}>\n<h1 class=\"headline\"><a href=\"{perma}\">{}</a></h1>\n<div class=\"byline\">{} <a class=\"author\" rel=\"author\" href=\"{prof}\">{handle}</a> &middot; {date}</div>\n<div class=\"article-body\">",
                 p.anchor,
-                esc(title)
+                esc(title),
+                esc(&h.ui.byline)
             );
             body_html(out, &p.body, h, false);
             out.push_str("</div>\n</article>\n");
@@ -85,9 +86,10 @@ fn block(h: &HostCtx, p: &GenPost, article: bool, title: &str, out: &mut String)
         (1, true) => {
             let _ = write!(
                 out,
-                "<div class=\"story\" id=\"{}\"{la}>\n<h1 class=\"story-title\">{}</h1>\n<p class=\"story-meta\"><span class=\"by\"><a href=\"{prof}\">{handle}</a></span> {date} <a class=\"permalink\" href=\"{perma}\">link</a></p>\n<div class=\"story-text\">",
+                "<div class=\"story\" id=\"{}\"{la}>\n<h1 class=\"story-title\">{}</h1>\n<p class=\"story-meta\"><span class=\"by\"><a href=\"{prof}\">{handle}</a></span> {date} <a class=\"permalink\" href=\"{perma}\">{}</a></p>\n<div class=\"story-text\">",
                 p.anchor,
-                esc(title)
+                esc(title),
+                esc(&h.ui.link)
             );
             body_html(out, &p.body, h, false);
             out.push_str("</div>\n</div>\n");
@@ -175,7 +177,8 @@ pub fn unit(
     }
     let sec = &h.groups[g];
     let mut b = format!(
-        "<nav class=\"sections\"><a href=\"/\">Front page</a> &rsaquo; <a href=\"{}\">{}</a></nav>\n",
+        "<nav class=\"sections\"><a href=\"/\">{}</a> &rsaquo; <a href=\"{}\">{}</a></nav>\n",
+        esc(&h.ui.front_page),
         section_path(h, g, 1),
         esc(&sec.name)
     );
@@ -183,7 +186,8 @@ pub fn unit(
     let n_comments = posts.len() - 1;
     let _ = writeln!(
         b,
-        "<section class=\"comments\" id=\"comments\"><h2>Comments ({n_comments})</h2>"
+        "<section class=\"comments\" id=\"comments\"><h2>{}</h2>",
+        esc(&UiBank::count(&h.ui.comments, n_comments))
     );
     b.push_str(
         [
@@ -301,11 +305,11 @@ pub fn host_pages(h: &HostCtx, s: &HostState, files: &mut Vec<(String, Vec<u8>)>
         .filter(|m| !m.disallowed && m.posts > 0)
         .collect();
     latest.sort_by(|a, b| b.first.1.cmp(&a.first.1).then(b.path.cmp(&a.path)));
-    let mut b = format!("{nav}<h1>Front page</h1>\n");
+    let mut b = format!("{nav}<h1>{}</h1>\n", esc(&h.ui.front_page));
     headline_list(h, &latest[..latest.len().min(PER_PAGE)], &mut b);
     files.push((
         "/".into(),
-        encode(h.site, &page(h.site, "Front page", "", &b)),
+        encode(h.site, &page(h.site, &h.ui.front_page, "", &b)),
     ));
     for (g, grp) in h.groups.iter().enumerate() {
         let mut items: Vec<&UnitMeta> = s
@@ -318,7 +322,7 @@ pub fn host_pages(h: &HostCtx, s: &HostState, files: &mut Vec<(String, Vec<u8>)>
         for pg in 1..=n_pages {
             let mut b = format!("{nav}<h1>{}</h1>\n", esc(&grp.name));
             let pp = |n: usize| section_path(h, g, n);
-            let pgr = pager("pager", pg, n_pages, &pp);
+            let pgr = pager("pager", pg, n_pages, &pp, &h.ui);
             b.push_str(&pgr);
             let chunk: Vec<&UnitMeta> = items
                 .iter()
@@ -337,8 +341,9 @@ pub fn host_pages(h: &HostCtx, s: &HostState, files: &mut Vec<(String, Vec<u8>)>
     for (i, a) in h.accounts.iter().enumerate() {
         let (count, recent) = &s.profiles[i];
         let mut b = format!(
-            "{nav}<h1 class=\"reader\">{}</h1>\n<p>{count} posts</p>\n<ul class=\"reader-posts\">\n",
-            esc(&a.handle)
+            "{nav}<h1 class=\"reader\">{}</h1>\n<p>{}</p>\n<ul class=\"reader-posts\">\n",
+            esc(&a.handle),
+            esc(&UiBank::count(&h.ui.post_count, count))
         );
         super::push_recent_posts(&mut b, recent, h.site.style);
         files.push((

@@ -12,6 +12,7 @@
 use std::fmt::Write as _;
 
 use super::super::generate::{GenPost, HostCtx, HostState, UnitMeta};
+use super::super::scenario::UiBank;
 use super::{abs, body_html, date_html, encode, esc, jsonld, lang_attr, ld_person, page, pager};
 
 fn st(style: u8) -> usize {
@@ -62,9 +63,11 @@ fn block(h: &HostCtx, p: &GenPost, parent: Option<&GenPost>, out: &mut String) {
                 date_html(p.published, 1, "dt-published", true)
             );
             if let Some((href, who)) = reply {
+                let (before, after) = super::around_user(&h.ui.in_reply_to);
                 let _ = writeln!(
                     out,
-                    "<div class=\"status__reply\"><a class=\"in-reply-to\" rel=\"in-reply-to\" href=\"{href}\">in reply to @{who}</a></div>"
+                    "<div class=\"status__reply\"><a class=\"in-reply-to\" rel=\"in-reply-to\" href=\"{href}\">{}@{who}{}</a></div>",
+                    before, after
                 );
             }
             out.push_str("<div class=\"status__content e-content\">");
@@ -82,9 +85,10 @@ fn block(h: &HostCtx, p: &GenPost, parent: Option<&GenPost>, out: &mut String) {
                 date_html(p.published, 2, "date", false)
             );
             if let Some((href, who)) = reply {
+                let (before, after) = super::around_user(&h.ui.replying_to);
                 let _ = writeln!(
                     out,
-                    "<div class=\"replying-to\">Replying to <a class=\"in-reply-to\" href=\"{href}\">@{who}</a></div>"
+                    "<div class=\"replying-to\">{before}<a class=\"in-reply-to\" href=\"{href}\">@{who}</a>{after}</div>"
                 );
             }
             out.push_str("<div class=\"tweet-text\">");
@@ -153,8 +157,10 @@ pub fn unit(
     for p in posts.iter() {
         let parent = p.reply_to.and_then(|j| posts.get(j));
         let mut b = format!(
-            "<nav class=\"nav\"><a href=\"/\">Home</a> <a href=\"{}\">Timeline</a></nav>\n",
-            timeline_path(this)
+            "<nav class=\"nav\"><a href=\"/\">{}</a> <a href=\"{}\">{}</a></nav>\n",
+            esc(&h.ui.home),
+            timeline_path(this),
+            esc(&h.ui.timeline)
         );
         let mut inner = String::new();
         block(h, p, parent, &mut inner);
@@ -191,14 +197,16 @@ pub fn unit(
         block(h, p, parent, &mut inner);
     }
     let tl = |n: usize| timeline_path(n);
-    let pgr = pager("pagination", this, n_pages, &tl);
+    let pgr = pager("pagination", this, n_pages, &tl, &h.ui);
     let b = format!(
-        "<nav class=\"nav\"><a href=\"/\">Home</a></nav>\n<h1>Public timeline</h1>\n{pgr}{}{pgr}",
+        "<nav class=\"nav\"><a href=\"/\">{}</a></nav>\n<h1>{}</h1>\n{pgr}{}{pgr}",
+        esc(&h.ui.home),
+        esc(&h.ui.public_timeline),
         wrap(style, &inner)
     );
     pages.push((
         timeline_path(this),
-        encode(h.site, &page(h.site, "Public timeline", "", &b)),
+        encode(h.site, &page(h.site, &h.ui.public_timeline, "", &b)),
     ));
     let first = posts
         .first()
@@ -224,20 +232,27 @@ pub fn unit(
 pub fn host_pages(h: &HostCtx, s: &HostState, files: &mut Vec<(String, Vec<u8>)>) {
     let style = h.site.style;
     let n_pages = s.units.len();
-    let mut b = String::from("<h1>Welcome</h1>\n<ul class=\"timelines\">\n");
+    let ui = &h.ui;
+    let mut b = format!("<h1>{}</h1>\n<ul class=\"timelines\">\n", esc(&ui.welcome));
     if n_pages > 0 {
         let _ = writeln!(
             b,
-            "<li><a href=\"{}\">Latest posts</a></li>",
-            timeline_path(n_pages)
+            "<li><a href=\"{}\">{}</a></li>",
+            timeline_path(n_pages),
+            esc(&ui.latest_posts)
         );
         let _ = writeln!(
             b,
-            "<li><a href=\"{}\">Oldest posts</a></li>",
-            timeline_path(1)
+            "<li><a href=\"{}\">{}</a></li>",
+            timeline_path(1),
+            esc(&ui.oldest_posts)
         );
     }
-    b.push_str("</ul>\n<h2>Trending</h2>\n<ul class=\"trends\">\n");
+    let _ = writeln!(
+        b,
+        "</ul>\n<h2>{}</h2>\n<ul class=\"trends\">",
+        esc(&ui.trending)
+    );
     let mut trending: Vec<(&String, &String, u64)> =
         s.tags.iter().map(|(p, (t, n, _))| (p, t, *n)).collect();
     trending.sort_by(|a, b| b.2.cmp(&a.2).then(a.0.cmp(b.0)));
@@ -248,7 +263,11 @@ pub fn host_pages(h: &HostCtx, s: &HostState, files: &mut Vec<(String, Vec<u8>)>
             esc(t)
         );
     }
-    b.push_str("</ul>\n<h2>Who to follow</h2>\n<ul class=\"accounts\">\n");
+    let _ = writeln!(
+        b,
+        "</ul>\n<h2>{}</h2>\n<ul class=\"accounts\">",
+        esc(&ui.who_to_follow)
+    );
     for (i, a) in h
         .accounts
         .iter()
@@ -264,14 +283,16 @@ pub fn host_pages(h: &HostCtx, s: &HostState, files: &mut Vec<(String, Vec<u8>)>
         );
     }
     b.push_str("</ul>\n");
-    files.push(("/".into(), encode(h.site, &page(h.site, "Home", "", &b))));
+    files.push(("/".into(), encode(h.site, &page(h.site, &ui.home, "", &b))));
 
     for (i, a) in h.accounts.iter().enumerate() {
         let (count, recent) = &s.profiles[i];
         let mut b = format!(
-            "<nav class=\"nav\"><a href=\"/\">Home</a></nav>\n<div class=\"account-header\"><h1 class=\"display-name\">{}</h1> <span class=\"acct\">@{}</span> <span class=\"counter\">{count} posts</span></div>\n<ul class=\"account-posts\">\n",
+            "<nav class=\"nav\"><a href=\"/\">{}</a></nav>\n<div class=\"account-header\"><h1 class=\"display-name\">{}</h1> <span class=\"acct\">@{}</span> <span class=\"counter\">{}</span></div>\n<ul class=\"account-posts\">\n",
+            esc(&ui.home),
             esc(&a.display),
-            esc(&a.handle)
+            esc(&a.handle),
+            esc(&UiBank::count(&ui.post_count, count))
         );
         super::push_recent_posts(&mut b, recent, style);
         files.push((
@@ -282,8 +303,10 @@ pub fn host_pages(h: &HostCtx, s: &HostState, files: &mut Vec<(String, Vec<u8>)>
 
     for (path, (t, n, recent)) in &s.tags {
         let mut b = format!(
-            "<nav class=\"nav\"><a href=\"/\">Home</a></nav>\n<h1 class=\"hashtag-title\">{}</h1>\n<p>{n} posts</p>\n<ul class=\"tag-posts\">\n",
-            esc(t)
+            "<nav class=\"nav\"><a href=\"/\">{}</a></nav>\n<h1 class=\"hashtag-title\">{}</h1>\n<p>{}</p>\n<ul class=\"tag-posts\">\n",
+            esc(&ui.home),
+            esc(t),
+            esc(&UiBank::count(&ui.post_count, n))
         );
         for r in recent.iter().rev() {
             let _ = writeln!(

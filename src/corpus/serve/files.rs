@@ -261,7 +261,7 @@ mod tests {
             let _ = relative_file(&raw);
             let _ = xml_declared_encoding(raw.as_bytes());
             let _ = parse_http_date(&raw);
-            let _ = super::super::trap::parse(&raw);
+            let _ = super::super::trap::parse(&raw, (2015, 10));
         }
     }
 

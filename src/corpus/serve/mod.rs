@@ -204,6 +204,8 @@ struct HostInfo {
 struct Shared {
     config: ServeConfig,
     hosts: HashMap<String, HostInfo>,
+    /// The month `/calendar/` opens on (the scenario's start month).
+    calendar_opening: (i64, u32),
     stats: Mutex<StatsInner>,
     rng: FaultRng,
     limiter: Option<RateLimiter>,
@@ -301,6 +303,7 @@ impl Server {
             etags: EtagCache::default(),
             provider,
             hosts,
+            calendar_opening: trap::opening_month(manifest.start),
             stats: Mutex::new(StatsInner::default()),
             log_tx: Mutex::new(log_tx),
             config,
@@ -712,7 +715,7 @@ async fn static_or_trap(
         if raw_path == "/calendar" {
             return Err(redirect("/calendar/"));
         }
-        if let Some(page) = trap::parse(raw_path) {
+        if let Some(page) = trap::parse(raw_path, shared.calendar_opening) {
             let html = trap::render(page, charset.unwrap_or("utf-8"));
             let mut resp = Response::new(Body::from(html));
             set_content_type(resp.headers_mut(), "text/html", charset);

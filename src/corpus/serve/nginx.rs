@@ -77,6 +77,7 @@ mod tests {
             counts: Default::default(),
             hosts: vec![host("a.test", "utf-8"), host("RU.test", "Windows-1251")],
             tree_sha256: String::new(),
+            start: None,
         };
         let conf = nginx_config(&m, Path::new("/srv/c"), "127.0.0.1:8080".parse().unwrap());
         assert_eq!(conf.matches("server {").count(), 3);

@@ -1,6 +1,8 @@
 //! The crawler trap: an endless calendar under `/calendar/` on every forum host.
 //!
-//! `/calendar/` shows a fixed month (deterministic: [`BASE_YEAR`]/[`BASE_MONTH`]);
+//! `/calendar/` shows the month the scenario's time span starts in (from the manifest; a
+//! manifest without it opens on [`BASE_YEAR`]/[`BASE_MONTH`]), so the trap looks like the
+//! board's own calendar;
 //! `/calendar/YYYY/MM/` a month grid whose days link to `/calendar/YYYY/MM/DD/` and whose
 //! prev/next links step one month in either direction, without end; day pages link to the
 //! neighbouring days and back to their month. Every page is ASCII, so it is valid in any of the
@@ -9,9 +11,9 @@
 
 use std::fmt::Write as _;
 
-/// Year shown at `/calendar/`.
+/// Year shown at `/calendar/` when the manifest does not give the scenario's start.
 pub const BASE_YEAR: i64 = 2024;
-/// Month shown at `/calendar/`.
+/// Month shown at `/calendar/` when the manifest does not give the scenario's start.
 pub const BASE_MONTH: u32 = 6;
 /// Largest year the trap answers (keeps the arithmetic far from overflow; still "forever").
 pub const MAX_YEAR: i64 = 999_999_999;
@@ -25,11 +27,20 @@ pub enum CalendarPage {
     Day(i64, u32, u32),
 }
 
-/// Parses a decoded request path; `None` if it is not a canonical calendar URL.
-pub fn parse(path: &str) -> Option<CalendarPage> {
+/// The month `/calendar/` opens on: that of `start` (the scenario's), else the fixed default.
+pub fn opening_month(start: Option<time::OffsetDateTime>) -> (i64, u32) {
+    start
+        .map(|t| (i64::from(t.year()), u32::from(u8::from(t.month()))))
+        .filter(|(y, _)| (1..=MAX_YEAR).contains(y))
+        .unwrap_or((BASE_YEAR, BASE_MONTH))
+}
+
+/// Parses a decoded request path; `None` if it is not a canonical calendar URL. `/calendar/`
+/// itself is the month `opening` (see [`opening_month`]).
+pub fn parse(path: &str, opening: (i64, u32)) -> Option<CalendarPage> {
     let rest = path.strip_prefix("/calendar/")?;
     if rest.is_empty() {
-        return Some(CalendarPage::Month(BASE_YEAR, BASE_MONTH));
+        return Some(CalendarPage::Month(opening.0, opening.1));
     }
     let rest = rest.strip_suffix('/')?;
     let parts: Vec<&str> = rest.split('/').collect();
@@ -219,19 +230,24 @@ mod tests {
     #[test]
     fn parses_canonical_urls_only() {
         assert_eq!(
-            parse("/calendar/"),
+            parse("/calendar/", opening_month(None)),
             Some(CalendarPage::Month(BASE_YEAR, BASE_MONTH))
         );
+        let start = crate::model::parse_rfc3339("2015-10-01T00:00:00Z");
         assert_eq!(
-            parse("/calendar/2024/02/"),
+            parse("/calendar/", opening_month(start)),
+            Some(CalendarPage::Month(2015, 10))
+        );
+        assert_eq!(
+            parse("/calendar/2024/02/", (1, 1)),
             Some(CalendarPage::Month(2024, 2))
         );
         assert_eq!(
-            parse("/calendar/2024/02/29/"),
+            parse("/calendar/2024/02/29/", (1, 1)),
             Some(CalendarPage::Day(2024, 2, 29))
         );
         assert_eq!(
-            parse("/calendar/12345/11/"),
+            parse("/calendar/12345/11/", (1, 1)),
             Some(CalendarPage::Month(12345, 11))
         );
         for bad in [
@@ -245,7 +261,7 @@ mod tests {
             "/calendar/abcd/01/",
             "/calendar/99999999999999999999/01/",
         ] {
-            assert_eq!(parse(bad), None, "{bad}");
+            assert_eq!(parse(bad, (2015, 10)), None, "{bad}");
         }
     }
 
