@@ -43,6 +43,8 @@ struct Counts {
     /// Letters inside `#hashtags`, per script: a tag is a name, not a sample of the post's
     /// language, so these count only when the post has no other letters.
     tag_scripts: [usize; 7],
+    /// ASCII letters (outside tags): Latin letters that are not é, ç, ü, ñ, ı...
+    ascii: usize,
     // Cyrillic
     uk: usize,
     kk: usize,
@@ -116,6 +118,7 @@ fn count(text: &str) -> Counts {
             (p2, p1) = (p1, a);
             k.scripts[Script::Latin as usize] += 1;
             k.letters += 1;
+            k.ascii += 1;
             prev = c;
             continue;
         }
@@ -521,6 +524,16 @@ fn latin(
     {
         return decision(h, 0.3, "hint", s);
     }
+    // whatlang is often wrong on short text, even "reliably" ("It won't last, enjoy your week"
+    // is French to it): plain ASCII (no é, ç, ß, ñ) with two English function words is English,
+    // not French, German or Spanish. (Turkish and Uzbek have their own letters and words.)
+    let plain_ascii = k.ascii == k.scripts[Script::Latin as usize];
+    if from_w.is_some_and(|(l, _, _)| matches!(l, Lang::Fr | Lang::De | Lang::Es))
+        && plain_ascii
+        && function_words(text, EN_WORDS) >= 2
+    {
+        return decision(Lang::En, 0.5, "letters", s);
+    }
     match (from_w, hint_fits) {
         (Some((l, c, true)), _) => decision(l, c.max(0.6), "whatlang", s),
         (_, Some(h)) => decision(h, 0.45, "hint", s),
@@ -587,6 +600,11 @@ mod tests {
         // Uzbek oʻ with the modifier letter (a letter to Unicode) marks Uzbek Latin.
         let uz = "Onam qishga murabbo tuzlayaptilar, tayyorgarlik boshlandi. Qoʻshnimizning toʻyi";
         assert_eq!(l(uz), Lang::Uz);
+        // An unsure guess against two English function words.
+        assert_eq!(
+            l("Hollowmere, enjoy your quiet week. It won't last."),
+            Lang::En
+        );
         // C# is not a tag.
         assert_eq!(count("C# code").scripts[Script::Latin as usize], 5);
     }
