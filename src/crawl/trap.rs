@@ -7,9 +7,11 @@
 //! is barren once it has judged evidence of at least `min_pages` pages, no post, and fewer than
 //! one useful link per `min_pages` of its own pages (none at all before that: a stray
 //! discovery, such as a month view first reached from a day page when requests complete out
-//! of order, must not make a trap productive forever). A board or topic-list page yields no
-//! post but discovers topics (another pattern), so it is not cut; a paginated topic yields
-//! posts, so it is never cut.
+//! of order, must not make a trap productive forever). A pattern whose pages LINK to a pattern
+//! that yields posts (a board or section list linking to topics or articles, new to the
+//! frontier or already known from a sitemap) is never barren: on a site whose sitemap is
+//! partial or absent, those links are the only way to the posts. A paginated topic yields
+//! posts, so it is never cut either.
 //!
 //! Evidence propagates along discovery: when a pattern Q turns barren, the links other
 //! patterns contributed to Q stop counting as useful, and Q's evidence is lent to them. A
@@ -165,6 +167,7 @@ impl TrapDetector {
         !s.barren
             && s.posts == 0
             && pending > 0
+            && !self.stat_links_to_posts(s)
             && self.quiet(
                 s.evidence().saturating_add(pending),
                 s.judged.saturating_add(pending),
@@ -242,12 +245,9 @@ impl TrapDetector {
     /// trap): it is then only judged on its own pages, never on evidence lent by the barren
     /// patterns it fed.
     fn links_to_posts(&self, pat: u64) -> bool {
-        self.pats.get(&pat).is_some_and(|s| {
-            s.hub
-                || s.linked
-                    .iter()
-                    .any(|t| self.pats.get(t).is_some_and(|x| x.posts > 0))
-        })
+        self.pats
+            .get(&pat)
+            .is_some_and(|s| self.stat_links_to_posts(s))
     }
 
     /// Patterns that turned barren since the last call: `(fingerprint, pattern, evidence)`.
@@ -256,7 +256,19 @@ impl TrapDetector {
     }
 
     fn qualifies(&self, s: &PatStat) -> bool {
-        !s.barren && s.judged > 0 && s.posts == 0 && self.quiet(s.evidence(), s.judged, s.useful)
+        !s.barren
+            && s.judged > 0
+            && s.posts == 0
+            && !self.stat_links_to_posts(s)
+            && self.quiet(s.evidence(), s.judged, s.useful)
+    }
+
+    /// [`TrapDetector::links_to_posts`] for a stat in hand.
+    fn stat_links_to_posts(&self, s: &PatStat) -> bool {
+        s.hub
+            || s.linked
+                .iter()
+                .any(|t| self.pats.get(t).is_some_and(|x| x.posts > 0))
     }
 
     fn evaluate(&mut self, pat: u64) {
@@ -448,10 +460,14 @@ mod tests {
             "links to topics: own pages only (1 < 5)"
         );
         assert!(d.is_barren(MONTH), "links to nothing that yields posts");
-        for _ in 0..4 {
+        for _ in 0..40 {
             d.judge(BOARD, "h/board/N/", 0);
         }
-        assert!(d.is_barren(BOARD), "5 own pages, nothing new, no post");
+        assert!(
+            !d.is_barren(BOARD),
+            "a list page linking to posts is never cut, even when the sitemap already gave \
+             every topic it links to (a site without a sitemap reaches topics only through it)"
+        );
         // Too many linked patterns to track counts as linking to posts.
         for t in 100..100 + MAX_LINKED as u64 + 1 {
             d.linked(INDEX, t);
