@@ -18,9 +18,8 @@
 //! pattern whose every discovery went into barren patterns is itself barren once its own pages
 //! plus the pages behind those discoveries reach `min_pages` (an endless month grid whose only
 //! new links are its day pages dies together with the days). Evidence is not lent to a pattern
-//! whose pages link (new URLs or not) to a pattern that yields posts: a board whose topics
-//! were all known from the sitemap and whose only new links were member profiles is judged on
-//! its own pages alone. Patterns are keyed by the fingerprint of their pattern string, which
+//! whose pages link (new URLs or not) to a pattern that yields posts (such a pattern is never
+//! barren at all, see above). Patterns are keyed by the fingerprint of their pattern string, which
 //! starts with the host, so state is per host.
 //!
 //! Timing: posts are counted by the sink, after the crawler fetched the page, so only pages
