@@ -8,10 +8,10 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use trawl::corpus::serve::{ServeConfig, ServeStats, Server};
+use trawl::corpus::serve::{ServeConfig, ServeStats};
 use trawl::model::{Manifest, ManifestHost, Post, SiteKind, rfc3339};
 
-use crate::util::{tempdir, trawl};
+use crate::util::{start_server, tempdir, trawl};
 
 /// An expected post (the fields compared with the extractor's output).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -348,18 +348,6 @@ fn compare(got: &[Post], want: &[Want]) -> Vec<String> {
         }
     }
     problems
-}
-
-fn start_server(
-    cfg: ServeConfig,
-) -> (tokio::runtime::Runtime, trawl::corpus::serve::RunningServer) {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let server = rt.block_on(Server::start(cfg)).expect("server starts");
-    (rt, server)
 }
 
 fn stop(rt: tokio::runtime::Runtime, server: trawl::corpus::serve::RunningServer) -> ServeStats {

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use time::macros::datetime;
-use trawl::corpus::serve::{ServeConfig, Server};
+use trawl::corpus::serve::ServeConfig;
 use trawl::model::{
     Category, FiredRule, Item, Lang, LangDecision, Match, Page, Post, PostId, ReviewStatus, RuleId,
     Span, Timestamp, Verdict,
@@ -275,18 +275,12 @@ fn provider_server(
     refuse_rate: f64,
     fault_seed: u64,
 ) -> (tokio::runtime::Runtime, trawl::corpus::serve::RunningServer) {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
     let mut cfg = ServeConfig::new(root);
     cfg.removal_delay_ms = removal_delay_ms;
     cfg.refuse_rate = refuse_rate;
     cfg.fault_seed = fault_seed;
     cfg.persist_provider_state = false;
-    let server = rt.block_on(Server::start(cfg)).unwrap();
-    (rt, server)
+    crate::util::start_server(cfg)
 }
 
 #[test]

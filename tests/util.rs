@@ -48,3 +48,18 @@ pub fn tempdir() -> tempfile::TempDir {
 pub fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
+
+/// Starts the corpus server in its own runtime (the caller keeps both alive).
+pub fn start_server(
+    cfg: trawl::corpus::serve::ServeConfig,
+) -> (tokio::runtime::Runtime, trawl::corpus::serve::RunningServer) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let server = rt
+        .block_on(trawl::corpus::serve::Server::start(cfg))
+        .expect("server starts");
+    (rt, server)
+}
