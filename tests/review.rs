@@ -889,6 +889,27 @@ fn cli_store(dir: &Path) {
     review::JsonlStore::create(dir, &items, &pages).unwrap();
 }
 
+/// `trawl review queue | head -1`: a reader that goes away ends the command quietly (exit 0,
+/// no panic), as it does for every command that prints.
+#[test]
+fn a_closed_pipe_ends_the_queue_quietly() {
+    let d = tempdir();
+    let idx = d.path().join("idx");
+    cli_store(&idx);
+    let mut child = trawl()
+        .args(["review", "queue", "--index"])
+        .arg(&idx)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take()); // the reader is gone before the first line is written
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(out.status.code(), Some(0), "{err}");
+}
+
 #[test]
 fn cli_two_reviewers_then_export_and_verify() {
     let d = tempdir();
