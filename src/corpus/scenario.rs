@@ -1310,7 +1310,7 @@ mod tests {
     fn semantic_problems_are_all_listed() {
         let text = embedded::DEFAULT_SCENARIO
             .replace("incitement = 0.015", "incitement = 1.5")
-            .replace("host = \"chirp.test\"", "host = \"chirp.example.com\"")
+            .replace("host = \"chirp.test\"", "host = \"chirp.example\"")
             .replace("charset = \"gbk\"", "charset = \"koi8\"");
         let err = Scenario::from_parts(&text, Path::new("s.toml"), None)
             .unwrap_err()
@@ -1321,7 +1321,7 @@ mod tests {
         );
         assert!(err.contains("sums to") || err.contains("sum to"), "{err}");
         assert!(
-            err.contains(".host: \"chirp.example.com\" is not a host name under .test"),
+            err.contains(".host: \"chirp.example\" is not a host name under .test"),
             "{err}"
         );
         assert!(err.contains(".charset: unknown charset \"koi8\""), "{err}");

@@ -237,19 +237,19 @@ mod tests {
         assert!(ResolveRule::parse("a.test=[::1]:9").is_ok());
         assert!(ResolveRule::parse("a.test:80:127.0.0.1").is_ok());
         assert!(ResolveRule::parse("a.test=10.0.0.1:80").is_err());
-        assert!(ResolveRule::parse("a.test=8.8.8.8").is_err());
-        assert!(ResolveRule::parse("a.test=example.com").is_err());
+        assert!(ResolveRule::parse("a.test=192.0.2.1").is_err());
+        assert!(ResolveRule::parse("a.test=outside.example").is_err());
         let res = LoopbackResolver::new(vec![
             ResolveRule::parse("*.test=127.0.0.1:1").unwrap(),
             ResolveRule::parse("x.test=127.0.0.1:2").unwrap(),
         ]);
         assert_eq!(res.lookup_rule("x.test").unwrap().port(), 2);
         assert_eq!(res.lookup_rule("y.test").unwrap().port(), 1);
-        assert!(res.lookup_rule("example.com").is_none());
+        assert!(res.lookup_rule("outside.example").is_none());
         assert!(check_literal("10.0.0.1").is_err());
         assert!(check_literal("[2001:db8::1]").is_err());
         assert!(check_literal("127.0.0.9").is_ok());
         assert!(check_literal("[::1]").is_ok());
-        assert!(check_literal("example.com").is_ok());
+        assert!(check_literal("outside.example").is_ok());
     }
 }
