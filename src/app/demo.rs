@@ -65,10 +65,8 @@ const MARKER: &str = ".trawl-demo";
 /// Refuses a non-empty directory that an earlier demo did not create.
 fn prepare(data: &Path) -> anyhow::Result<()> {
     if data.exists() {
-        let non_empty = std::fs::read_dir(data)
-            .with_context(|| format!("reading {}", data.display()))?
-            .next()
-            .is_some();
+        let non_empty = crate::util::has_entries(data)
+            .with_context(|| format!("reading {}", data.display()))?;
         if non_empty && !data.join(MARKER).exists() {
             bail!(
                 "{} exists and was not made by `trawl demo`; choose another --data directory",
@@ -103,11 +101,10 @@ pub fn demo(cfg: &DemoConfig) -> anyhow::Result<DemoSummary> {
     let rules = match &cfg.scenario {
         Some(_) => {
             let dir = cfg.data.join("rules");
-            std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-            for (name, text) in crate::classify::rules::brief::brief_files(&scenario) {
-                let p = dir.join(name);
-                std::fs::write(&p, text).with_context(|| format!("writing {}", p.display()))?;
-            }
+            crate::classify::rules::brief::write_pack(
+                &crate::classify::rules::brief::brief_files(&scenario),
+                &dir,
+            )?;
             tracing::info!(dir = %dir.display(), "Wrote a rule pack from the scenario's brief.");
             Some(dir)
         }

@@ -151,22 +151,14 @@ fn brief(
         .map(|(n, t)| Source::new(out.join(n).display().to_string(), t.clone()))
         .collect();
     let c = Classifier::from_sources(&srcs).context("the generated pack does not compile")?;
-    if out.exists() {
-        let non_empty = std::fs::read_dir(out)
-            .with_context(|| format!("reading {}", out.display()))?
-            .next()
-            .is_some();
-        anyhow::ensure!(
-            !non_empty || force,
-            "{}: output directory is not empty (use --force to overwrite the pack files)",
-            out.display()
-        );
-    }
-    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
-    for (name, text) in &files {
-        let p = out.join(name);
-        std::fs::write(&p, text).with_context(|| format!("writing {}", p.display()))?;
-    }
+    let non_empty =
+        trawl::util::has_entries(out).with_context(|| format!("reading {}", out.display()))?;
+    anyhow::ensure!(
+        !non_empty || force,
+        "{}: output directory is not empty (use --force to overwrite the pack files)",
+        out.display()
+    );
+    brief::write_pack(&files, out)?;
     let k = c.compiled();
     eprintln!(
         "wrote {} ({} lexicons, {} terms, {} rules); use it with --rules {}",

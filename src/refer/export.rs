@@ -119,8 +119,7 @@ pub struct ExportSummary {
 pub fn check_out(out: &Path) -> Result<(), ReferError> {
     match std::fs::symlink_metadata(out) {
         Ok(md) if md.is_dir() => {
-            let mut rd = std::fs::read_dir(out).map_err(|e| ReferError::io(out, e))?;
-            if rd.next().is_some() {
+            if crate::util::has_entries(out).map_err(|e| ReferError::io(out, e))? {
                 return Err(ReferError::Target {
                     path: out.to_path_buf(),
                     message:

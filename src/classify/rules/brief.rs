@@ -48,6 +48,19 @@ pub fn brief_files(scenario: &Scenario) -> Vec<(&'static str, String)> {
     ]
 }
 
+/// Writes `files` (from [`brief_files`]) into `dir`, creating it.
+pub fn write_pack(files: &[(&str, String)], dir: &std::path::Path) -> crate::Result<()> {
+    let io = |path: std::path::PathBuf| {
+        move |source| crate::classify::ClassifyError::Io { path, source }
+    };
+    std::fs::create_dir_all(dir).map_err(io(dir.to_path_buf()))?;
+    for (name, text) in files {
+        let p = dir.join(name);
+        std::fs::write(&p, text).map_err(io(p.clone()))?;
+    }
+    Ok(())
+}
+
 /// [`brief_files`] as pack sources named `<brief>/FILE`.
 pub fn brief_sources(scenario: &Scenario) -> Vec<Source> {
     brief_files(scenario)

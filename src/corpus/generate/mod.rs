@@ -264,23 +264,20 @@ fn seed_inner(
 
 /// Refuses a non-empty `out` unless `force`; with `force` removes what a previous run wrote.
 fn prepare_out(out: &Path, force: bool) -> Result<(), CorpusError> {
-    if out.exists() {
-        let mut rd = std::fs::read_dir(out).map_err(|e| CorpusError::io(out, e))?;
-        if rd.next().is_some() {
-            if !force {
-                return Err(CorpusError::OutNotEmpty {
-                    path: out.to_path_buf(),
-                });
-            }
-            let sites = out.join("sites");
-            if sites.exists() {
-                std::fs::remove_dir_all(&sites).map_err(|e| CorpusError::io(&sites, e))?;
-            }
-            for f in ["truth.jsonl", "posts.jsonl", "manifest.json"] {
-                let p = out.join(f);
-                if p.exists() {
-                    std::fs::remove_file(&p).map_err(|e| CorpusError::io(&p, e))?;
-                }
+    if crate::util::has_entries(out).map_err(|e| CorpusError::io(out, e))? {
+        if !force {
+            return Err(CorpusError::OutNotEmpty {
+                path: out.to_path_buf(),
+            });
+        }
+        let sites = out.join("sites");
+        if sites.exists() {
+            std::fs::remove_dir_all(&sites).map_err(|e| CorpusError::io(&sites, e))?;
+        }
+        for f in ["truth.jsonl", "posts.jsonl", "manifest.json"] {
+            let p = out.join(f);
+            if p.exists() {
+                std::fs::remove_file(&p).map_err(|e| CorpusError::io(&p, e))?;
             }
         }
     }
