@@ -20,6 +20,7 @@
 use std::collections::BTreeMap;
 
 use super::pack::Source;
+use crate::classify::text::script::{Script, script_of};
 use crate::corpus::scenario::{Leaders, Organisation, PerLang, Role, Scenario};
 
 /// The file names of a generated pack, in load order.
@@ -164,25 +165,14 @@ fn family_name(name: &str) -> Option<&str> {
     let cut = name.rfind(|c: char| c.is_whitespace() || matches!(c, '·' | '・' | '‧' | '-'))?;
     let last = name[cut..]
         .trim_start_matches(|c: char| c.is_whitespace() || matches!(c, '·' | '・' | '‧' | '-'));
-    let han = last.chars().all(|c| ('\u{4e00}'..='\u{9fff}').contains(&c));
+    let han = last.chars().all(|c| script_of(c) == Script::Cjk);
     let n = last.chars().count();
     (n >= 3 || (han && n >= 2)).then_some(last)
 }
 
-/// A TOML basic string.
+/// `s` as a TOML string, escaped by the toml crate's encoder.
 fn quote(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
+    toml::Value::String(s.to_string()).to_string()
 }
 
 /// The generated `organisation.toml` for `scenario`.
@@ -435,6 +425,10 @@ mod tests {
         assert_eq!(family_name("瓦雷克·托尔衮"), Some("托尔衮"));
         assert_eq!(family_name("Madonna"), None);
         assert_eq!(family_name("Li Bo"), None);
-        assert_eq!(quote("a\"b\\c\n"), "\"a\\\"b\\\\c\\u000A\"");
+        for hostile in ["a\"b\\c\n", "it's", "x\u{7}y", "'''"] {
+            let line = format!("k = [{}]", quote(hostile));
+            let back: toml::Table = toml::from_str(&line).expect(&line);
+            assert_eq!(back["k"][0].as_str(), Some(hostile), "{line}");
+        }
     }
 }
