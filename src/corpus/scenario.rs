@@ -709,22 +709,25 @@ fn locate(root: &toml::de::DeTable<'_>, key: &str) -> Option<usize> {
         }
     }
     let (first, rest) = segments.split_first()?;
-    let lookup = |t: &'_ toml::de::DeTable<'_>, k: &str| -> Option<usize> {
-        t.iter().position(|(name, _)| name.get_ref() == k)
-    };
-    let (_, mut node) = root.iter().nth(lookup(root, first)?)?;
+    fn get<'a, 'i>(
+        t: &'a toml::de::DeTable<'i>,
+        k: &str,
+    ) -> Option<&'a toml::Spanned<DeValue<'i>>> {
+        t.iter()
+            .find(|(name, _)| name.get_ref() == k)
+            .map(|(_, v)| v)
+    }
+    let mut node = get(root, first)?;
     let mut offset = node.span().start;
     for seg in rest {
         let next = match node.get_ref() {
-            DeValue::Table(t) => lookup(t, seg).and_then(|i| t.iter().nth(i)).map(|(_, v)| v),
+            DeValue::Table(t) => get(t, seg),
             DeValue::Array(a) => match seg.parse::<usize>() {
                 Ok(i) => a.get(i),
                 Err(_) => a.iter().find(|el| match el.get_ref() {
                     DeValue::Table(t) => ["id", "host"].iter().any(|k| {
-                        t.iter().any(|(name, v)| {
-                            name.get_ref() == k
-                                && matches!(v.get_ref(), DeValue::String(s) if s == seg)
-                        })
+                        get(t, k)
+                            .is_some_and(|v| matches!(v.get_ref(), DeValue::String(s) if s == seg))
                     }),
                     _ => false,
                 }),

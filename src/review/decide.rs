@@ -106,13 +106,12 @@ impl ItemState {
         if self.referred.is_some() {
             return ReviewStatus::Referred;
         }
-        if self.override_settles() {
-            if let Some((outcome, _)) = &self.overridden {
-                return match outcome {
-                    Outcome::Confirm => ReviewStatus::Confirmed,
-                    Outcome::Reject => ReviewStatus::Rejected,
-                };
+        match &self.overridden {
+            Some((Outcome::Reject, _)) => return ReviewStatus::Rejected,
+            Some((Outcome::Confirm, _)) if self.override_settles() => {
+                return ReviewStatus::Confirmed;
             }
+            _ => {}
         }
         let (c, r, e) = self.counts();
         if e > 0 || (c > 0 && r > 0) {
