@@ -79,23 +79,15 @@ fn count(text: &str) -> Counts {
             prev = c;
             continue;
         }
+        in_tag &= c.is_alphanumeric() || c == '_';
         if in_tag {
-            if c.is_alphanumeric() || c == '_' {
-                if super::chars::is_alphabetic(c) {
-                    k.tag_scripts[script_of(c) as usize] += 1;
-                }
-                // Distinctive letters in a tag still tell the language (#АлқызылШам).
-                if c.is_ascii() {
-                    prev = c;
-                    continue;
-                }
-            } else {
-                in_tag = false;
+            if super::chars::is_alphabetic(c) {
+                k.tag_scripts[script_of(c) as usize] += 1;
             }
-        }
-        if in_tag {
-            // A non-ASCII letter of a tag: only its language-specific tallies below.
-            count_distinctive(&mut k, c);
+            // Distinctive letters in a tag still tell the language (#АлқызылШам).
+            if !c.is_ascii() {
+                count_distinctive(&mut k, c);
+            }
             prev = c;
             continue;
         }
