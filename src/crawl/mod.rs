@@ -746,10 +746,12 @@ impl Crawler {
                         if kind == fetch::REFUSED_ADDRESS {
                             // Final for the whole host: every other request would fail alike.
                             if !hosts[h].unreachable {
+                                let why = resolve::RefusedHost {
+                                    host: fr.hosts[h].host.to_string(),
+                                };
                                 tracing::warn!(
-                                    "{}: address refused: no --resolve rule maps host {} to loopback and it is not a loopback address (trawl never leaves loopback); its URLs are not requested",
-                                    fr.hosts[h].origin,
-                                    fr.hosts[h].host
+                                    "{}: {why}; its URLs are not requested",
+                                    fr.hosts[h].origin
                                 );
                                 give_up(&mut hosts[h], &mut st, &fr.hosts[h].origin, kind.clone());
                             }
